@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Project entry points that work on a fresh clone with nothing but Python >= 3.11.
+
+    python3 scripts/dev.py demo   # the main job on the embedded emulator, no API key
+    python3 scripts/dev.py test   # lint, format check, types, the whole test suite
+
+Both create `.venv/` on first use and install the package with its test extra into it;
+later runs reinstall only when `pyproject.toml` changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed-pyproject-sha256"
+
+
+def _run(*cmd: str | Path) -> None:
+    print("+", " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
+    completed = subprocess.run([str(c) for c in cmd], cwd=ROOT)
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+
+
+def bootstrap() -> None:
+    """Create the virtual environment and install the project into it when needed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python >= 3.11 is required, this is {sys.version.split()[0]}")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
+        return
+    if not PYTHON.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]")
+    STAMP.write_text(digest)
+
+
+def test(extra: list[str]) -> None:
+    _run(PYTHON, "-m", "ruff", "check", ".")
+    _run(PYTHON, "-m", "ruff", "format", "--check", ".")
+    _run(PYTHON, "-m", "mypy")
+    _run(PYTHON, "-m", "pytest", *extra)
+
+
+def demo(extra: list[str]) -> None:
+    _run(BIN / "gemini-interactions-mcp", "demo", *extra)
+
+
+def main() -> None:
+    commands = {"test": test, "demo": demo}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python3 scripts/dev.py {{{'|'.join(commands)}}} [args...]")
+    bootstrap()
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
