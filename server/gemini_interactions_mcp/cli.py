@@ -1,0 +1,159 @@
+"""Command line: `serve` (the default; stdio or HTTP), `emulator`, and `demo`.
+
+Imports are deferred to the chosen command so the stdio path loads neither the HTTP server stack nor the
+emulator: IDEs start this process often, and start-up time is what users feel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp.config import ServerSettings, SettingsError, parse_tokens, tokens_from_env
+
+COMMANDS = ("serve", "emulator", "demo")
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    p.add_argument(
+        "--state",
+        default=None,
+        help="state store: a SQLite file path or 'memory' (env GEMINI_MCP_STATE; default: a file under "
+        "the user data directory)",
+    )
+    p.add_argument(
+        "--allow-dir",
+        action="append",
+        default=None,
+        type=Path,
+        help="directory local files may be read from when the client offers no MCP roots "
+        "(repeatable; default: the working directory)",
+    )
+    p.add_argument("--max-file-mb", type=float, default=20.0, help="size cap per input file (MB)")
+    p.add_argument("--max-total-mb", type=float, default=50.0, help="size cap of all files in one call (MB)")
+    p.add_argument("--model", default=None, help="default model (env GEMINI_MCP_MODEL)")
+    p.add_argument(
+        "--wait-seconds",
+        type=float,
+        default=None,
+        help="ask_gemini soft deadline before it returns a handle to poll (default 45)",
+    )
+    p.add_argument("--emulator", action="store_true", help="use an embedded emulator instead of Gemini")
+    p.add_argument(
+        "--research-seconds",
+        type=float,
+        default=20.0,
+        help="with --emulator: how long an emulated Deep Research run takes",
+    )
+    p.add_argument("--token-file", type=Path, help="file with one 'principal:token' per line (HTTP auth)")
+    p.add_argument("--allowed-host", action="append", default=[], help="extra Host header value to accept")
+    p.add_argument("--allowed-origin", action="append", default=[], help="extra Origin header value to accept")
+    p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="allow a non-loopback HTTP bind without bearer tokens (anyone who can reach it can use it)",
+    )
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("emulator", help="run the local Interactions API emulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8800)
+    p.add_argument("--api-key", default=None, help="require this API key (default: no key needed)")
+    p.add_argument("--research-seconds", type=float, default=20.0, help="duration of a Deep Research run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gemini-interactions-mcp",
+        description="MCP server for Google's Gemini Interactions API.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    _serve_parser(sub)
+    _emulator_parser(sub)
+    demo = sub.add_parser("demo", help="drive the server on the embedded emulator and print a transcript")
+    demo.add_argument("--research-seconds", type=float, default=6.0)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> ServerSettings:
+    """Merge defaults, environment and flags (flags win) into validated settings."""
+    environ = dict(os.environ if env is None else env)
+    tokens = tokens_from_env(environ)
+    if args.token_file is not None:
+        try:
+            text = args.token_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"--token-file {args.token_file}: {exc.strerror}") from None
+        tokens = tokens + parse_tokens(text, source=f"--token-file {args.token_file}")
+    wait = args.wait_seconds if args.wait_seconds is not None else environ.get("GEMINI_MCP_WAIT_SECONDS")
+    return ServerSettings(
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        state=args.state or environ.get("GEMINI_MCP_STATE") or None,
+        allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
+        max_file_mb=args.max_file_mb,
+        max_total_mb=args.max_total_mb,
+        default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
+        ask_wait_seconds=float(wait) if wait is not None else ServerSettings().ask_wait_seconds,
+        emulator=args.emulator,
+        research_seconds=args.research_seconds,
+        tokens=tokens,
+        allowed_hosts=tuple(args.allowed_host),
+        allowed_origins=tuple(args.allowed_origin),
+        allow_unauthenticated=args.allow_unauthenticated,
+        log_level=args.log_level,
+    )
+
+
+def _configure_logging(level: str) -> None:
+    """Logs go to stderr only: on stdio, stdout carries nothing but the protocol."""
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Request lines of the HTTP client would log prompts' URLs at INFO; keep them at WARNING.
+    logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if not raw or (raw[0] not in COMMANDS and raw[0] not in ("-h", "--help", "--version")):
+        raw = ["serve", *raw]
+    args = build_parser().parse_args(raw)
+    if args.command == "emulator":
+        from gemini_interactions_mcp.emulator import EmulatorConfig
+        from gemini_interactions_mcp.emulator.server import run as run_emulator
+
+        _configure_logging("INFO")
+        run_emulator(
+            args.host, args.port, EmulatorConfig(api_key=args.api_key, research_seconds=args.research_seconds)
+        )
+        return
+    if args.command == "demo":
+        from gemini_interactions_mcp.demo import run_demo
+
+        run_demo(research_seconds=args.research_seconds)
+        return
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        sys.exit(f"gemini-interactions-mcp: {exc}")
+    _configure_logging(settings.log_level)
+    from gemini_interactions_mcp.transport import run
+
+    try:
+        run(settings)
+    except SettingsError as exc:
+        sys.exit(f"gemini-interactions-mcp: {exc}")
+    except KeyboardInterrupt:
+        pass

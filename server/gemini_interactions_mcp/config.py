@@ -1,0 +1,85 @@
+"""Server settings: one model, filled from defaults, then the environment, then command-line flags.
+
+Precedence (later wins): built-in defaults < environment variables < command-line flags.
+The Gemini client's own settings (key, base URL, API version) are read by `gemini.ClientConfig.from_env`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEFAULT_MODEL = "gemini-3.5-flash"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class SettingsError(ValueError):
+    """A setting cannot be used as given; the message says which and how to fix it."""
+
+
+class ServerSettings(BaseModel):
+    """Everything the MCP server needs to start, independent of how it was launched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: str | None = Field(None, description="SQLite file path, 'memory', or None for the default file.")
+    allow_dirs: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
+    max_file_mb: float = 20.0
+    max_total_mb: float = 50.0
+    default_model: str = DEFAULT_MODEL
+    ask_wait_seconds: float = Field(45.0, description="Soft deadline of ask_gemini before it returns a handle.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    emulator: bool = False
+    research_seconds: float = Field(20.0, description="Duration of an emulated Deep Research run.")
+    # HTTP only
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8765
+    tokens: tuple[tuple[str, SecretStr], ...] = Field((), description="(principal, bearer token) pairs")
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    allow_unauthenticated: bool = False
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the HTTP bind address is reachable only from this machine."""
+        if self.host in LOOPBACK_HOSTS:
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_tokens(spec: str, *, source: str) -> tuple[tuple[str, SecretStr], ...]:
+    """Parse `principal:token` pairs separated by commas or newlines.
+
+    Blank lines and `#` comments are skipped; a malformed entry or a token given twice is an error
+    (naming the line, never the token), so a typo cannot silently open or merge accounts.
+    """
+    pairs: list[tuple[str, SecretStr]] = []
+    seen: set[str] = set()
+    entries = [e.strip() for line in spec.splitlines() for e in line.split(",")]
+    for number, entry in enumerate(entries, start=1):
+        if not entry or entry.startswith("#"):
+            continue
+        principal, sep, token = entry.partition(":")
+        principal, token = principal.strip(), token.strip()
+        if not sep or not principal or not token:
+            raise SettingsError(f"{source}: entry {number} is not 'principal:token'")
+        if token in seen:
+            raise SettingsError(f"{source}: entry {number} repeats a token already given")
+        seen.add(token)
+        pairs.append((principal, SecretStr(token)))
+    return tuple(pairs)
+
+
+def tokens_from_env(env: Mapping[str, str] = os.environ) -> tuple[tuple[str, SecretStr], ...]:
+    """Bearer tokens from GEMINI_MCP_TOKENS (`alice:token1,bob:token2`)."""
+    spec = env.get("GEMINI_MCP_TOKENS", "")
+    return parse_tokens(spec, source="GEMINI_MCP_TOKENS") if spec.strip() else ()

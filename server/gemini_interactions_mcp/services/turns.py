@@ -1,0 +1,111 @@
+"""Running one streamed model turn: events in, progress notes out, a finished outcome at the end.
+
+Progress matters as much as the answer: clients that honour progress reset their timeout on each note,
+so a note goes out whenever a new thought summary or a chunk of answer arrives (throttled by the sink),
+and a heartbeat goes out at least every `HEARTBEAT_SECONDS` while Gemini is silent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, Field
+
+from gemini_interactions_mcp.gemini import Interaction, InteractionAccumulator, InteractionsClient
+from gemini_interactions_mcp.services.errors import ServiceError
+
+Progress = Callable[[str], Awaitable[None]]
+HEARTBEAT_SECONDS = 10.0
+FAILED_STATUSES = frozenset({"failed", "cancelled"})
+
+
+class TurnOutcome(BaseModel):
+    interaction_id: str
+    status: str
+    text: str
+    usage: dict[str, int] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+
+def usage_totals(interaction: Interaction) -> dict[str, int]:
+    """The token counts worth showing and summing: input, output, thought, total."""
+    usage = interaction.usage
+    if usage is None:
+        return {}
+    fields = {
+        "input_tokens": usage.total_input_tokens,
+        "output_tokens": usage.total_output_tokens,
+        "thought_tokens": usage.total_thought_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    return {k: int(v) for k, v in fields.items() if v is not None}
+
+
+def failure_message(interaction: Interaction) -> str:
+    """Why an interaction ended in `failed`, in words that say what to do."""
+    reasons = [str(getattr(e, "message", "") or e) for e in (interaction.errors or [])]
+    for step in interaction.steps or []:
+        error = getattr(step, "error", None)
+        if error is not None:
+            reasons.append(str(getattr(error, "message", "") or error))
+    reason = "; ".join(r for r in reasons if r) or "no reason given"
+    if "safety" in reason.lower() or "blocked" in reason.lower():
+        return (
+            f"Gemini blocked this request or its answer for safety reasons ({reason}). Rephrase the "
+            "question or remove the content that triggered it."
+        )
+    return f"Gemini could not complete the answer ({interaction.status}: {reason}). Try again."
+
+
+async def run_streamed_turn(
+    client: InteractionsClient, body: dict[str, Any], progress: Progress, *, label: str
+) -> TurnOutcome:
+    """Stream one interaction to completion, reporting progress; raises ServiceError on a failed turn."""
+    accumulator = InteractionAccumulator()
+    started = time.monotonic()
+    last_note = started
+    shown_thoughts = 0
+    shown_chars = 0
+
+    async def note(message: str) -> None:
+        nonlocal last_note
+        last_note = time.monotonic()
+        await progress(message)
+
+    async def heartbeat() -> None:
+        while True:
+            await anyio.sleep(max(0.0, HEARTBEAT_SECONDS - (time.monotonic() - last_note)))
+            if time.monotonic() - last_note >= HEARTBEAT_SECONDS:
+                await note(f"Waiting for {label}… {int(time.monotonic() - started)} s")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(heartbeat)
+        async with client.stream_create({**body, "stream": True}) as stream:
+            async for event in stream:
+                accumulator.feed(event)
+                thoughts = accumulator.thought_summaries
+                if len(thoughts) > shown_thoughts:
+                    shown_thoughts = len(thoughts)
+                    await note(f"Thinking: {thoughts[-1].splitlines()[0][:200]}")
+                elif len(accumulator.text or "") > shown_chars:
+                    shown_chars = len(accumulator.text or "")
+                    await note(f"Answering… {shown_chars} characters so far")
+        tg.cancel_scope.cancel()
+    interaction = accumulator.interaction
+    if interaction.status in FAILED_STATUSES:
+        raise ServiceError(failure_message(interaction))
+    notes: list[str] = []
+    if interaction.status == "incomplete":
+        notes.append("The answer was cut short (output token limit); ask to continue for the rest.")
+    elif interaction.status not in ("completed", "requires_action"):
+        notes.append(f"Gemini ended the turn with status {interaction.status}.")
+    return TurnOutcome(
+        interaction_id=interaction.id,
+        status=str(interaction.status),
+        text=accumulator.text or "",
+        usage=usage_totals(interaction),
+        notes=notes,
+    )

@@ -1,0 +1,60 @@
+"""What every tool needs from the request: the app's services, the caller, errors and progress."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from gemini_interactions_mcp.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from gemini_interactions_mcp.app import AppState
+
+AppContext: TypeAlias = Context["AppState", Any]
+
+LOCAL_PRINCIPAL = "local"
+
+
+def app_state(ctx: AppContext) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+def principal() -> str:
+    """The authenticated subject over HTTP; `local` on stdio and unauthenticated loopback HTTP."""
+    token = get_access_token()
+    return token.client_id if token is not None else LOCAL_PRINCIPAL
+
+
+async def run_service(call: Awaitable[Any]) -> Any:
+    """Await a service call, turning its actionable failures into errors the model can read."""
+    try:
+        return await call
+    except ServiceError as exc:
+        raise ToolError(str(exc)) from None
+
+
+class ProgressReporter:
+    """Sends progress notifications for one tool call: monotonic and throttled.
+
+    Progress-aware clients reset their timeout on each notification, so the caller sends at least one
+    every `heartbeat_seconds` while it waits; other notes are throttled to one per `min_interval`.
+    """
+
+    def __init__(self, ctx: AppContext, *, min_interval: float = 0.5) -> None:
+        self._ctx = ctx
+        self._min_interval = min_interval
+        self._count = 0
+        self._last = 0.0
+
+    async def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self._min_interval:
+            return
+        self._last = now
+        self._count += 1
+        await self._ctx.report_progress(self._count, None, message)

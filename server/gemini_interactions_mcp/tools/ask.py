@@ -1,0 +1,69 @@
+"""ask_gemini: one turn of a stateful conversation with a Gemini model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from gemini_interactions_mcp.services.conversations import AskRequest, BuiltinTool, ThinkingLevel, TurnResult
+from gemini_interactions_mcp.tools._common import AppContext, ProgressReporter, app_state, principal, run_service
+from gemini_interactions_mcp.tools.roots import client_roots
+
+DESCRIPTION = (
+    "Ask a Gemini model. Conversations are kept server-side: pass the returned `conversation` to "
+    "continue one (history, system instruction and tools carry over)."
+)
+
+
+def render(result: TurnResult) -> CallToolResult:
+    """The answer as text for the model, with the handle to continue; the rest as structured content."""
+    label = f"{result.conversation} ({result.name})" if result.name else result.conversation
+    footer = f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}]"
+    lines = [result.text or "(empty answer)", "", footer, *(f"Note: {n}" for n in result.notes)]
+    structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)
+    return CallToolResult(content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured)
+
+
+def register(server: MCPServer[Any]) -> None:
+    @server.tool(
+        name="ask_gemini",
+        description=DESCRIPTION,
+        annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    )
+    async def ask_gemini(
+        prompt: Annotated[str, Field(min_length=1, description="The question or instruction.")],
+        ctx: AppContext,
+        conversation: Annotated[
+            str | None,
+            Field(description="Omit to start anew. An id or name from before continues it; a new name creates it."),
+        ] = None,
+        model: Annotated[str | None, Field(description="Model id (default gemini-3.5-flash; gemini://models).")] = None,
+        system_instruction: Annotated[str | None, Field(description="Standing instruction; kept for later turns.")] = None,
+        files: Annotated[
+            list[str] | None, Field(description="Local paths or http(s) URLs: images, PDFs, audio, video, text.")
+        ] = None,
+        tools: Annotated[list[BuiltinTool] | None, Field(description="Built-in tools; kept for later turns.")] = None,
+        thinking_level: ThinkingLevel | None = None,
+        response_schema: Annotated[
+            dict[str, Any] | None, Field(description="JSON Schema: the answer is JSON matching it.")
+        ] = None,
+    ) -> CallToolResult:
+        state = app_state(ctx)
+        request = AskRequest(
+            prompt=prompt,
+            conversation=conversation,
+            model=model,
+            system_instruction=system_instruction,
+            files=files or [],
+            tools=tools,
+            thinking_level=thinking_level,
+            response_schema=response_schema,
+        )
+        roots = await client_roots(ctx) if request.files else None
+        result = await run_service(
+            state.conversations.ask(principal(), request, ProgressReporter(ctx), roots=roots)
+        )
+        return render(result)

@@ -1,0 +1,29 @@
+"""The client's MCP roots, when it offers them: they bound which local files a tool may read."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from gemini_interactions_mcp.tools._common import AppContext
+
+log = logging.getLogger(__name__)
+
+
+async def client_roots(ctx: AppContext) -> list[Path] | None:
+    """Directories the client declared as roots, or None when it offers none (or cannot be asked).
+
+    Roots are a server-to-client request, possible only on connections with a back-channel (2025-era
+    sessions); elsewhere the server falls back to its --allow-dir directories.
+    """
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return None
+    try:
+        result = await ctx.session.list_roots()
+    except Exception as exc:  # no back-channel, or the client failed: fall back, never fail the call
+        log.debug("roots/list unavailable: %s", type(exc).__name__)
+        return None
+    paths = [Path(unquote(urlparse(str(root.uri)).path)) for root in result.roots if str(root.uri).startswith("file:")]
+    return paths or None

@@ -1,0 +1,74 @@
+"""Streamable HTTP at /mcp for both protocol eras, plus /healthz, bearer auth and Host/Origin checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp.app import build_server
+from gemini_interactions_mcp.config import ServerSettings, SettingsError
+from gemini_interactions_mcp.transport.auth import StaticTokenVerifier
+
+LOOPBACK_HOST_PATTERNS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+
+
+def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
+    """DNS-rebinding protection: loopback names (on a loopback bind) plus every --allowed-host/origin.
+
+    A non-loopback bind with no --allowed-host accepts any Host: it is reachable under names this
+    process cannot know, and bearer tokens (required there) are what keep strangers out.
+    """
+    hosts = list(settings.allowed_hosts)
+    origins = list(settings.allowed_origins)
+    if settings.is_loopback:
+        hosts += LOOPBACK_HOST_PATTERNS
+        origins += [f"http://{pattern}" for pattern in LOOPBACK_HOST_PATTERNS]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=bool(hosts),
+        allowed_hosts=hosts,
+        allowed_origins=origins,
+    )
+
+
+def http_app(settings: ServerSettings, **build_options: Any) -> Starlette:
+    """The ASGI app for `settings`; refuses an open non-loopback bind unless explicitly allowed."""
+    if not settings.tokens and not settings.is_loopback and not settings.allow_unauthenticated:
+        raise SettingsError(
+            f"refusing to serve {settings.host} without bearer tokens: set GEMINI_MCP_TOKENS or "
+            "--token-file, or pass --allow-unauthenticated if every client that can reach it may use it"
+        )
+    auth_options: dict[str, Any] = {}
+    if settings.tokens:
+        auth_options = {
+            "token_verifier": StaticTokenVerifier(settings.tokens),
+            "auth": AuthSettings(
+                issuer_url=AnyHttpUrl(f"http://{settings.host}:{settings.port}"),
+                resource_server_url=None,
+            ),
+        }
+    server = build_server(settings, **auth_options, **build_options)
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    return server.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
+
+
+def serve_http(settings: ServerSettings) -> None:
+    app = http_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level == "DEBUG",
+    )
