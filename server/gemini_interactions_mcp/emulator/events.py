@@ -1,0 +1,126 @@
+"""The SSE event timeline of an interaction (section 8), and its wire framing.
+
+Events are derived from the run plan, each stamped with the moment it happens; a stream sends those
+whose moment has passed and waits for the rest. Because the list is a pure function of the plan (and
+of a cancellation, which only cuts and appends), event ids are stable and resumption replays exactly
+the events after `last_event_id`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import views
+from .plan import JSON, PlannedStep
+from .store import InteractionRecord
+
+_TEXT_CHUNK = 48
+
+
+@dataclass(frozen=True)
+class Event:
+    """One SSE event: when it happens (seconds after creation) and its JSON payload."""
+
+    at: float
+    event_id: str
+    payload: JSON
+
+    @property
+    def event_type(self) -> str:
+        return str(self.payload["event_type"])
+
+    def frame(self) -> bytes:
+        """`event: <type>` + `data: <single-line JSON>` + blank line."""
+        data = json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+        return f"event: {self.event_type}\ndata: {data}\n\n".encode()
+
+
+DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
+
+
+def timeline(rec: InteractionRecord) -> list[Event]:
+    """Every event of the interaction in order (cut short and closed if it was cancelled)."""
+    raw: list[tuple[float, JSON]] = [
+        (0.0, {"event_type": "interaction.created", "interaction": views.header(rec, 0.0, "in_progress")}),
+        (0.0, {"event_type": "interaction.status_update", "interaction_id": rec.id, "status": "in_progress"}),
+    ]
+    for index, planned in enumerate(rec.run.steps):
+        raw += _step_events(index, planned)
+    end = rec.finish_offset()
+    if end < rec.run.duration:
+        raw = [(at, p) for at, p in raw if at <= end]
+        raw += _close_open_step(raw, end)
+        raw.append(
+            (
+                end,
+                {"event_type": "interaction.status_update", "interaction_id": rec.id, "status": "cancelled"},
+            )
+        )
+    completed = views.interaction(rec, end, timeline=False, with_steps=False)
+    raw.append((end, {"event_type": "interaction.completed", "interaction": completed}))
+    return [
+        Event(at, f"evt_{i:04d}", {**payload, "event_id": f"evt_{i:04d}"})
+        for i, (at, payload) in enumerate(raw)
+    ]
+
+
+def _step_events(index: int, planned: PlannedStep) -> list[tuple[float, JSON]]:
+    shell, deltas = split_step(planned.step)
+    times = [
+        planned.start + (planned.end - planned.start) * (i + 1) / (len(deltas) + 1)
+        for i in range(len(deltas))
+    ]
+    out: list[tuple[float, JSON]] = [
+        (planned.start, {"event_type": "step.start", "index": index, "step": shell})
+    ]
+    out += [
+        (at, {"event_type": "step.delta", "index": index, "delta": d})
+        for at, d in zip(times, deltas, strict=True)
+    ]
+    out.append((planned.end, {"event_type": "step.stop", "index": index}))
+    return out
+
+
+def _close_open_step(raw: list[tuple[float, JSON]], end: float) -> list[tuple[float, JSON]]:
+    open_index: Any = None
+    for _, payload in raw:
+        if payload["event_type"] == "step.start":
+            open_index = payload["index"]
+        elif payload["event_type"] == "step.stop":
+            open_index = None
+    return [] if open_index is None else [(end, {"event_type": "step.stop", "index": open_index})]
+
+
+def split_step(step: JSON) -> tuple[JSON, list[JSON]]:
+    """A step as a `step.start` shell plus the `step.delta` payloads that complete it."""
+    kind = step["type"]
+    if kind == "model_output":
+        deltas: list[JSON] = []
+        for block in step.get("content", []):
+            if block.get("type") == "text":
+                text = block["text"]
+                deltas += [
+                    {"type": "text", "text": text[i : i + _TEXT_CHUNK]}
+                    for i in range(0, len(text), _TEXT_CHUNK)
+                ]
+                if block.get("annotations"):
+                    deltas.append({"type": "text_annotation_delta", "annotations": block["annotations"]})
+            else:
+                deltas.append(dict(block))
+        return {"type": "model_output"}, deltas
+    if kind == "thought":
+        deltas = [{"type": "thought_summary", "content": block} for block in step.get("summary", [])]
+        deltas.append({"type": "thought_signature", "signature": step.get("signature", "")})
+        return {"type": "thought"}, deltas
+    if kind == "function_call":
+        args = json.dumps(step["arguments"])
+        half = len(args) // 2
+        pieces = [p for p in (args[:half], args[half:]) if p]
+        shell = {"type": "function_call", "id": step["id"], "name": step["name"], "arguments": {}}
+        return shell, [{"type": "arguments_delta", "arguments": p} for p in pieces]
+    key = "id" if "id" in step else "call_id"
+    shell = {"type": kind, key: step[key], "signature": ""}
+    delta = {k: v for k, v in step.items() if k != key}
+    return shell, [delta]

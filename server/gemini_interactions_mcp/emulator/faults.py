@@ -1,0 +1,98 @@
+"""Fault injection and the request log, the two test hooks behind `/_emulator`.
+
+Faults are consumed in the order they were added: each matching request uses one unit of a fault's
+`count`. The request log keeps only method, path, query and body, never headers, so an API key sent by
+the client under test can never leak into test output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Fault(BaseModel):
+    """One injected fault (see the contract's Admin section for the accepted bodies)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["error", "drop_stream", "latency"]
+    count: int = Field(default=1, ge=1)
+    method: str | None = None
+    path: str | None = Field(default=None, description="substring of the request path")
+    status: int | None = Field(default=None, ge=400, le=599)
+    message: str | None = None
+    code: str | None = None
+    retry_after: float | None = Field(default=None, ge=0)
+    retry_after_ms: int | None = Field(default=None, ge=0)
+    after_events: int = Field(default=0, ge=0)
+    seconds: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _needs_status(self) -> Fault:
+        if self.kind == "error" and self.status is None:
+            raise ValueError("an error fault needs 'status'")
+        return self
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method.upper()) and (
+            self.path is None or self.path in path
+        )
+
+    def headers(self) -> dict[str, str]:
+        """Retry hints, as the SDK reads them (seconds or milliseconds)."""
+        out: dict[str, str] = {}
+        if self.retry_after is not None:
+            out["Retry-After"] = f"{self.retry_after:g}"
+        if self.retry_after_ms is not None:
+            out["retry-after-ms"] = str(self.retry_after_ms)
+        return out
+
+
+@dataclass
+class FaultBook:
+    """Pending faults; `take` consumes one use of the first match of a kind."""
+
+    faults: list[Fault] = field(default_factory=list)
+
+    def add(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def take(self, kind: str, method: str, path: str) -> Fault | None:
+        for i, fault in enumerate(self.faults):
+            if fault.kind == kind and fault.matches(method, path):
+                if fault.count <= 1:
+                    del self.faults[i]
+                else:
+                    self.faults[i] = fault.model_copy(update={"count": fault.count - 1})
+                return fault
+        return None
+
+    def clear(self) -> None:
+        self.faults.clear()
+
+
+@dataclass
+class RequestLog:
+    """API requests as received (admin requests are not logged)."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
+        self.entries.append({"method": method, "path": path, "query": query, "body": parse_body(raw_body)})
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def parse_body(raw: bytes) -> Any:
+    """JSON body, or the raw text when it is not JSON, or None when empty."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")

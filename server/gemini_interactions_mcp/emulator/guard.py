@@ -1,0 +1,74 @@
+"""What happens to every API request before its handler: logging, faults, authentication, version.
+
+Order matters and mirrors reality: the request is logged as received; injected latency and errors act
+like a struggling front end (so they happen even for unauthenticated calls); then the gateway checks
+the API key; then the API version segment is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .emulator import Emulator
+from .errors import ApiError, error_response, gateway_error
+
+VERSIONS = frozenset({"v1", "v1beta", "v1alpha"})
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def emulator_of(request: Request) -> Emulator:
+    emu: Emulator = request.app.state.emulator
+    return emu
+
+
+def api(handler: Handler) -> Handler:
+    """Wrap an API endpoint with the request pipeline; `ApiError`s become error responses."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        emu = emulator_of(request)
+        method, path = request.method, request.url.path
+        emu.log.record(method, path, dict(request.query_params), await request.body())
+        latency = emu.faults.take("latency", method, path)
+        if latency is not None:
+            await anyio.sleep(latency.seconds)
+        fault = emu.faults.take("error", method, path)
+        if fault is not None and fault.status is not None:
+            message = fault.message or f"Injected fault: HTTP {fault.status}."
+            return error_response(fault.status, message, fault.code, fault.headers())
+        denied = authenticate(request, emu.config.api_key)
+        if denied is not None:
+            return denied
+        if request.path_params.get("version") not in VERSIONS:
+            return error_response(404, f"The requested URL {path} was not found on this server.")
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return err.response()
+
+    return endpoint
+
+
+def authenticate(request: Request, api_key: str | None) -> Response | None:
+    """Gateway-style 401 (no credential) or 403 (wrong credential); None when allowed."""
+    if api_key is None:
+        return None
+    bearer = request.headers.get("authorization", "")
+    presented = request.headers.get("x-goog-api-key") or (
+        bearer[7:].strip() if bearer.lower().startswith("bearer ") else None
+    )
+    if not presented:
+        return gateway_error(
+            401,
+            "UNAUTHENTICATED",
+            "Method doesn't allow unregistered callers (callers without established identity). "
+            "Please use API Key or other form of API consumer identity to call this API.",
+        )
+    if presented != api_key:
+        return gateway_error(403, "PERMISSION_DENIED", "API key not valid. Please pass a valid API key.")
+    return None

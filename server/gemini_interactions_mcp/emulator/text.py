@@ -1,0 +1,99 @@
+"""Reading text out of steps and content, and the small prompt conventions the responders honour.
+
+Token counts are estimated at four characters per token, which is close enough to the real tokenizer
+for usage figures to look plausible in client tests and demos.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+_THINK = re.compile(r"\[\[think\s+([0-9]*\.?[0-9]+)\s*\]\]", re.IGNORECASE)
+_FACT = re.compile(r"\bmy ([a-z][a-z0-9 _-]{0,40}?) is ([^.?!,;\n]+)", re.IGNORECASE)
+_QUESTION = re.compile(r"\bwhat(?:'s| is) my ([a-z][a-z0-9 _-]{0,40}?)\s*\?", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s\"'<>)\]]+")
+
+
+def content_texts(content: Any) -> list[str]:
+    """Text of every `text` block in a content list (other block kinds carry no text)."""
+    if not isinstance(content, list):
+        return []
+    return [c["text"] for c in content if isinstance(c, dict) and c.get("type") == "text" and "text" in c]
+
+
+def step_texts(step: dict[str, Any]) -> list[str]:
+    """Human-readable text carried by a step, for token counting and fact recall."""
+    kind = step.get("type")
+    if kind in ("user_input", "model_output"):
+        return content_texts(step.get("content"))
+    if kind == "thought":
+        return content_texts(step.get("summary"))
+    if kind == "function_result":
+        return [result_text(step.get("result"))]
+    return []
+
+
+def user_texts(steps: Iterable[dict[str, Any]]) -> list[str]:
+    """All user-written text, oldest first."""
+    return [t for s in steps if s.get("type") == "user_input" for t in step_texts(s)]
+
+
+def newest_user_text(steps: list[dict[str, Any]]) -> str:
+    """Text of the last `user_input` step (the prompt of this turn), or "" when there is none."""
+    for step in reversed(steps):
+        if step.get("type") == "user_input":
+            return "\n".join(step_texts(step))
+    return ""
+
+
+def result_text(result: Any) -> str:
+    """A function result (string, content list or object) flattened into one line of text."""
+    if isinstance(result, str):
+        return result
+    if isinstance(result, list):
+        return " ".join(content_texts(result))
+    if isinstance(result, dict):
+        inner = result.get("content")
+        if isinstance(inner, list) and content_texts(inner):
+            return " ".join(content_texts(inner))
+        return json.dumps(result, sort_keys=True)
+    return str(result)
+
+
+def parse_think(text: str) -> tuple[float | None, str]:
+    """The `[[think N]]` directive (seconds the run should take) and the text without it."""
+    match = _THINK.search(text)
+    if match is None:
+        return None, text.strip()
+    stripped = _THINK.sub("", text)
+    return float(match.group(1)), " ".join(stripped.split())
+
+
+def facts(texts: Iterable[str]) -> dict[str, str]:
+    """Every "my <key> is <value>" statement, later statements overriding earlier ones."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in _FACT.finditer(text):
+            key = " ".join(match.group(1).lower().split())
+            if key.startswith("what "):
+                continue
+            found[key] = match.group(2).strip()
+    return found
+
+
+def asked_keys(text: str) -> list[str]:
+    """Keys the user asks about with "what is my <key>?"."""
+    return [" ".join(m.group(1).lower().split()) for m in _QUESTION.finditer(text)]
+
+
+def urls(text: str) -> list[str]:
+    return _URL.findall(text)
+
+
+def tokens(text: str) -> int:
+    """Estimated token count (about four characters per token, at least one for non-empty text)."""
+    return math.ceil(len(text) / 4) if text else 0

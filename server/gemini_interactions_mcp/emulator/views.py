@@ -1,0 +1,87 @@
+"""Rendering records as wire JSON (the Interaction, Environment resources) at a moment in time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .plan import JSON
+from .store import EnvironmentRecord, InteractionRecord
+from .text import step_texts, tokens
+
+
+def rfc3339(epoch: float) -> str:
+    """RFC 3339 UTC with whole seconds, the service's timestamp format."""
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def header(rec: InteractionRecord, elapsed: float, status: str | None = None) -> JSON:
+    """The fields every interaction payload starts with (also used by `interaction.created`)."""
+    kind, name = rec.target
+    done = min(elapsed, rec.finish_offset())
+    return {
+        "id": rec.id,
+        "object": "interaction",
+        "status": status or rec.status_at(elapsed),
+        kind: name,
+        "created": rfc3339(rec.created_wall),
+        "updated": rfc3339(rec.created_wall + done),
+    }
+
+
+def interaction(
+    rec: InteractionRecord,
+    elapsed: float,
+    *,
+    timeline: bool,
+    include_input: bool = False,
+    with_steps: bool = True,
+    status: str | None = None,
+) -> JSON:
+    """The Interaction resource.
+
+    `timeline` selects GET semantics (input steps first) over POST semantics (output steps only);
+    `status` overrides the computed one (a background create reports `in_progress` before any work).
+    """
+    body = header(rec, elapsed, status)
+    body.update(rec.echo)
+    body["service_tier"] = rec.echo.get("service_tier", "standard")
+    if rec.environment_id is not None:
+        body["environment_id"] = rec.environment_id
+    if with_steps:
+        output = [] if status == "in_progress" else rec.output_steps_at(elapsed)
+        body["steps"] = [*rec.input_steps, *output] if timeline else output
+    body["usage"] = usage_at(rec, elapsed, body["status"])
+    if include_input and rec.input_value is not None:
+        body["input"] = rec.input_value
+    return body
+
+
+def usage_at(rec: InteractionRecord, elapsed: float, status: str) -> JSON:
+    """Final usage once the run stopped; while running, only the input is counted so far."""
+    if status not in ("in_progress", "cancelled"):
+        return rec.run.usage
+    counted = rec.run.usage.get("total_input_tokens", 0)
+    if status == "cancelled":
+        counted += sum(tokens(t) for s in rec.output_steps_at(elapsed) for t in step_texts(s))
+    return {
+        "total_input_tokens": rec.run.usage.get("total_input_tokens", 0),
+        "total_output_tokens": counted - rec.run.usage.get("total_input_tokens", 0),
+        "total_tokens": counted,
+    }
+
+
+def environment(env: EnvironmentRecord) -> JSON:
+    """The Environment resource (section 13); sizes are int64-as-string like the service."""
+    body: JSON = {
+        "id": env.id,
+        "status": "active",
+        "created": rfc3339(env.created_wall),
+        "updated": rfc3339(env.last_accessed_wall),
+        "last_accessed": rfc3339(env.last_accessed_wall),
+        "file_count": len(env.files),
+        "size_bytes": str(64 * len(env.files)),
+        "sources": env.sources,
+    }
+    if env.network is not None:
+        body["network"] = env.network
+    return body
