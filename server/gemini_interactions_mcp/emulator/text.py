@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 _THINK = re.compile(r"\[\[think\s+([0-9]*\.?[0-9]+)\s*\]\]", re.IGNORECASE)
-_FACT = re.compile(r"\bmy ([a-z][a-z0-9 _-]{0,40}?) is ([^.?!,;\n]+)", re.IGNORECASE)
+_FACT = re.compile(r"\bmy ([a-z][a-z0-9 _-]{0,40}?) is (.+?)(?=\s+and\s+|[.?!,;\n]|$)", re.IGNORECASE)
 _QUESTION = re.compile(r"\bwhat(?:'s| is) my ([a-z][a-z0-9 _-]{0,40}?)\s*\?", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s\"'<>)\]]+")
 
