@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import httpx2
@@ -15,18 +15,24 @@ from mcp.server.mcpserver import MCPServer
 
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings
-from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.gemini import ClientConfig, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.conversations import ConversationService
 from gemini_interactions_mcp.services.files import FileLoader
-from gemini_interactions_mcp.state import Store, open_store
-from gemini_interactions_mcp.tools import ask, catalog, conversations
+from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.reports import render_report
+from gemini_interactions_mcp.services.research import ResearchService
+from gemini_interactions_mcp.services.turns import usage_totals
+from gemini_interactions_mcp.state import JobRecord, Store, open_store
+from gemini_interactions_mcp.tools import ask, catalog, conversations, jobs
+from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Gemini through the Interactions API. ask_gemini answers and keeps the conversation server-side "
-    "(continue it with the returned `conversation`); list_conversations finds earlier ones."
+    "(continue it with the returned `conversation`; list_conversations finds earlier ones). Long work "
+    "(start_deep_research, or an answer past its deadline) returns an interaction_id: poll_interaction it."
 )
 
 
@@ -38,10 +44,13 @@ class AppState:
     store: Store
     client: InteractionsClient
     conversations: ConversationService
+    jobs: JobService
+    research: ResearchService
     task_group: TaskGroup
 
 
-ClientFactory = Callable[[ServerSettings], AsyncIterator[InteractionsClient]]
+class ClientFactory(Protocol):
+    def __call__(self, settings: ServerSettings) -> AbstractAsyncContextManager[InteractionsClient]: ...
 
 
 @asynccontextmanager
@@ -55,52 +64,73 @@ async def default_client(settings: ServerSettings) -> AsyncIterator[Interactions
             config = ClientConfig.from_env(base_url=base_url, api_key=None)
         else:
             config = ClientConfig.from_env()
-        client = await stack.enter_async_context(InteractionsClient(config))
-        yield client
+        yield await stack.enter_async_context(InteractionsClient(config))
 
 
 def build_server(
     settings: ServerSettings,
     *,
-    client_factory: Callable[[ServerSettings], Any] = default_client,
+    client_factory: ClientFactory = default_client,
     transport: httpx2.AsyncBaseTransport | None = None,
+    client_config: ClientConfig | None = None,
     **server_options: Any,
 ) -> MCPServer[AppState]:
-    """The MCP server for `settings`; tests pass `transport` to reach an in-process emulator."""
+    """The MCP server for `settings`.
+
+    Tests reach an in-process emulator by passing `transport` (and `client_config` to choose the key);
+    otherwise `client_factory` makes the client (the real API, or the embedded emulator).
+    """
+    announcer = UpdateAnnouncer()
+
+    @asynccontextmanager
+    async def make_client() -> AsyncIterator[InteractionsClient]:
+        if transport is None:
+            async with client_factory(settings) as client:
+                yield client
+            return
+        config = client_config or ClientConfig.from_env(base_url="http://emulator.local", api_key=None)
+        async with InteractionsClient(config, transport=transport) as client:
+            yield client
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
             store = await open_store(settings.state)
             stack.push_async_callback(store.close)
-            if transport is not None:
-                config = ClientConfig.from_env(base_url="http://emulator.invalid", api_key=None)
-                client = await stack.enter_async_context(InteractionsClient(config, transport=transport))
-            else:
-                client = await stack.enter_async_context(client_factory(settings))
+            client = await stack.enter_async_context(make_client())
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(task_group.cancel_scope.cancel)
+            catalog_data = Catalog.load()
             files = FileLoader(
                 list(settings.allow_dirs),
                 max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
                 max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
             )
-            task_group = await stack.enter_async_context(anyio.create_task_group())
-            state = AppState(
+            conversation_service = ConversationService(
+                store=store, client=client, catalog=catalog_data, files=files, default_model=settings.default_model
+            )
+
+            async def on_finished(job: JobRecord, interaction: Interaction | None) -> None:
+                if interaction is not None:
+                    text = render_report(interaction).markdown
+                    await conversation_service.record_finished_turn(job, usage_totals(interaction), text)
+
+            job_service = JobService(
+                store=store, client=client, task_group=task_group, announce=announcer.announce, on_finished=on_finished
+            )
+            conversation_service.attach_jobs(job_service)
+            resumed = await job_service.resume_unfinished()
+            if resumed:
+                log.info("resumed %d unfinished background interactions", resumed)
+            yield AppState(
                 settings=settings,
                 store=store,
                 client=client,
-                conversations=ConversationService(
-                    store=store,
-                    client=client,
-                    catalog=Catalog.load(),
-                    files=files,
-                    default_model=settings.default_model,
-                ),
+                conversations=conversation_service,
+                jobs=job_service,
+                research=ResearchService(conversations=conversation_service, catalog=catalog_data),
                 task_group=task_group,
             )
-            try:
-                yield state
-            finally:
-                task_group.cancel_scope.cancel()
 
     server: MCPServer[AppState] = MCPServer(
         "gemini-interactions-mcp",
@@ -108,9 +138,12 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
+        subscriptions=announcer.bus,
         **server_options,
     )
     ask.register(server)
     conversations.register(server)
+    jobs.register(server)
     catalog.register(server)
+    announcer.register(server)
     return server

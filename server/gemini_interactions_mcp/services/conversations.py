@@ -25,7 +25,15 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.files import FileInputError, FileLoader
 from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
-from gemini_interactions_mcp.state import ConversationRecord, NameTakenError, Store, new_conversation_id
+from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.state import (
+    ConversationRecord,
+    JobKind,
+    JobRecord,
+    NameTakenError,
+    Store,
+    new_conversation_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,26 +116,42 @@ class ConversationService:
         self._files = files
         self._default_model = default_model
         self._locks: dict[str, anyio.Lock] = {}
+        self._jobs: JobService
+
+    def attach_jobs(self, jobs: JobService) -> None:
+        """Wire the job service (it and this service refer to each other)."""
+        self._jobs = jobs
 
     async def ask(
-        self, owner: str, request: AskRequest, progress: Progress, *, roots: list[Path] | None = None
+        self,
+        owner: str,
+        request: AskRequest,
+        progress: Progress,
+        *,
+        wait_seconds: float,
+        roots: list[Path] | None = None,
     ) -> TurnResult:
-        """Run one turn; the answer, the handle to continue with, usage and any substitution notes."""
+        """Run one turn; the answer (or, past `wait_seconds`, a handle to poll) and the conversation."""
         notes: list[str] = []
         conversation = await self._open(owner, request.conversation)
         resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
         if resolution.note:
             notes.append(resolution.note)
         settings = self._merged_settings(conversation.settings, request)
-        turn_input = await self._turn_input(request, roots)
-        lock = self._locks.setdefault(conversation.id, anyio.Lock())
-        async with lock:
+        turn_input = await self.turn_input(request.prompt, request.files, roots)
+        started = time.monotonic()
+        async with self._lock(conversation.id):
+            await self._await_previous_turn(owner, conversation.id, wait_seconds, progress)
             for _ in range(CAS_ATTEMPTS):
                 current = await self._store.get_conversation(owner, conversation.id)
                 if current is None:
                     raise unknown_conversation(conversation.id)
                 body = self._body(resolution.id, turn_input, current.head, settings, request.response_schema)
-                outcome = await self._run(body, progress, resolution.id)
+                remaining = max(1.0, wait_seconds - (time.monotonic() - started))
+                outcome = await self._run(body, progress, resolution.id, remaining)
+                job = None
+                if outcome.status == "in_progress":
+                    job = await self._jobs.adopt_running(owner, "model", outcome.interaction_id, current.id, resolution.id)
                 updated = current.model_copy(
                     update={
                         "head": outcome.interaction_id,
@@ -142,9 +166,92 @@ class ConversationService:
                 if await self._store.advance_conversation(owner, current.id, current.head, updated):
                     return self._result(updated, outcome, notes, request)
                 log.warning("conversation %s advanced elsewhere; replaying the turn on the new head", current.id)
+                if job is not None:
+                    await self._jobs.cancel(owner, job.interaction_id)
         raise ServiceError(
             "This conversation is being continued by another server process at the same time; try again."
         )
+
+    async def start_job_turn(
+        self,
+        owner: str,
+        key: str | None,
+        body: dict[str, Any],
+        *,
+        kind: JobKind,
+        agent: str,
+        preview: str,
+    ) -> JobRecord:
+        """Start a background turn (research, agent run) on a new or existing conversation.
+
+        The head moves to the new interaction at once, so a follow-up chains onto it once it is done;
+        a follow-up while it still runs is refused with the handle to poll.
+        """
+        conversation = await self._open(owner, key)
+        async with self._lock(conversation.id):
+            await self._await_previous_turn(owner, conversation.id, 0.0, None)
+            for _ in range(CAS_ATTEMPTS):
+                current = await self._store.get_conversation(owner, conversation.id)
+                if current is None:
+                    raise unknown_conversation(conversation.id)
+                turn_body = dict(body)
+                if current.head is not None:
+                    turn_body["previous_interaction_id"] = current.head
+                if current.environment_id is not None and "environment" not in turn_body:
+                    turn_body["environment"] = current.environment_id
+                job = await self._jobs.start(owner, kind, turn_body, conversation_id=current.id, label=agent)
+                updated = current.model_copy(
+                    update={
+                        "head": job.interaction_id,
+                        "agent": agent,
+                        "turns": current.turns + 1,
+                        "environment_id": job.environment_id or current.environment_id,
+                        "preview": _one_line(preview, 120),
+                        "updated": time.time(),
+                    }
+                )
+                if await self._store.advance_conversation(owner, current.id, current.head, updated):
+                    return job
+                await self._jobs.cancel(owner, job.interaction_id)
+        raise ServiceError(
+            "This conversation is being continued by another server process at the same time; try again."
+        )
+
+    async def record_finished_turn(self, job: JobRecord, usage: dict[str, int], text: str) -> None:
+        """Add a background turn's usage (and environment) to its conversation once it is done."""
+        if job.conversation_id is None:
+            return
+        for _ in range(CAS_ATTEMPTS):
+            current = await self._store.get_conversation(job.owner, job.conversation_id)
+            if current is None:
+                return
+            updated = current.model_copy(
+                update={
+                    "usage": current.usage.plus(usage),
+                    "environment_id": job.environment_id or current.environment_id,
+                    "updated": time.time(),
+                }
+            )
+            if await self._store.advance_conversation(job.owner, current.id, current.head, updated):
+                return
+
+    async def _await_previous_turn(
+        self, owner: str, conversation_id: str, wait_seconds: float, progress: Progress | None
+    ) -> None:
+        """Wait (up to `wait_seconds`) for a background turn still running on this conversation."""
+        pending = [
+            j for j in await self._store.unfinished_jobs() if j.owner == owner and j.conversation_id == conversation_id
+        ]
+        for job in pending:
+            done = await self._jobs.wait(owner, job.interaction_id, wait_seconds, progress)
+            if not done.is_finished:
+                raise ServiceError(
+                    f"The previous turn of this conversation is still running. Call poll_interaction with "
+                    f"interaction_id={job.interaction_id!r} until it is done, then continue."
+                )
+
+    def _lock(self, conversation_id: str) -> anyio.Lock:
+        return self._locks.setdefault(conversation_id, anyio.Lock())
 
     async def _open(self, owner: str, key: str | None) -> ConversationRecord:
         """Find the caller's conversation by id or name, or create it (a new name creates one)."""
@@ -188,14 +295,17 @@ class ConversationService:
             }
         return {k: v for k, v in settings.items() if v is not None}
 
-    async def _turn_input(self, request: AskRequest, roots: list[Path] | None) -> str | list[dict[str, Any]]:
-        if not request.files:
-            return request.prompt
+    async def turn_input(
+        self, prompt: str, files: list[str], roots: list[Path] | None
+    ) -> str | list[dict[str, Any]]:
+        """The request `input`: the prompt alone, or one user turn with the files' content blocks."""
+        if not files:
+            return prompt
         try:
-            blocks = await self._files.load(request.files, roots)
+            blocks = await self._files.load(files, roots)
         except FileInputError as exc:
             raise ServiceError(str(exc)) from None
-        return [{"type": "user_input", "content": [{"type": "text", "text": request.prompt}, *blocks]}]
+        return [{"type": "user_input", "content": [{"type": "text", "text": prompt}, *blocks]}]
 
     @staticmethod
     def _body(
@@ -218,9 +328,9 @@ class ConversationService:
             body["response_format"] = {"type": "text", "mime_type": "application/json", "schema": response_schema}
         return body
 
-    async def _run(self, body: dict[str, Any], progress: Progress, model: str) -> TurnOutcome:
+    async def _run(self, body: dict[str, Any], progress: Progress, model: str, deadline: float) -> TurnOutcome:
         try:
-            return await run_streamed_turn(self._client, body, progress, label=model)
+            return await run_streamed_turn(self._client, body, progress, label=model, deadline=deadline)
         except GeminiError as exc:
             raise explain_upstream(exc, what="this question") from None
 

@@ -14,11 +14,12 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, Field
 
-from gemini_interactions_mcp.gemini import Interaction, InteractionAccumulator, InteractionsClient
+from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionAccumulator, InteractionsClient
 from gemini_interactions_mcp.services.errors import ServiceError
 
 Progress = Callable[[str], Awaitable[None]]
 HEARTBEAT_SECONDS = 10.0
+CANCEL_TIMEOUT_SECONDS = 3.0
 FAILED_STATUSES = frozenset({"failed", "cancelled"})
 
 
@@ -61,9 +62,15 @@ def failure_message(interaction: Interaction) -> str:
 
 
 async def run_streamed_turn(
-    client: InteractionsClient, body: dict[str, Any], progress: Progress, *, label: str
+    client: InteractionsClient, body: dict[str, Any], progress: Progress, *, label: str, deadline: float
 ) -> TurnOutcome:
-    """Stream one interaction to completion, reporting progress; raises ServiceError on a failed turn."""
+    """Stream one background interaction until it ends or `deadline` seconds pass.
+
+    Past the deadline the stream is closed and the outcome says `in_progress`: the interaction keeps
+    running upstream and a job watcher collects it. If the caller is cancelled (the MCP client gave up),
+    the stream is closed at once and the upstream interaction is cancelled too, since nobody will read it.
+    Raises ServiceError on a failed turn.
+    """
     accumulator = InteractionAccumulator()
     started = time.monotonic()
     last_note = started
@@ -81,20 +88,29 @@ async def run_streamed_turn(
             if time.monotonic() - last_note >= HEARTBEAT_SECONDS:
                 await note(f"Waiting for {label}… {int(time.monotonic() - started)} s")
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(heartbeat)
-        async with client.stream_create({**body, "stream": True}) as stream:
-            async for event in stream:
-                accumulator.feed(event)
-                thoughts = accumulator.thought_summaries
-                if len(thoughts) > shown_thoughts:
-                    shown_thoughts = len(thoughts)
-                    await note(f"Thinking: {thoughts[-1].splitlines()[0][:200]}")
-                elif len(accumulator.text or "") > shown_chars:
-                    shown_chars = len(accumulator.text or "")
-                    await note(f"Answering… {shown_chars} characters so far")
-        tg.cancel_scope.cancel()
+    try:
+        with anyio.move_on_after(deadline) as deadline_scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(heartbeat)
+                async with client.stream_create({**body, "stream": True, "background": True}) as stream:
+                    async for event in stream:
+                        accumulator.feed(event)
+                        thoughts = accumulator.thought_summaries
+                        if len(thoughts) > shown_thoughts:
+                            shown_thoughts = len(thoughts)
+                            await note(f"Thinking: {thoughts[-1].strip().splitlines()[0][:200]}")
+                        elif len(accumulator.text or "") > shown_chars:
+                            shown_chars = len(accumulator.text or "")
+                            await note(f"Answering… {shown_chars} characters so far")
+                tg.cancel_scope.cancel()
+    except anyio.get_cancelled_exc_class():
+        await _cancel_upstream(client, accumulator)
+        raise
     interaction = accumulator.interaction
+    if deadline_scope.cancelled_caught:
+        if not interaction.id:
+            raise ServiceError(f"Gemini did not start answering within {deadline:.0f} s. Try again.")
+        return TurnOutcome(interaction_id=interaction.id, status="in_progress", text=accumulator.text or "")
     if interaction.status in FAILED_STATUSES:
         raise ServiceError(failure_message(interaction))
     notes: list[str] = []
@@ -109,3 +125,15 @@ async def run_streamed_turn(
         usage=usage_totals(interaction),
         notes=notes,
     )
+
+
+async def _cancel_upstream(client: InteractionsClient, accumulator: InteractionAccumulator) -> None:
+    """Best effort, bounded: stop a background interaction nobody is going to read."""
+    interaction_id = accumulator.interaction.id
+    if not interaction_id:
+        return
+    with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT_SECONDS):
+        try:
+            await client.cancel(interaction_id)
+        except GeminiError:
+            pass

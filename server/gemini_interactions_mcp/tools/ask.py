@@ -22,7 +22,14 @@ def render(result: TurnResult) -> CallToolResult:
     """The answer as text for the model, with the handle to continue; the rest as structured content."""
     label = f"{result.conversation} ({result.name})" if result.name else result.conversation
     footer = f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}]"
-    lines = [result.text or "(empty answer)", "", footer, *(f"Note: {n}" for n in result.notes)]
+    if result.status == "in_progress":
+        answer = (
+            f"Gemini is still answering. Call poll_interaction with interaction_id={result.interaction_id!r} "
+            "to get the answer; nothing is lost."
+        )
+    else:
+        answer = result.text or "(empty answer)"
+    lines = [answer, "", footer, *(f"Note: {n}" for n in result.notes)]
     structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)
     return CallToolResult(content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured)
 
@@ -50,8 +57,12 @@ def register(server: MCPServer[Any]) -> None:
         response_schema: Annotated[
             dict[str, Any] | None, Field(description="JSON Schema: the answer is JSON matching it.")
         ] = None,
+        wait_seconds: Annotated[
+            float | None, Field(ge=1, le=300, description="Past this (default 45), return a handle to poll.")
+        ] = None,
     ) -> CallToolResult:
         state = app_state(ctx)
+        wait = wait_seconds if wait_seconds is not None else state.settings.ask_wait_seconds
         request = AskRequest(
             prompt=prompt,
             conversation=conversation,
@@ -64,6 +75,8 @@ def register(server: MCPServer[Any]) -> None:
         )
         roots = await client_roots(ctx) if request.files else None
         result = await run_service(
-            state.conversations.ask(principal(), request, ProgressReporter(ctx), roots=roots)
+            state.conversations.ask(
+                principal(), request, ProgressReporter(ctx), wait_seconds=wait, roots=roots
+            )
         )
         return render(result)

@@ -1,0 +1,351 @@
+"""Background jobs: upstream interactions that outlive the tool call that started them.
+
+Each running job has exactly one watcher in the server's task group. The watcher follows the upstream
+event stream (resumed from the stored `last_event_id` when it drops, with polling as the fallback),
+writes progress notes and the final output to the store, and wakes whoever is waiting in
+`poll_interaction`. Because everything a watcher needs is in the store, the server resumes every
+unfinished job at start-up: a crash or restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+from pydantic import BaseModel, Field
+
+from gemini_interactions_mcp.gemini import (
+    GeminiError,
+    Interaction,
+    InteractionAccumulator,
+    InteractionsClient,
+    NotFoundError,
+)
+from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
+from gemini_interactions_mcp.services.reports import Citation, render_report
+from gemini_interactions_mcp.services.turns import failure_message, usage_totals
+from gemini_interactions_mcp.state import JobRecord, Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], Awaitable[None]]
+JobKind = Literal["research", "model", "agent"]
+Announce = Callable[[str], Awaitable[None]]
+
+TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
+RESOURCE_PREFIX = "gemini://interactions/"
+POLL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
+DEFAULT_PAGE_CHARS = 20_000
+
+
+def resource_uri(interaction_id: str) -> str:
+    return f"{RESOURCE_PREFIX}{interaction_id}"
+
+
+def unknown_job(interaction_id: str) -> UnknownHandleError:
+    return UnknownHandleError(
+        f"No background interaction {interaction_id!r} for you. Use the interaction_id returned by "
+        "start_deep_research, run_agent or ask_gemini."
+    )
+
+
+class PollResult(BaseModel):
+    """What one poll returns: status, what is new since the caller's last poll, and a page of output."""
+
+    interaction_id: str
+    kind: str
+    status: str
+    done: bool
+    elapsed_seconds: float
+    progress: list[str] = Field(default_factory=list)
+    output: str | None = None
+    offset: int = 0
+    next_offset: int | None = None
+    total_chars: int = 0
+    citations: list[Citation] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
+    environment_id: str | None = None
+    conversation: str | None = None
+    resource: str
+    error: str | None = None
+
+
+class JobService:
+    """Starts, watches, polls and cancels background interactions for their owners."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: InteractionsClient,
+        task_group: TaskGroup,
+        announce: Announce,
+        on_finished: Callable[[JobRecord, Interaction | None], Awaitable[None]] | None = None,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._tg = task_group
+        self._announce = announce
+        self._on_finished = on_finished
+        self._watching: set[str] = set()
+        self._changed: dict[str, anyio.Event] = {}
+
+    # -- starting and resuming -------------------------------------------------------------------
+
+    async def start(
+        self,
+        owner: str,
+        kind: JobKind,
+        body: dict[str, Any],
+        *,
+        conversation_id: str | None = None,
+        label: str | None = None,
+    ) -> JobRecord:
+        """Create a background interaction upstream, record it, and watch it."""
+        try:
+            created = await self._client.create({**body, "background": True})
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="starting this job") from None
+        return await self.adopt(owner, kind, created, conversation_id=conversation_id, label=label)
+
+    async def adopt(
+        self,
+        owner: str,
+        kind: JobKind,
+        interaction: Interaction,
+        *,
+        conversation_id: str | None = None,
+        label: str | None = None,
+    ) -> JobRecord:
+        """Record an interaction that already exists upstream as this owner's job and watch it."""
+        now = time.time()
+        job = JobRecord(
+            interaction_id=interaction.id,
+            owner=owner,
+            kind=kind,
+            conversation_id=conversation_id,
+            label=label or interaction.model or interaction.agent or kind,
+            status=str(interaction.status or "in_progress"),
+            environment_id=getattr(interaction, "environment_id", None),
+            created=now,
+            updated=now,
+        )
+        await self._store.create_job(job)
+        if job.status in TERMINAL:
+            await self._finish(job, interaction)
+        else:
+            self.watch(job)
+        return job
+
+    async def adopt_running(
+        self, owner: str, kind: JobKind, interaction_id: str, conversation_id: str | None, label: str
+    ) -> JobRecord:
+        """Take over an interaction a tool call started but stopped waiting for (its soft deadline)."""
+        now = time.time()
+        job = JobRecord(
+            interaction_id=interaction_id,
+            owner=owner,
+            kind=kind,
+            conversation_id=conversation_id,
+            label=label,
+            created=now,
+            updated=now,
+        )
+        await self._store.create_job(job)
+        self.watch(job)
+        return job
+
+    def watch(self, job: JobRecord) -> None:
+        """Start the one watcher for this job, unless it already has one."""
+        if job.interaction_id in self._watching:
+            return
+        self._watching.add(job.interaction_id)
+        self._tg.start_soon(self._watch, job.interaction_id, job.owner)
+
+    async def resume_unfinished(self) -> int:
+        """Watch every job the store says is still running (after a restart); returns how many."""
+        jobs = await self._store.unfinished_jobs()
+        for job in jobs:
+            self.watch(job)
+        return len(jobs)
+
+    # -- the watcher -------------------------------------------------------------------------------
+
+    async def _watch(self, interaction_id: str, owner: str) -> None:
+        try:
+            await self._follow(interaction_id, owner)
+        except Exception:  # a watcher must never take the server down; the job says what happened
+            log.exception("watcher for %s failed", interaction_id)
+            job = await self._store.get_job(owner, interaction_id)
+            if job is not None and not job.is_finished:
+                await self._store.update_job(
+                    job.model_copy(update={"error": "The server lost track of this job; poll to retry."})
+                )
+        finally:
+            self._watching.discard(interaction_id)
+            self._signal(interaction_id)
+
+    async def _follow(self, interaction_id: str, owner: str) -> None:
+        """Stream events until the interaction ends, then read the full result; poll if streaming fails.
+
+        A resumed watcher (after a restart) replays the stream from the start: the notes already stored
+        are skipped by count, so none is lost or repeated.
+        """
+        job = await self._store.get_job(owner, interaction_id)
+        if job is None or job.is_finished:
+            return
+        accumulator = InteractionAccumulator()
+        seen = len(job.progress)
+        try:
+            async with self._client.stream_get(interaction_id) as stream:
+                async for event in stream:
+                    accumulator.feed(event)
+                    thoughts = accumulator.thought_summaries
+                    if len(thoughts) > seen:
+                        await self._store.append_progress(owner, interaction_id, thoughts[seen:])
+                        seen = len(thoughts)
+                        self._signal(interaction_id)
+        except NotFoundError:
+            await self._fail(owner, interaction_id, "Gemini no longer knows this interaction.")
+            return
+        except GeminiError as exc:
+            log.warning("stream of %s failed (%s); polling instead", interaction_id, type(exc).__name__)
+        await self._poll_until_done(owner, interaction_id)
+
+    async def _poll_until_done(self, owner: str, interaction_id: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                interaction = await self._client.get(interaction_id)
+            except NotFoundError:
+                await self._fail(owner, interaction_id, "Gemini no longer knows this interaction.")
+                return
+            except GeminiError as exc:
+                log.warning("poll of %s failed: %s", interaction_id, type(exc).__name__)
+            else:
+                if str(interaction.status) in TERMINAL:
+                    job = await self._store.get_job(owner, interaction_id)
+                    if job is not None:
+                        await self._finish(job, interaction)
+                    return
+            await anyio.sleep(POLL_BACKOFF[min(attempt, len(POLL_BACKOFF) - 1)])
+            attempt += 1
+
+    async def _finish(self, job: JobRecord, interaction: Interaction) -> None:
+        """Store the final output (from the full resource, which has annotations) and announce it."""
+        report = render_report(interaction)
+        error = failure_message(interaction) if str(interaction.status) in ("failed", "cancelled") else None
+        finished = await self._store.finish_job(
+            job.owner,
+            job.interaction_id,
+            status=str(interaction.status),
+            output=report.markdown,
+            citations=[c.model_dump() for c in report.citations],
+            usage=usage_totals(interaction),
+            environment_id=getattr(interaction, "environment_id", None),
+            error=error if str(interaction.status) == "failed" else None,
+        )
+        if self._on_finished is not None and finished is not None:
+            await self._on_finished(finished, interaction)
+        self._signal(job.interaction_id)
+        await self._announce(resource_uri(job.interaction_id))
+
+    async def _fail(self, owner: str, interaction_id: str, reason: str) -> None:
+        await self._store.finish_job(owner, interaction_id, status="failed", error=reason)
+        self._signal(interaction_id)
+        await self._announce(resource_uri(interaction_id))
+
+    def _signal(self, interaction_id: str) -> None:
+        event = self._changed.pop(interaction_id, None)
+        if event is not None:
+            event.set()
+
+    # -- what tools call ---------------------------------------------------------------------------
+
+    async def get(self, owner: str, interaction_id: str) -> JobRecord:
+        job = await self._store.get_job(owner, interaction_id)
+        if job is None:
+            raise unknown_job(interaction_id)
+        return job
+
+    async def wait(self, owner: str, interaction_id: str, seconds: float, progress: Progress | None) -> JobRecord:
+        """Wait until the job ends or `seconds` pass, relaying new progress notes as they arrive."""
+        job = await self.get(owner, interaction_id)
+        if not job.is_finished and job.interaction_id not in self._watching:
+            self.watch(job)
+        relayed = len(job.progress)
+        with anyio.move_on_after(seconds):
+            while not job.is_finished:
+                event = self._changed.setdefault(interaction_id, anyio.Event())
+                with anyio.move_on_after(10.0) as heartbeat:
+                    await event.wait()
+                job = await self.get(owner, interaction_id)
+                if progress is not None:
+                    for note in job.progress[relayed:]:
+                        await progress(note.text)
+                    if heartbeat.cancelled_caught and len(job.progress) == relayed:
+                        await progress(f"Still {job.status}… {int(time.time() - job.created)} s elapsed")
+                relayed = len(job.progress)
+        return job
+
+    async def poll(
+        self,
+        owner: str,
+        interaction_id: str,
+        *,
+        wait_seconds: float,
+        offset: int,
+        max_chars: int,
+        progress: Progress | None,
+    ) -> PollResult:
+        job = await self.wait(owner, interaction_id, wait_seconds, progress)
+        new_notes = [n.text for n in job.progress if n.seq > job.progress_seen]
+        if job.progress:
+            await self._store.mark_progress_seen(owner, interaction_id, job.progress[-1].seq)
+        output = job.output or ""
+        page = output[offset : offset + max_chars] if job.is_finished else ""
+        end = offset + len(page)
+        return PollResult(
+            interaction_id=job.interaction_id,
+            kind=job.kind,
+            status=job.status,
+            done=job.is_finished,
+            elapsed_seconds=round((job.finished or time.time()) - job.created, 1),
+            progress=new_notes,
+            output=page or None,
+            offset=offset,
+            next_offset=end if end < len(output) else None,
+            total_chars=len(output),
+            citations=[Citation.model_validate(c) for c in job.citations],
+            usage=job.usage,
+            environment_id=job.environment_id,
+            conversation=job.conversation_id,
+            resource=resource_uri(job.interaction_id),
+            error=job.error,
+        )
+
+    async def cancel(self, owner: str, interaction_id: str) -> JobRecord:
+        job = await self.get(owner, interaction_id)
+        if job.is_finished:
+            return job
+        try:
+            interaction = await self._client.cancel(interaction_id)
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="cancelling it") from None
+        if str(interaction.status) in TERMINAL:
+            await self._finish(job, interaction)
+        return await self.get(owner, interaction_id)
+
+
+def page_hint(result: PollResult) -> str:
+    if result.next_offset is None:
+        return ""
+    left = result.total_chars - result.next_offset
+    pages = math.ceil(left / DEFAULT_PAGE_CHARS)
+    return f"{left} more characters (~{pages} page(s)): poll again with offset={result.next_offset}."
+

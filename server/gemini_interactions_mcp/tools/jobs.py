@@ -1,0 +1,143 @@
+"""Long work: start_deep_research, poll_interaction, cancel_interaction, and the report resources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
+from pydantic import Field
+
+from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, PollResult, page_hint
+from gemini_interactions_mcp.services.research import ResearchRequest, ResearchStarted
+from gemini_interactions_mcp.tools._common import AppContext, ProgressReporter, app_state, principal, run_service
+from gemini_interactions_mcp.tools.roots import client_roots
+
+MAX_WAIT_SECONDS = 50
+
+
+def _started_text(started: ResearchStarted) -> str:
+    lines = [
+        f"Deep Research started ({started.agent}): interaction_id={started.interaction_id}, status "
+        f"{started.status}. It takes minutes: call poll_interaction with this interaction_id and "
+        f"wait_seconds=50 (first poll in about {started.poll_after_seconds} s is fine).",
+        f"Report when done: {started.resource}. Follow-up research: pass conversation={started.conversation}.",
+        *(f"Note: {n}" for n in started.notes),
+    ]
+    return "\n".join(lines)
+
+
+def render_poll(result: PollResult) -> CallToolResult:
+    """Status and what is new first, then the page of output, then how to get the rest."""
+    head = f"{result.kind} {result.interaction_id}: {result.status} after {result.elapsed_seconds:.0f} s"
+    lines = [head]
+    if result.error:
+        lines.append(f"Error: {result.error}")
+    if result.progress:
+        lines += ["New progress:", *(f"- {p.strip().splitlines()[0][:300]}" for p in result.progress)]
+    if not result.done:
+        lines.append("Still running: call poll_interaction again with the same interaction_id.")
+    if result.output:
+        lines += ["", result.output]
+    hint = page_hint(result)
+    if hint:
+        lines += ["", hint]
+    content: list[Any] = [TextContent(type="text", text="\n".join(lines))]
+    if result.done:
+        content.append(
+            ResourceLink(type="resource_link", uri=result.resource, name=f"report-{result.interaction_id}",
+                         mime_type="text/markdown")
+        )
+    structured = result.model_dump(exclude={"output"}, exclude_none=True)
+    return CallToolResult(content=content, structured_content=structured)
+
+
+def register(server: MCPServer[Any]) -> None:
+    @server.tool(
+        name="start_deep_research",
+        description="Start a Deep Research report (takes minutes). Returns at once with an interaction_id "
+        "to pass to poll_interaction.",
+        annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    )
+    async def start_deep_research(
+        query: Annotated[str, Field(min_length=1, description="What to research.")],
+        ctx: AppContext,
+        agent: Annotated[str, Field(description="'fast' (default), 'max' (exhaustive) or an agent id.")] = "fast",
+        conversation: Annotated[
+            str | None, Field(description="Earlier research conversation to follow up on (or confirm a plan).")
+        ] = None,
+        files: Annotated[list[str] | None, Field(description="Local paths or http(s) URLs to research.")] = None,
+        file_search_stores: Annotated[list[str] | None, Field(description="fileSearchStores/… names.")] = None,
+        collaborative_planning: Annotated[
+            bool, Field(description="Propose a plan first; confirm or amend it via `conversation`.")
+        ] = False,
+    ) -> CallToolResult:
+        request = ResearchRequest(
+            query=query,
+            agent=agent,
+            conversation=conversation,
+            files=files or [],
+            file_search_stores=file_search_stores or [],
+            collaborative_planning=collaborative_planning,
+        )
+        roots = await client_roots(ctx) if request.files else None
+        started = await run_service(app_state(ctx).research.start(principal(), request, roots=roots))
+        return CallToolResult(
+            content=[TextContent(type="text", text=_started_text(started))],
+            structured_content=started.model_dump(),
+        )
+
+    @server.tool(
+        name="poll_interaction",
+        description="Status, new progress and output of a background interaction (research, agent run, or an "
+        "ask_gemini answer past its deadline). Waits up to wait_seconds for it to finish.",
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+    )
+    async def poll_interaction(
+        interaction_id: str,
+        ctx: AppContext,
+        wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 25,
+        offset: Annotated[int, Field(ge=0, description="Output offset (from next_offset).")] = 0,
+        max_chars: Annotated[int, Field(ge=500, le=100_000)] = DEFAULT_PAGE_CHARS,
+    ) -> CallToolResult:
+        result = await run_service(
+            app_state(ctx).jobs.poll(
+                principal(),
+                interaction_id,
+                wait_seconds=wait_seconds,
+                offset=offset,
+                max_chars=max_chars,
+                progress=ProgressReporter(ctx),
+            )
+        )
+        return render_poll(result)
+
+    @server.tool(
+        name="cancel_interaction",
+        description="Cancel a running background interaction; returns its final status.",
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
+    )
+    async def cancel_interaction(interaction_id: str, ctx: AppContext) -> CallToolResult:
+        job = await run_service(app_state(ctx).jobs.cancel(principal(), interaction_id))
+        text = f"Interaction {job.interaction_id} is {job.status}."
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content={"interaction_id": job.interaction_id, "status": job.status},
+        )
+
+    @server.resource(
+        "gemini://interactions/{interaction_id}",
+        name="interaction",
+        description="Full output of one of your background interactions, as markdown.",
+        mime_type="text/markdown",
+    )
+    async def interaction_report(interaction_id: str, ctx: AppContext) -> str:
+        try:
+            job = await app_state(ctx).jobs.get(principal(), interaction_id)
+        except ServiceError as exc:
+            raise ResourceError(str(exc)) from None
+        if not job.is_finished:
+            return f"# {job.label or job.kind}\n\nStill {job.status}; poll_interaction shows progress."
+        return job.output or f"# {job.label or job.kind}\n\nFinished with status {job.status}: {job.error or ''}"

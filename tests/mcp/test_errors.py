@@ -1,0 +1,77 @@
+"""Every failure reaches the model as an actionable message: no traceback, no secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+import pytest
+from mcp import Client
+from starlette.applications import Starlette
+
+from gemini_interactions_mcp.app import build_server
+from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+
+from .test_ask import text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def ask_error(server_settings: ServerSettings, app: Starlette, arguments: dict[str, object]) -> str:
+    async with Client(build_server(server_settings, transport=httpx2.ASGITransport(app=app))) as c:
+        result = await c.call_tool("ask_gemini", arguments)
+    assert result.is_error
+    message = text_of(result)
+    assert "Traceback" not in message
+    return message
+
+
+async def test_no_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, settings: ServerSettings) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_BASE_URL", raising=False)
+    async with Client(build_server(settings)) as c:
+        result = await c.call_tool("ask_gemini", {"prompt": "hi"})
+    assert result.is_error
+    assert "GEMINI_API_KEY" in text_of(result) and "--emulator" in text_of(result)
+
+
+async def test_bad_key_is_reported_without_the_key(monkeypatch: pytest.MonkeyPatch, settings: ServerSettings) -> None:
+    app = create_app(EmulatorConfig(api_key="the-right-key"))
+    monkeypatch.setenv("GEMINI_API_KEY", "sk-wrong-secret-123")
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=app), use_env_key=True)) as c:
+        result = await c.call_tool("ask_gemini", {"prompt": "hi"})
+    assert result.is_error
+    message = text_of(result)
+    assert "refused the API key" in message and "GEMINI_API_KEY" in message
+    assert "sk-wrong-secret-123" not in message
+
+
+async def test_quota_says_when_to_retry(emulator: Starlette, settings: ServerSettings) -> None:
+    emulator.state.emulator.add_fault(
+        {"kind": "error", "status": 429, "count": 50, "retry_after_ms": 1, "path": "/interactions"}
+    )
+    message = await ask_error(settings, emulator, {"prompt": "hi"})
+    assert "HTTP 429" in message and "Retry" in message
+
+
+async def test_upstream_bad_request_text_is_passed_on(emulator: Starlette, settings: ServerSettings) -> None:
+    message = await ask_error(settings, emulator, {"prompt": "hi", "response_schema": {"type": "nonsense"}})
+    assert "HTTP 400" in message
+
+
+async def test_file_outside_allowed_roots_is_refused(emulator: Starlette, settings: ServerSettings) -> None:
+    message = await ask_error(settings, emulator, {"prompt": "read", "files": ["/etc/hostname"]})
+    assert "/etc/hostname" in message
+
+
+async def test_file_inside_root_is_sent(emulator: Starlette, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("The launch code is pineapple.")
+    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,))
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        result = await c.call_tool("ask_gemini", {"prompt": "What is in the file?", "files": ["notes.txt"]})
+    assert not result.is_error, text_of(result)
+    body = emulator.state.emulator.requests()[-1]["body"]
+    blocks = body["input"][0]["content"]
+    assert any("pineapple" in b.get("text", "") for b in blocks)
