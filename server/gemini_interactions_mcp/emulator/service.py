@@ -29,7 +29,7 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
     agent = _agent(emu, req)
     system_instruction = req.system_instruction or (agent or {}).get("system_instruction")
     env: EnvironmentRecord | None = None
-    if req.environment is not None or (agent is not None and req.name not in research.AGENTS):
+    if req.environment is not None or (req.kind == "agent" and req.name not in research.AGENTS):
         env = _environment(emu, req, agent)
     history = [*previous.history, *previous.timeline()] if previous else []
     _check_function_results(req, history)
