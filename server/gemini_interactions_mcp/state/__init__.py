@@ -1,0 +1,46 @@
+"""Persistent state: conversations, background jobs and custom-agent ownership, per owner.
+
+Plain data in, plain data out: this package knows nothing of MCP or of the Gemini client.
+"""
+
+from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, Store
+from gemini_interactions_mcp.state.errors import (
+    AgentTakenError,
+    JobExistsError,
+    NameTakenError,
+    SchemaVersionError,
+    StoreError,
+)
+from gemini_interactions_mcp.state.location import default_state_path, open_store, user_data_dir
+from gemini_interactions_mcp.state.memory import MemoryStore
+from gemini_interactions_mcp.state.records import (
+    ConversationRecord,
+    JobKind,
+    JobRecord,
+    ProgressNote,
+    Usage,
+    new_conversation_id,
+)
+from gemini_interactions_mcp.state.sqlite import SCHEMA_VERSION, SQLiteStore
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT_CHARS",
+    "SCHEMA_VERSION",
+    "AgentTakenError",
+    "ConversationRecord",
+    "JobExistsError",
+    "JobKind",
+    "JobRecord",
+    "MemoryStore",
+    "NameTakenError",
+    "ProgressNote",
+    "SQLiteStore",
+    "SchemaVersionError",
+    "Store",
+    "StoreError",
+    "Usage",
+    "default_state_path",
+    "new_conversation_id",
+    "open_store",
+    "user_data_dir",
+]

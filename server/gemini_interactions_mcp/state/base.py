@@ -1,0 +1,211 @@
+"""The store interface: conversations, background jobs and agent ownership, keyed by owner.
+
+Every read and write names the owner (the principal), and a record owned by someone else behaves exactly
+like a missing one, so ownership is decided here and nowhere else. Narrow job updates (progress, status,
+finish) are built on one atomic read-modify-write primitive that each backend provides.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ProgressNote
+
+DEFAULT_MAX_OUTPUT_CHARS = 2_000_000
+
+JobChange = Callable[[JobRecord], JobRecord]
+
+
+def prunable(
+    finished: Iterable[tuple[str, str, float]], *, finished_before: float, keep_last: int
+) -> list[str]:
+    """The retention rule shared by every backend: of (interaction_id, owner, finished) triples, the ids
+    finished before the cut-off that are not among their owner's `keep_last` most recently finished."""
+    seen: dict[str, int] = {}
+    doomed: list[str] = []
+    for interaction_id, owner, at in sorted(finished, key=lambda t: (-t[2], t[0])):
+        seen[owner] = seen.get(owner, 0) + 1
+        if seen[owner] > keep_last and at < finished_before:
+            doomed.append(interaction_id)
+    return doomed
+
+
+class Store(ABC):
+    """Async persistence of conversations, jobs and agent ownership.
+
+    `max_output_chars` caps a job's stored output: a longer one is cut and flagged `output_truncated`,
+    so one runaway report cannot bloat the state file.
+    """
+
+    def __init__(self, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
+        if max_output_chars < 1:
+            raise ValueError("max_output_chars must be positive")
+        self.max_output_chars = max_output_chars
+
+    # -- conversations -----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_conversation(self, record: ConversationRecord) -> None:
+        """Insert a new conversation; NameTakenError if its owner already uses `record.name`."""
+
+    @abstractmethod
+    async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
+        """The owner's conversation whose id or name is `key` (an id wins over a name)."""
+
+    @abstractmethod
+    async def list_conversations(
+        self, owner: str, *, limit: int = 50, offset: int = 0
+    ) -> list[ConversationRecord]:
+        """The owner's conversations, most recently updated first."""
+
+    @abstractmethod
+    async def advance_conversation(
+        self, owner: str, conversation_id: str, expected_head: str | None, updated: ConversationRecord
+    ) -> bool:
+        """Replace the record only if its head is still `expected_head` (compare-and-set).
+
+        This is what serialises turns across processes: two turns started from the same head cannot
+        both land, the loser sees False and replays on the new head. The stored name is kept (names
+        change only through `rename_conversation`, so a rename racing a turn is not undone).
+        """
+
+    @abstractmethod
+    async def rename_conversation(
+        self, owner: str, conversation_id: str, name: str | None
+    ) -> ConversationRecord | None:
+        """Set or clear the name; NameTakenError on a clash, None if the conversation is unknown."""
+
+    @abstractmethod
+    async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
+        """Forget the conversation; False if the owner has no such conversation."""
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_job(self, job: JobRecord) -> None:
+        """Record a new job (output capped); JobExistsError if the interaction id is already recorded."""
+
+    @abstractmethod
+    async def get_job(self, owner: str, interaction_id: str) -> JobRecord | None:
+        """The owner's job for this interaction, or None."""
+
+    @abstractmethod
+    async def list_jobs(self, owner: str, *, limit: int = 50, offset: int = 0) -> list[JobRecord]:
+        """The owner's jobs, most recently created first."""
+
+    @abstractmethod
+    async def unfinished_jobs(self) -> list[JobRecord]:
+        """Every owner's jobs not yet finished, oldest first: the watchers to resume at start-up."""
+
+    @abstractmethod
+    async def prune_jobs(self, *, finished_before: float, keep_last: int = 0) -> int:
+        """Delete jobs finished before `finished_before`, except each owner's `keep_last` most recently
+        finished ones; unfinished jobs are never pruned. Returns how many were deleted."""
+
+    @abstractmethod
+    async def _change_job(self, owner: str, interaction_id: str, change: JobChange) -> JobRecord | None:
+        """Apply `change` to the stored job atomically and store the (capped) result; None if unknown."""
+
+    async def update_job(self, job: JobRecord) -> JobRecord | None:
+        """Replace the whole job record (keyed by its owner and interaction id)."""
+        return await self._change_job(job.owner, job.interaction_id, lambda _: job)
+
+    async def append_progress(
+        self, owner: str, interaction_id: str, texts: Sequence[str]
+    ) -> JobRecord | None:
+        """Add progress notes, numbered after the last one."""
+
+        def change(job: JobRecord) -> JobRecord:
+            now = time.time()
+            last = job.progress[-1].seq if job.progress else 0
+            notes = [ProgressNote(seq=last + i, at=now, text=t) for i, t in enumerate(texts, start=1)]
+            return job.model_copy(update={"progress": [*job.progress, *notes], "updated": now})
+
+        return await self._change_job(owner, interaction_id, change)
+
+    async def set_job_status(
+        self, owner: str, interaction_id: str, status: str, *, last_event_id: str | None = None
+    ) -> JobRecord | None:
+        """Record a status change seen on the stream, and the event id to resume the stream from."""
+
+        def change(job: JobRecord) -> JobRecord:
+            update: dict[str, object] = {"status": status, "updated": time.time()}
+            if last_event_id is not None:
+                update["last_event_id"] = last_event_id
+            return job.model_copy(update=update)
+
+        return await self._change_job(owner, interaction_id, change)
+
+    async def mark_progress_seen(self, owner: str, interaction_id: str, seq: int) -> JobRecord | None:
+        """Remember that the owner has been shown every note up to `seq` (never moves backwards)."""
+        return await self._change_job(
+            owner,
+            interaction_id,
+            lambda job: job.model_copy(update={"progress_seen": max(job.progress_seen, seq)}),
+        )
+
+    async def finish_job(
+        self,
+        owner: str,
+        interaction_id: str,
+        *,
+        status: str,
+        output: str | None = None,
+        citations: Sequence[Mapping[str, str]] | None = None,
+        usage: Mapping[str, int] | None = None,
+        environment_id: str | None = None,
+        error: str | None = None,
+    ) -> JobRecord | None:
+        """Store the final state and mark the job finished; fields left as None keep their value."""
+
+        def change(job: JobRecord) -> JobRecord:
+            now = time.time()
+            update: dict[str, object] = {"status": status, "updated": now, "finished": now}
+            if output is not None:
+                update["output"] = output
+            if citations is not None:
+                update["citations"] = [dict(c) for c in citations]
+            if usage is not None:
+                update["usage"] = dict(usage)
+            if environment_id is not None:
+                update["environment_id"] = environment_id
+            if error is not None:
+                update["error"] = error
+            return job.model_copy(update=update)
+
+        return await self._change_job(owner, interaction_id, change)
+
+    def _capped(self, job: JobRecord) -> JobRecord:
+        """The job with its output cut to `max_output_chars` (flagged), revalidated as a fresh copy."""
+        job = JobRecord.model_validate(job.model_dump())
+        if job.output is not None and len(job.output) > self.max_output_chars:
+            return job.model_copy(
+                update={"output": job.output[: self.max_output_chars], "output_truncated": True}
+            )
+        return job
+
+    # -- agents ------------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def record_agent(self, owner: str, agent_id: str) -> None:
+        """Remember that `owner` created this custom agent (idempotent; AgentTakenError if another did)."""
+
+    @abstractmethod
+    async def agent_owner(self, agent_id: str) -> str | None:
+        """Who created this custom agent, or None if no one here did."""
+
+    @abstractmethod
+    async def list_agents(self, owner: str) -> list[str]:
+        """The custom agent ids the owner created, oldest first."""
+
+    @abstractmethod
+    async def forget_agent(self, agent_id: str) -> bool:
+        """Drop the ownership record (after the agent was deleted upstream); False if unknown."""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release resources; the store must not be used afterwards."""

@@ -1,0 +1,36 @@
+"""Errors the store raises; callers turn them into messages for the model."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error the state store raises on purpose."""
+
+
+class NameTakenError(StoreError):
+    """The owner already has a conversation with this name (names are unique per owner)."""
+
+    def __init__(self, owner: str, name: str) -> None:
+        super().__init__(f"a conversation named {name!r} already exists for this owner")
+        self.owner = owner
+        self.name = name
+
+
+class JobExistsError(StoreError):
+    """A job for this interaction id is already recorded (an interaction has one owner)."""
+
+    def __init__(self, interaction_id: str) -> None:
+        super().__init__(f"job {interaction_id!r} is already recorded")
+        self.interaction_id = interaction_id
+
+
+class AgentTakenError(StoreError):
+    """The agent id is already recorded as created by another principal."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"agent {agent_id!r} belongs to another principal")
+        self.agent_id = agent_id
+
+
+class SchemaVersionError(StoreError):
+    """The state file was written by a newer release whose schema this one cannot read safely."""

@@ -1,0 +1,52 @@
+"""Where the default state file lives, and how a `--state` / GEMINI_MCP_STATE value picks a store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+
+import anyio.to_thread
+
+from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, Store
+from gemini_interactions_mcp.state.memory import MemoryStore
+from gemini_interactions_mcp.state.sqlite import SQLiteStore
+
+APP_DIR = "gemini-interactions-mcp"
+STATE_FILE = "state.sqlite3"
+MEMORY = "memory"
+
+
+def user_data_dir(
+    *, platform: str = sys.platform, env: Mapping[str, str] = os.environ, home: Path | None = None
+) -> Path:
+    """The per-user data folder of this platform (what `platformdirs` would say, without the dependency)."""
+    home = home if home is not None else Path.home()
+    if platform == "win32":
+        local = env.get("LOCALAPPDATA")
+        return Path(local) if local else home / "AppData" / "Local"
+    if platform == "darwin":
+        return home / "Library" / "Application Support"
+    xdg = env.get("XDG_DATA_HOME")
+    # The XDG spec says a relative value is invalid and must be ignored.
+    return Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
+
+
+def default_state_path() -> Path:
+    return user_data_dir() / APP_DIR / STATE_FILE
+
+
+async def open_store(spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> Store:
+    """None: the default SQLite file; "memory": an in-process store; anything else: a SQLite file path
+    (`~` expanded, parent folders created)."""
+    if spec is not None and spec.strip().lower() == MEMORY:
+        return MemoryStore(max_output_chars=max_output_chars)
+    return await anyio.to_thread.run_sync(partial(_open_file, spec, max_output_chars=max_output_chars))
+
+
+def _open_file(spec: str | None, *, max_output_chars: int) -> SQLiteStore:
+    path = default_state_path() if spec is None else Path(spec).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SQLiteStore(path, max_output_chars=max_output_chars)

@@ -1,0 +1,104 @@
+"""The records the store keeps: plain pydantic data, no behaviour beyond small arithmetic.
+
+Records are validated on the way in and out of the store, so a JSON column written by one process is
+read back by another exactly as it was meant.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+CONVERSATION_ID_PREFIX = "conv_"
+PREVIEW_CHARS = 120
+
+JobKind = Literal["research", "model", "agent"]
+
+
+def new_conversation_id() -> str:
+    """An unguessable id (160 random bits): ids are handles, not secrets, but must not be enumerable."""
+    return CONVERSATION_ID_PREFIX + secrets.token_urlsafe(20)
+
+
+class Usage(BaseModel):
+    """Token totals; a conversation keeps the sum over its turns."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    thought_tokens: int = 0
+    total_tokens: int = 0
+
+    def plus(self, other: Usage | Mapping[str, int]) -> Usage:
+        """The sum of both; a mapping may carry any subset of the four counters (others count as 0)."""
+        extra = other.as_dict() if isinstance(other, Usage) else other
+        return Usage(**{key: value + int(extra.get(key) or 0) for key, value in self.as_dict().items()})
+
+    def as_dict(self) -> dict[str, int]:
+        return self.model_dump()
+
+
+class ConversationRecord(BaseModel):
+    """A caller-owned thread over a chain of upstream interactions.
+
+    `settings` holds the interaction-scoped request fields (system_instruction, tools, generation_config,
+    response_format, agent_config, ...) because the API does not carry them over `previous_interaction_id`:
+    they are re-sent every turn.
+    """
+
+    id: str
+    owner: str
+    name: str | None = None
+    model: str | None = None
+    agent: str | None = None
+    head: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    environment_id: str | None = None
+    turns: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    preview: str = Field("", max_length=PREVIEW_CHARS)
+    created: float
+    updated: float
+
+
+class ProgressNote(BaseModel):
+    """One progress message of a job (a thought summary, a status change); `seq` counts from 1."""
+
+    seq: int
+    at: float
+    text: str
+
+
+class JobRecord(BaseModel):
+    """A background upstream interaction, watched by the server and polled by its owner.
+
+    `finished` is set by `Store.finish_job`: which upstream statuses end a job is the jobs service's
+    rule, not the store's, so the store only knows "finished or not".
+    """
+
+    interaction_id: str
+    owner: str
+    kind: JobKind
+    conversation_id: str | None = None
+    model: str | None = None
+    agent: str | None = None
+    label: str | None = None
+    status: str = "in_progress"
+    progress: list[ProgressNote] = Field(default_factory=list)
+    progress_seen: int = 0
+    output: str | None = None
+    output_truncated: bool = False
+    citations: list[dict[str, str]] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
+    last_event_id: str | None = None
+    environment_id: str | None = None
+    error: str | None = None
+    created: float
+    updated: float
+    finished: float | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished is not None
