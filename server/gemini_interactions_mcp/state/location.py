@@ -20,9 +20,10 @@ MEMORY = "memory"
 
 
 def user_data_dir(
-    *, platform: str = sys.platform, env: Mapping[str, str] = os.environ, home: Path | None = None
+    *, platform: str | None = None, env: Mapping[str, str] = os.environ, home: Path | None = None
 ) -> Path:
     """The per-user data folder of this platform (what `platformdirs` would say, without the dependency)."""
+    platform = platform or sys.platform
     home = home if home is not None else Path.home()
     if platform == "win32":
         local = env.get("LOCALAPPDATA")

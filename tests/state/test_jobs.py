@@ -1,0 +1,138 @@
+"""Job records: lifecycle, progress bookkeeping, output cap, retention; and agent ownership."""
+
+from __future__ import annotations
+
+import pytest
+
+from gemini_interactions_mcp.state import AgentTakenError, JobExistsError, JobRecord, Store
+
+from .conftest import OUTPUT_CAP
+
+pytestmark = pytest.mark.anyio
+
+
+def job(interaction_id: str = "int_1", owner: str = "alice", created: float = 100.0) -> JobRecord:
+    return JobRecord(
+        interaction_id=interaction_id,
+        owner=owner,
+        kind="research",
+        agent="deep-research-preview-04-2026",
+        created=created,
+        updated=created,
+    )
+
+
+async def test_lifecycle(store: Store) -> None:
+    await store.create_job(job())
+    with pytest.raises(JobExistsError):
+        await store.create_job(job(owner="bob"))
+    running = await store.append_progress("alice", "int_1", ["Planning", "Searching"])
+    assert running is not None and [(n.seq, n.text) for n in running.progress] == [
+        (1, "Planning"),
+        (2, "Searching"),
+    ]
+    running = await store.append_progress("alice", "int_1", ["Reading"])
+    assert running is not None and running.progress[-1].seq == 3
+    running = await store.set_job_status("alice", "int_1", "in_progress", last_event_id="evt_9")
+    assert running is not None and running.last_event_id == "evt_9" and not running.is_finished
+    assert [j.interaction_id for j in await store.unfinished_jobs()] == ["int_1"]
+
+    done = await store.finish_job(
+        "alice",
+        "int_1",
+        status="completed",
+        output="# Report",
+        citations=[{"title": "A", "url": "https://a.example"}],
+        usage={"total_tokens": 42},
+    )
+    assert done is not None and done.is_finished and done.finished is not None
+    assert (done.status, done.output, done.usage) == ("completed", "# Report", {"total_tokens": 42})
+    assert done.last_event_id == "evt_9"  # untouched fields keep their values
+    assert await store.get_job("alice", "int_1") == done
+    assert await store.unfinished_jobs() == []
+
+
+async def test_progress_seen_never_moves_back(store: Store) -> None:
+    await store.create_job(job())
+    await store.mark_progress_seen("alice", "int_1", 3)
+    after = await store.mark_progress_seen("alice", "int_1", 1)
+    assert after is not None and after.progress_seen == 3
+
+
+async def test_jobs_of_others_are_invisible_and_untouchable(store: Store) -> None:
+    await store.create_job(job())
+    assert await store.get_job("bob", "int_1") is None
+    assert await store.list_jobs("bob") == []
+    assert await store.append_progress("bob", "int_1", ["x"]) is None
+    assert await store.finish_job("bob", "int_1", status="cancelled") is None
+    assert await store.update_job(job(owner="bob")) is None
+    stored = await store.get_job("alice", "int_1")
+    assert stored is not None and stored.progress == [] and not stored.is_finished
+
+
+async def test_update_replaces_the_whole_record(store: Store) -> None:
+    await store.create_job(job())
+    replaced = job().model_copy(update={"error": "lost track", "label": "research", "updated": 150.0})
+    assert await store.update_job(replaced) == replaced
+    assert await store.get_job("alice", "int_1") == replaced
+
+
+async def test_list_jobs_newest_first_and_unfinished_oldest_first(store: Store) -> None:
+    for n in range(4):
+        await store.create_job(job(f"int_{n}", created=float(n)))
+    await store.create_job(job("int_bob", owner="bob", created=10.0))
+    assert [j.interaction_id for j in await store.list_jobs("alice", limit=2)] == ["int_3", "int_2"]
+    assert [j.interaction_id for j in await store.unfinished_jobs()] == [
+        "int_0",
+        "int_1",
+        "int_2",
+        "int_3",
+        "int_bob",
+    ]
+
+
+async def test_output_is_capped_on_every_write(store: Store) -> None:
+    await store.create_job(job().model_copy(update={"output": "x" * (OUTPUT_CAP + 1)}))
+    created = await store.get_job("alice", "int_1")
+    assert created is not None and created.output_truncated and len(created.output or "") == OUTPUT_CAP
+    await store.create_job(job("int_2"))
+    finished = await store.finish_job("alice", "int_2", status="completed", output="y" * (OUTPUT_CAP * 3))
+    assert finished is not None and finished.output == "y" * OUTPUT_CAP and finished.output_truncated
+    exact = await store.finish_job("alice", "int_1", status="completed", output="z" * OUTPUT_CAP)
+    assert exact is not None and exact.output == "z" * OUTPUT_CAP
+
+
+async def test_prune_keeps_recent_unfinished_and_last_n_per_owner(store: Store) -> None:
+    for name, owner in [("a1", "alice"), ("a2", "alice"), ("a3", "alice"), ("b1", "bob"), ("run", "alice")]:
+        await store.create_job(job(name, owner=owner))
+    for name, owner, at in [
+        ("a1", "alice", 10.0),
+        ("a2", "alice", 20.0),
+        ("a3", "alice", 30.0),
+        ("b1", "bob", 5.0),
+    ]:
+        finished = await store.finish_job(owner, name, status="completed")
+        assert finished is not None
+        await store.update_job(finished.model_copy(update={"finished": at}))
+
+    assert await store.prune_jobs(finished_before=25.0, keep_last=1) == 2  # a1 and a2; bob keeps his only job
+    assert {j.interaction_id for j in await store.list_jobs("alice")} == {"a3", "run"}
+    assert await store.get_job("bob", "b1") is not None
+    assert await store.prune_jobs(finished_before=1e12) == 2  # a3 and b1; the running job stays
+    assert [j.interaction_id for j in await store.unfinished_jobs()] == ["run"]
+
+
+async def test_agent_ownership(store: Store) -> None:
+    await store.record_agent("alice", "my-helper")
+    await store.record_agent("alice", "my-helper")  # idempotent
+    await store.record_agent("alice", "other-helper")
+    with pytest.raises(AgentTakenError):
+        await store.record_agent("bob", "my-helper")
+    assert await store.agent_owner("my-helper") == "alice"
+    assert await store.agent_owner("unknown") is None
+    assert await store.list_agents("alice") == ["my-helper", "other-helper"]
+    assert await store.list_agents("bob") == []
+    assert await store.forget_agent("my-helper")
+    assert not await store.forget_agent("my-helper")
+    await store.record_agent("bob", "my-helper")
+    assert await store.agent_owner("my-helper") == "bob"

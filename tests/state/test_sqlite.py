@@ -1,0 +1,141 @@
+"""What only the SQLite store promises: persistence, cross-connection atomicity, schema versions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gemini_interactions_mcp.state import (
+    SCHEMA_VERSION,
+    ConversationRecord,
+    JobRecord,
+    MemoryStore,
+    SchemaVersionError,
+    SQLiteStore,
+    default_state_path,
+    new_conversation_id,
+    open_store,
+    user_data_dir,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def conversation() -> ConversationRecord:
+    return ConversationRecord(id=new_conversation_id(), owner="alice", name="kept", created=1.0, updated=1.0)
+
+
+async def test_data_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    first = SQLiteStore(path)
+    record = conversation()
+    await first.create_conversation(record)
+    await first.create_job(
+        JobRecord(interaction_id="int_1", owner="alice", kind="model", created=1.0, updated=1.0)
+    )
+    await first.record_agent("alice", "helper")
+    await first.close()
+
+    second = SQLiteStore(path)
+    assert await second.get_conversation("alice", "kept") == record
+    assert [j.interaction_id for j in await second.unfinished_jobs()] == ["int_1"]
+    assert await second.agent_owner("helper") == "alice"
+    await second.close()
+
+
+async def test_two_open_stores_see_each_others_writes(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    a, b = SQLiteStore(path), SQLiteStore(path)
+    record = conversation()
+    await a.create_conversation(record)
+    assert await b.advance_conversation("alice", record.id, None, record.model_copy(update={"head": "int_b"}))
+    assert not await a.advance_conversation(
+        "alice", record.id, None, record.model_copy(update={"head": "int_a"})
+    )
+    stored = await a.get_conversation("alice", record.id)
+    assert stored is not None and stored.head == "int_b"
+    await a.close()
+    await b.close()
+
+
+def test_cas_race_between_threads_with_their_own_connections(tmp_path: Path) -> None:
+    """Separate connections in separate threads (as separate processes would be): exactly one wins."""
+    path = tmp_path / "state.sqlite3"
+    record = conversation()
+
+    async def setup() -> None:
+        store = SQLiteStore(path)
+        await store.create_conversation(record)
+        await store.close()
+
+    anyio.run(setup)
+    stores = [SQLiteStore(path) for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+    results: list[bool] = []
+
+    def contender(n: int) -> None:
+        async def attempt() -> None:
+            barrier.wait()
+            update = record.model_copy(update={"head": f"int_{n}"})
+            results.append(await stores[n].advance_conversation("alice", record.id, None, update))
+            await stores[n].close()
+
+        anyio.run(attempt)
+
+    threads = [threading.Thread(target=contender, args=(n,)) for n in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [False] * (len(stores) - 1) + [True]
+
+
+async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    await SQLiteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaVersionError, match=rf"schema version {SCHEMA_VERSION + 1}.*up to version"):
+        SQLiteStore(path)
+
+
+async def test_a_new_file_gets_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    await SQLiteStore(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_open_store_specs(tmp_path: Path) -> None:
+    memory = await open_store("memory")
+    assert isinstance(memory, MemoryStore)
+    nested = tmp_path / "a" / "b" / "state.sqlite3"
+    store = await open_store(str(nested))
+    assert isinstance(store, SQLiteStore) and nested.exists()
+    await store.close()
+
+
+async def test_open_store_default_lives_in_the_user_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setattr("sys.platform", "linux")
+    assert default_state_path() == tmp_path / "gemini-interactions-mcp" / "state.sqlite3"
+    store = await open_store(None)
+    assert isinstance(store, SQLiteStore) and store.path == default_state_path()
+    await store.close()
+
+
+def test_user_data_dir_per_platform() -> None:
+    home = Path("/home/u")
+    assert user_data_dir(platform="linux", env={}, home=home) == home / ".local/share"
+    assert user_data_dir(platform="linux", env={"XDG_DATA_HOME": "/x"}, home=home) == Path("/x")
+    assert user_data_dir(platform="linux", env={"XDG_DATA_HOME": "rel"}, home=home) == home / ".local/share"
+    assert user_data_dir(platform="darwin", env={}, home=home) == home / "Library/Application Support"
+    assert user_data_dir(platform="win32", env={"LOCALAPPDATA": "C:/L"}, home=home) == Path("C:/L")
+    assert user_data_dir(platform="win32", env={}, home=home) == home / "AppData/Local"
