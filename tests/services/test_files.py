@@ -1,0 +1,236 @@
+"""File inputs: roots, symlink and `..` escapes, caps, URL rules and the choice of content block."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+
+from gemini_interactions_mcp.services.files import FileInputError, FileLoader, sniff
+
+pytestmark = pytest.mark.anyio
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+MAGIC = {
+    "image/png": PNG,
+    "image/jpeg": b"\xff\xd8\xff\xe0" + b"\x00" * 12,
+    "image/gif": b"GIF89a" + b"\x00" * 10,
+    "image/webp": b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    "audio/wav": b"RIFF\x00\x00\x00\x00WAVEfmt ",
+    "application/pdf": b"%PDF-1.7\n\x00\xff",
+    "audio/mpeg": b"ID3\x04\x00\x00\x00\x00\x00\x00",
+    "audio/ogg": b"OggS\x00\x02" + b"\x00" * 10,
+    "audio/flac": b"fLaC\x00\x00\x00\x22",
+    "video/mp4": b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00",
+    "video/quicktime": b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00",
+    "video/webm": b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81",
+}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "root"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def loader(root: Path) -> FileLoader:
+    return FileLoader([root], max_file_bytes=1000, max_total_bytes=1500)
+
+
+async def load_one(loader: FileLoader, ref: str) -> dict[str, object]:
+    (block,) = await loader.load([ref])
+    return block
+
+
+@pytest.mark.parametrize(("mime", "head"), MAGIC.items())
+def test_sniff_recognises_magic_bytes(mime: str, head: bytes) -> None:
+    assert sniff(head) == mime
+
+
+@pytest.mark.parametrize(
+    ("mime", "kind"),
+    [
+        ("image/png", "image"),
+        ("audio/flac", "audio"),
+        ("video/webm", "video"),
+        ("video/quicktime", "video"),
+        ("application/pdf", "document"),
+    ],
+)
+async def test_content_decides_the_block_even_under_a_wrong_name(
+    loader: FileLoader, root: Path, mime: str, kind: str
+) -> None:
+    (root / "misnamed.txt").write_bytes(MAGIC[mime])
+    block = await load_one(loader, "misnamed.txt")
+    assert block == {"type": kind, "mime_type": mime, "data": base64.b64encode(MAGIC[mime]).decode()}
+
+
+async def test_text_files_become_text_blocks_named_relative_to_the_root(
+    loader: FileLoader, root: Path
+) -> None:
+    (root / "src").mkdir()
+    (root / "src" / "app.ts").write_text("export const answer = 42; // ünïcode\n")
+    block = await load_one(loader, str(root / "src" / "app.ts"))
+    assert block == {"type": "text", "text": "[file src/app.ts]\nexport const answer = 42; // ünïcode\n"}
+
+
+async def test_csv_is_a_document_not_text(loader: FileLoader, root: Path) -> None:
+    (root / "table.csv").write_text("a,b\n1,2\n")
+    block = await load_one(loader, "table.csv")
+    assert (block["type"], block["mime_type"]) == ("document", "text/csv")
+
+
+async def test_office_files_are_documents_by_extension(loader: FileLoader, root: Path) -> None:
+    (root / "report.docx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\xff\xfe")
+    block = await load_one(loader, "report.docx")
+    assert block["type"] == "document"
+    assert block["mime_type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+async def test_binary_media_without_magic_falls_back_to_the_extension(loader: FileLoader, root: Path) -> None:
+    (root / "clip.avi").write_bytes(b"\x00\x01\x02\xff")
+    block = await load_one(loader, "clip.avi")
+    assert block["type"] == "video"
+
+
+async def test_unknown_binary_is_refused_naming_file_and_supported_kinds(
+    loader: FileLoader, root: Path
+) -> None:
+    (root / "blob.bin").write_bytes(b"\x00\x01\x02\xff\xfe")
+    with pytest.raises(
+        FileInputError, match=r"blob\.bin is .*cannot take as input\. Supported: images, audio"
+    ):
+        await loader.load(["blob.bin"])
+    (root / "archive.zip").write_bytes(b"PK\x03\x04\x00\xff")
+    with pytest.raises(FileInputError, match=r"archive\.zip is application/zip"):
+        await loader.load(["archive.zip"])
+
+
+async def test_files_outside_the_roots_are_refused(loader: FileLoader, root: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("s3cret")
+    for ref in [str(tmp_path / "secret.txt"), "../secret.txt", "sub/../../secret.txt"]:
+        with pytest.raises(FileInputError, match=rf"outside the folders .*{root.name}"):
+            await loader.load([ref])
+
+
+async def test_dotdot_that_stays_inside_is_fine(loader: FileLoader, root: Path) -> None:
+    (root / "sub").mkdir()
+    (root / "ok.txt").write_text("fine")
+    assert (await load_one(loader, "sub/../ok.txt"))["type"] == "text"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+async def test_symlinks_may_not_escape_but_may_stay_inside(
+    loader: FileLoader, root: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "secret.txt").write_text("s3cret")
+    (root / "escape.txt").symlink_to(tmp_path / "secret.txt")
+    (root / "escape_dir").symlink_to(tmp_path, target_is_directory=True)
+    for ref in ["escape.txt", "escape_dir/secret.txt"]:
+        with pytest.raises(FileInputError, match="outside the folders"):
+            await loader.load([ref])
+    (root / "real.txt").write_text("inside")
+    (root / "alias.txt").symlink_to(root / "real.txt")
+    assert await load_one(loader, "alias.txt") == {"type": "text", "text": "[file real.txt]\ninside"}
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+async def test_a_symlinked_root_is_followed(tmp_path: Path, root: Path) -> None:
+    (root / "a.txt").write_text("via link")
+    (tmp_path / "link").symlink_to(root, target_is_directory=True)
+    loader = FileLoader([tmp_path / "link"])
+    assert (await load_one(loader, str(tmp_path / "link" / "a.txt")))["type"] == "text"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+async def test_a_symlink_loop_is_a_clear_error(loader: FileLoader, root: Path) -> None:
+    (root / "loop").symlink_to(root / "loop")
+    with pytest.raises(FileInputError, match="loop"):
+        await loader.load(["loop"])
+
+
+async def test_missing_files_and_folders(loader: FileLoader, root: Path) -> None:
+    with pytest.raises(
+        FileInputError, match=rf"nope\.txt: no such file \(relative paths are read from .*{root.name}"
+    ):
+        await loader.load(["nope.txt"])
+    (root / "dir").mkdir()
+    with pytest.raises(FileInputError, match="dir is not a regular file"):
+        await loader.load(["dir"])
+
+
+async def test_per_file_cap_names_the_size_and_the_limit(root: Path) -> None:
+    loader = FileLoader([root], max_file_bytes=1024 * 1024)
+    (root / "big.txt").write_bytes(b"a" * (1024 * 1024 * 3 // 2))
+    with pytest.raises(FileInputError, match=r"big\.txt is 1\.5 MB, over the 1 MB limit per file"):
+        await loader.load(["big.txt"])
+
+
+async def test_total_cap_is_checked_before_reading(loader: FileLoader, root: Path) -> None:
+    for name in ["a.txt", "b.txt"]:
+        (root / name).write_text("x" * 900)
+    with pytest.raises(FileInputError, match=r"b\.txt brings the total to 0\.0 MB.*Send fewer"):
+        await loader.load(["a.txt", "b.txt"])
+    assert len(await loader.load(["a.txt"])) == 1
+
+
+async def test_client_roots_narrow_but_never_widen(tmp_path: Path, root: Path) -> None:
+    (root / "project").mkdir()
+    (root / "project" / "in.txt").write_text("shared")
+    (root / "private.txt").write_text("not shared")
+    (tmp_path / "outside.txt").write_text("never")
+    loader = FileLoader([root])
+    # Relative paths are read from the first client root.
+    assert await loader.load(["in.txt"], roots=[root / "project"]) == [
+        {"type": "text", "text": "[file in.txt]\nshared"}
+    ]
+    with pytest.raises(FileInputError, match="outside the folders"):
+        await loader.load([str(root / "private.txt")], roots=[root / "project"])
+    with pytest.raises(FileInputError, match="no local folder may be read"):
+        await loader.load([str(tmp_path / "outside.txt")], roots=[tmp_path / "elsewhere"])
+    # A client root wider than the server's allowance is cut down to the allowance.
+    assert len(await loader.load([str(root / "private.txt")], roots=[tmp_path])) == 1
+    with pytest.raises(FileInputError, match="outside the folders"):
+        await loader.load([str(tmp_path / "outside.txt")], roots=[tmp_path])
+
+
+async def test_urls_are_passed_by_reference_with_a_guessed_type(loader: FileLoader) -> None:
+    blocks = await loader.load(
+        [
+            "https://example.com/a/photo.JPG?size=large",
+            "http://example.com/talk.mp3",
+            "https://example.com/paper.pdf",
+            "https://www.youtube.com/watch?v=abc",
+        ]
+    )
+    assert blocks == [
+        {"type": "image", "uri": "https://example.com/a/photo.JPG?size=large", "mime_type": "image/jpeg"},
+        {"type": "audio", "uri": "http://example.com/talk.mp3", "mime_type": "audio/mpeg"},
+        {"type": "document", "uri": "https://example.com/paper.pdf", "mime_type": "application/pdf"},
+        {"type": "video", "uri": "https://www.youtube.com/watch?v=abc"},
+    ]
+
+
+async def test_url_of_unknown_kind_points_to_url_context(loader: FileLoader) -> None:
+    with pytest.raises(FileInputError, match="url_context"):
+        await loader.load(["https://example.com/article"])
+
+
+@pytest.mark.parametrize(
+    "ref", ["file:///etc/passwd", "ftp://example.com/a.png", "data:image/png;base64,AAAA", "https:a.png"]
+)
+async def test_other_schemes_are_refused(loader: FileLoader, ref: str) -> None:
+    with pytest.raises(FileInputError, match="only local paths and http"):
+        await loader.load([ref])
+
+
+async def test_blocks_keep_the_order_of_the_refs(loader: FileLoader, root: Path) -> None:
+    (root / "a.png").write_bytes(PNG)
+    (root / "b.md").write_text("# B")
+    blocks = await loader.load(["a.png", "https://example.com/x.png", "b.md"])
+    assert [b["type"] for b in blocks] == ["image", "image", "text"]
+    assert "uri" in blocks[1] and "data" in blocks[0]
