@@ -166,3 +166,13 @@ async def test_returned_records_are_copies(store: Store) -> None:
     got.settings["x"] = 1
     again = await store.get_conversation("alice", record.id)
     assert again is not None and again.settings == {}
+
+
+async def test_a_long_preview_is_clipped_never_fatal(store: Store) -> None:
+    record = conversation()
+    await store.create_conversation(record)
+    unvalidated = record.model_copy(update={"head": "int_1", "preview": "word\n" * 100})
+    assert await store.advance_conversation("alice", record.id, None, unvalidated)
+    stored = await store.get_conversation("alice", record.id)
+    assert stored is not None and len(stored.preview) == 120 and stored.preview.endswith("…")
+    assert "\n" not in stored.preview

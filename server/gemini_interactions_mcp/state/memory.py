@@ -39,7 +39,7 @@ class MemoryStore(Store):
         if record.id in self._conversations:
             raise ValueError(f"conversation id {record.id!r} already exists")
         self._check_name(record.owner, record.name, record.id)
-        self._conversations[record.id] = record.model_copy(deep=True)
+        self._conversations[record.id] = record.checked()
 
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
         found = self._owned(owner, key) or next(
@@ -63,8 +63,8 @@ class MemoryStore(Store):
         current = self._owned(owner, conversation_id)
         if current is None or current.head != expected_head:
             return False
-        self._conversations[conversation_id] = updated.model_copy(
-            deep=True, update={"id": conversation_id, "owner": owner, "name": current.name}
+        self._conversations[conversation_id] = updated.checked().model_copy(
+            update={"id": conversation_id, "owner": owner, "name": current.name}
         )
         return True
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 CONVERSATION_ID_PREFIX = "conv_"
 PREVIEW_CHARS = 120
@@ -58,9 +58,20 @@ class ConversationRecord(BaseModel):
     environment_id: str | None = None
     turns: int = 0
     usage: Usage = Field(default_factory=Usage)
-    preview: str = Field("", max_length=PREVIEW_CHARS)
+    preview: str = ""
     created: float
     updated: float
+
+    @field_validator("preview")
+    @classmethod
+    def _one_short_line(cls, preview: str) -> str:
+        """Clip rather than reject: a long preview must never make a stored conversation unreadable."""
+        flat = " ".join(preview.split())
+        return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+    def checked(self) -> ConversationRecord:
+        """A validated deep copy (`model_copy(update=...)` skips validation; the stores never do)."""
+        return ConversationRecord.model_validate(self.model_dump())
 
 
 class ProgressNote(BaseModel):

@@ -63,7 +63,7 @@ def _conversation(row: Row) -> ConversationRecord:
 
 
 def _conversation_json(record: ConversationRecord) -> str:
-    return record.model_dump_json(exclude=_CONVERSATION_OUTSIDE_JSON)
+    return record.checked().model_dump_json(exclude=_CONVERSATION_OUTSIDE_JSON)
 
 
 def _job(row: Row) -> JobRecord:
