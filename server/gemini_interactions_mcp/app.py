@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig, Interaction, InteractionsClient
+from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.conversations import ConversationService
 from gemini_interactions_mcp.services.files import FileLoader
@@ -24,7 +25,7 @@ from gemini_interactions_mcp.services.reports import render_report
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.turns import usage_totals
 from gemini_interactions_mcp.state import JobRecord, Store, open_store
-from gemini_interactions_mcp.tools import ask, catalog, conversations, jobs
+from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, jobs
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class AppState:
     conversations: ConversationService
     jobs: JobService
     research: ResearchService
+    agents: AgentService
     task_group: TaskGroup
 
 
@@ -77,14 +79,14 @@ def build_server(
 ) -> MCPServer[AppState]:
     """The MCP server for `settings`.
 
-    Tests reach an in-process emulator by passing `transport` (and `client_config` to choose the key);
+    Tests reach an emulator by passing `client_config` (its URL and key) and/or `transport` (in-process);
     otherwise `client_factory` makes the client (the real API, or the embedded emulator).
     """
     announcer = UpdateAnnouncer()
 
     @asynccontextmanager
     async def make_client() -> AsyncIterator[InteractionsClient]:
-        if transport is None:
+        if transport is None and client_config is None:
             async with client_factory(settings) as client:
                 yield client
             return
@@ -129,6 +131,9 @@ def build_server(
                 conversations=conversation_service,
                 jobs=job_service,
                 research=ResearchService(conversations=conversation_service, catalog=catalog_data),
+                agents=AgentService(
+                    store=store, client=client, catalog=catalog_data, conversations=conversation_service
+                ),
                 task_group=task_group,
             )
 
@@ -144,6 +149,7 @@ def build_server(
     ask.register(server)
     conversations.register(server)
     jobs.register(server)
+    agents.register(server)
     catalog.register(server)
     announcer.register(server)
     return server

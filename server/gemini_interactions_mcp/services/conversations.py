@@ -181,6 +181,7 @@ class ConversationService:
         kind: JobKind,
         agent: str,
         preview: str,
+        default_environment: str | None = None,
     ) -> JobRecord:
         """Start a background turn (research, agent run) on a new or existing conversation.
 
@@ -197,8 +198,9 @@ class ConversationService:
                 turn_body = dict(body)
                 if current.head is not None:
                     turn_body["previous_interaction_id"] = current.head
-                if current.environment_id is not None and "environment" not in turn_body:
-                    turn_body["environment"] = current.environment_id
+                environment = current.environment_id or default_environment
+                if environment is not None and "environment" not in turn_body:
+                    turn_body["environment"] = environment
                 job = await self._jobs.start(owner, kind, turn_body, conversation_id=current.id, label=agent)
                 updated = current.model_copy(
                     update={

@@ -1,0 +1,208 @@
+"""Managed agents: custom agents on top of Antigravity, owned by the principal that created them.
+
+Agent ids are global upstream (per API key), so ownership is recorded in the store. The local principal
+(stdio, unauthenticated loopback) is the key's owner and sees every agent of the key; an authenticated
+HTTP principal sees only the agents it created, and anyone else's looks exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gemini_interactions_mcp.gemini import ConflictError, GeminiError, InteractionsClient, NotFoundError
+from gemini_interactions_mcp.services.catalog import Catalog
+from gemini_interactions_mcp.services.conversations import ConversationService
+from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
+from gemini_interactions_mcp.state import JobRecord, Store
+
+LOCAL_PRINCIPAL = "local"
+AGENT_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+DEFAULT_BASE_AGENT = "antigravity-preview-05-2026"
+
+
+class RepositorySource(BaseModel):
+    type: Literal["repository"] = "repository"
+    source: str = Field(description="Public repository URL, e.g. https://github.com/owner/repo")
+    target: str = Field("/workspace/repo", description="Path inside the sandbox.")
+
+
+class InlineSource(BaseModel):
+    type: Literal["inline"] = "inline"
+    content: str
+    target: str = Field(description="File path inside the sandbox, e.g. /workspace/notes.txt")
+
+
+class McpServerTool(BaseModel):
+    type: Literal["mcp_server"] = "mcp_server"
+    url: str
+    name: str | None = None
+    headers: dict[str, str] | None = None
+
+
+AgentBuiltinTool = Literal["code_execution", "google_search", "url_context"]
+
+
+class BaseEnvironment(BaseModel):
+    sources: list[RepositorySource | InlineSource] = Field(default_factory=list)
+    network: Literal["disabled"] | list[str] | None = Field(
+        None, description="'disabled', or the domains the sandbox may reach (e.g. ['*.python.org'])."
+    )
+
+    def wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "remote"}
+        if self.sources:
+            body["sources"] = [s.model_dump(exclude_none=True) for s in self.sources]
+        if self.network == "disabled":
+            body["network"] = "disabled"
+        elif self.network:
+            body["network"] = {"allowlist": [{"domain": d} for d in self.network]}
+        return body
+
+
+class AgentSpec(BaseModel):
+    id: str
+    base_agent: str = DEFAULT_BASE_AGENT
+    description: str | None = None
+    system_instruction: str | None = None
+    tools: list[AgentBuiltinTool | McpServerTool] = Field(default_factory=list)
+    base_environment: BaseEnvironment | None = None
+
+
+class AgentPage(BaseModel):
+    agents: list[dict[str, Any]]
+    next_page_token: str | None
+
+
+class AgentRunRequest(BaseModel):
+    agent: str
+    input: str
+    files: list[str] = Field(default_factory=list)
+    conversation: str | None = None
+    environment: str | None = None
+
+
+def unknown_agent(agent_id: str) -> UnknownHandleError:
+    return UnknownHandleError(
+        f"No agent {agent_id!r} for you. manage_agent with action='list' shows yours; built-in: "
+        f"{DEFAULT_BASE_AGENT}."
+    )
+
+
+def _dump(agent: Any) -> dict[str, Any]:
+    if isinstance(agent, BaseModel):
+        return agent.model_dump(mode="json", exclude_none=True)
+    return dict(agent)
+
+
+class AgentService:
+    def __init__(
+        self, *, store: Store, client: InteractionsClient, catalog: Catalog, conversations: ConversationService
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._catalog = catalog
+        self._conversations = conversations
+
+    async def _visible(self, owner: str, agent_id: str) -> bool:
+        if owner == LOCAL_PRINCIPAL:
+            return True
+        return await self._store.agent_owner(agent_id) == owner
+
+    async def create(self, owner: str, spec: AgentSpec) -> tuple[dict[str, Any], list[str]]:
+        if not AGENT_ID.match(spec.id):
+            raise ServiceError(
+                f"Agent id {spec.id!r} is not valid: use 1-63 lowercase letters, digits and hyphens, "
+                "starting with a letter (e.g. 'code-reviewer')."
+            )
+        notes: list[str] = []
+        base = self._catalog.resolve_agent(spec.base_agent)
+        if base.note:
+            notes.append(base.note)
+        if self._catalog.kind_of_agent(base.id) != "managed":
+            raise ServiceError(
+                f"base_agent {spec.base_agent!r} is not a managed agent: use {DEFAULT_BASE_AGENT} (the default)."
+            )
+        body: dict[str, Any] = {"id": spec.id, "base_agent": base.id}
+        if spec.description:
+            body["description"] = spec.description
+        if spec.system_instruction:
+            body["system_instruction"] = spec.system_instruction
+        if spec.tools:
+            body["tools"] = [
+                {"type": t} if isinstance(t, str) else t.model_dump(exclude_none=True) for t in spec.tools
+            ]
+        if spec.base_environment is not None:
+            body["base_environment"] = spec.base_environment.wire()
+        try:
+            created = await self._client.create_agent(body)
+        except ConflictError:
+            raise ServiceError(f"An agent with id {spec.id!r} already exists; choose another id.") from None
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="creating the agent") from None
+        await self._store.record_agent(owner, spec.id)
+        return _dump(created), notes
+
+    async def list(self, owner: str, *, page_size: int, page_token: str | None) -> AgentPage:
+        try:
+            page = await self._client.list_agents(page_size=page_size, page_token=page_token)
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="listing agents") from None
+        agents = [_dump(a) for a in page.agents or []]
+        if owner != LOCAL_PRINCIPAL:
+            mine = set(await self._store.list_agents(owner))
+            agents = [a for a in agents if a.get("id") in mine]
+        return AgentPage(agents=agents, next_page_token=page.next_page_token or None)
+
+    async def get(self, owner: str, agent_id: str) -> dict[str, Any]:
+        if not await self._visible(owner, agent_id):
+            raise unknown_agent(agent_id)
+        try:
+            return _dump(await self._client.get_agent(agent_id))
+        except NotFoundError:
+            raise unknown_agent(agent_id) from None
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="reading the agent") from None
+
+    async def delete(self, owner: str, agent_id: str) -> None:
+        if not await self._visible(owner, agent_id):
+            raise unknown_agent(agent_id)
+        try:
+            await self._client.delete_agent(agent_id)
+        except NotFoundError:
+            await self._store.forget_agent(agent_id)
+            raise unknown_agent(agent_id) from None
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="deleting the agent") from None
+        await self._store.forget_agent(agent_id)
+
+    async def run(self, owner: str, request: AgentRunRequest, *, roots: list[Path] | None) -> tuple[JobRecord, list[str]]:
+        """Start a background run; a conversation re-sends its sandbox's environment id each turn."""
+        notes: list[str] = []
+        resolution = self._catalog.resolve_agent(request.agent)
+        if resolution.note:
+            notes.append(resolution.note)
+        kind = self._catalog.kind_of_agent(resolution.id)
+        if kind == "deep-research":
+            raise ServiceError(f"{resolution.id!r} is a Deep Research agent: use start_deep_research.")
+        if kind != "managed" and not await self._visible(owner, resolution.id):
+            raise unknown_agent(resolution.id)
+        body: dict[str, Any] = {
+            "agent": resolution.id,
+            "input": await self._conversations.turn_input(request.input, request.files, roots),
+        }
+        if request.environment:
+            body["environment"] = request.environment
+        job = await self._conversations.start_job_turn(
+            owner,
+            request.conversation,
+            body,
+            kind="agent",
+            agent=resolution.id,
+            preview=request.input,
+            default_environment="remote",
+        )
+        return job, notes

@@ -1,0 +1,136 @@
+"""manage_agent and run_agent: custom managed agents, and tasks run on them in a sandbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from gemini_interactions_mcp.services.agents import (
+    AgentBuiltinTool,
+    AgentRunRequest,
+    AgentSpec,
+    BaseEnvironment,
+    McpServerTool,
+)
+from gemini_interactions_mcp.tools._common import AppContext, ProgressReporter, app_state, principal, run_service
+from gemini_interactions_mcp.tools.jobs import render_poll
+from gemini_interactions_mcp.tools.roots import client_roots
+
+RUN_WAIT_SECONDS = 20
+
+
+class DeleteConfirmation(BaseModel):
+    delete: bool = Field(description="Delete the agent permanently?")
+
+
+def _text(text: str, structured: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+async def _confirmed(ctx: AppContext, agent_id: str) -> bool:
+    """Ask the user through elicitation where the connection allows it; False when it cannot ask."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.elicitation is None:
+        return False
+    try:
+        answer = await ctx.elicit(f"Delete the agent {agent_id!r} permanently?", DeleteConfirmation)
+    except Exception:  # no back-channel on this connection (2026-07-28 or stateless HTTP)
+        return False
+    return answer.action == "accept" and bool(getattr(answer.data, "delete", False))
+
+
+def register(server: MCPServer[Any]) -> None:
+    @server.tool(
+        name="manage_agent",
+        description="Create, list, get or delete your custom managed agents (built on Antigravity). "
+        "Run one with run_agent.",
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
+    )
+    async def manage_agent(
+        action: Literal["create", "list", "get", "delete"],
+        ctx: AppContext,
+        id: Annotated[str | None, Field(description="Agent id: lowercase letters, digits, hyphens.")] = None,
+        base_agent: str | None = None,
+        description: str | None = None,
+        system_instruction: str | None = None,
+        tools: list[AgentBuiltinTool | McpServerTool] | None = None,
+        base_environment: Annotated[
+            BaseEnvironment | None, Field(description="Sandbox template: sources and network allowlist.")
+        ] = None,
+        page_size: Annotated[int, Field(ge=1, le=100)] = 20,
+        page_token: str | None = None,
+        confirm: Annotated[bool, Field(description="delete: true to confirm.")] = False,
+    ) -> CallToolResult:
+        service = app_state(ctx).agents
+        owner = principal()
+        if action == "list":
+            page = await run_service(service.list(owner, page_size=page_size, page_token=page_token))
+            lines = [f"- {a.get('id')} (base {a.get('base_agent')}): {a.get('description') or ''}" for a in page.agents]
+            if page.next_page_token:
+                lines.append(f"More: call again with page_token={page.next_page_token!r}.")
+            return _text("\n".join(lines) or "No agents yet: action='create' makes one.", page.model_dump())
+        if not id:
+            raise ToolError(f"action={action!r} needs `id`.")
+        if action == "create":
+            spec = AgentSpec(
+                id=id,
+                base_agent=base_agent or AgentSpec.model_fields["base_agent"].default,
+                description=description,
+                system_instruction=system_instruction,
+                tools=tools or [],
+                base_environment=base_environment,
+            )
+            created, notes = await run_service(service.create(owner, spec))
+            text = "\n".join([f"Created agent {id!r}. Run it with run_agent(agent={id!r}, …).", *notes])
+            return _text(text, {"agent": created, "notes": notes})
+        if action == "get":
+            agent = await run_service(service.get(owner, id))
+            return _text(json.dumps(agent, indent=1), {"agent": agent})
+        if not confirm and not await _confirmed(ctx, id):
+            raise ToolError(f"Deleting agent {id!r} is permanent: call again with confirm=true to delete it.")
+        await run_service(service.delete(owner, id))
+        return _text(f"Deleted agent {id!r}.", {"deleted": id})
+
+    @server.tool(
+        name="run_agent",
+        description="Run a task on the Antigravity agent or one of your custom agents in a sandbox. Runs in "
+        "the background: poll_interaction the returned interaction_id; pass `conversation` to continue in "
+        "the same sandbox.",
+        annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    )
+    async def run_agent(
+        input: Annotated[str, Field(min_length=1, description="The task.")],
+        ctx: AppContext,
+        agent: Annotated[str, Field(description="Agent id (default the Antigravity agent).")] = (
+            "antigravity-preview-05-2026"
+        ),
+        files: Annotated[list[str] | None, Field(description="Local paths or http(s) URLs.")] = None,
+        conversation: Annotated[str | None, Field(description="Continue an earlier run (same sandbox).")] = None,
+        environment: Annotated[str | None, Field(description="'remote' (fresh sandbox) or an environment id.")] = None,
+        wait_seconds: Annotated[float, Field(ge=0, le=50)] = RUN_WAIT_SECONDS,
+    ) -> CallToolResult:
+        state = app_state(ctx)
+        request = AgentRunRequest(
+            agent=agent, input=input, files=files or [], conversation=conversation, environment=environment
+        )
+        roots = await client_roots(ctx) if request.files else None
+        job, notes = await run_service(state.agents.run(principal(), request, roots=roots))
+        result = await run_service(
+            state.jobs.poll(
+                principal(),
+                job.interaction_id,
+                wait_seconds=wait_seconds,
+                offset=0,
+                max_chars=20_000,
+                progress=ProgressReporter(ctx),
+            )
+        )
+        rendered = render_poll(result)
+        extra = [f"conversation={job.conversation_id} (pass it to continue in the same sandbox)", *notes]
+        rendered.content.insert(0, TextContent(type="text", text="\n".join(extra)))
+        return rendered
