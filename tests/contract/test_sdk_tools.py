@@ -1,0 +1,130 @@
+"""Tools and structured output through the SDK: function-calling round trips, server tools, schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from google import genai
+from google.genai._gaos.types.interactions import (
+    CodeExecutionCallStep,
+    CodeExecutionResultStep,
+    FunctionCallStep,
+    GoogleSearchCallStep,
+    GoogleSearchResultStep,
+    ModelOutputStep,
+    URLCitation,
+    URLContextCallStep,
+    URLContextResultStep,
+)
+
+from .conftest import Served
+from .sdk_checks import assert_known, emulator_text
+
+MODEL = "gemini-3.5-flash"
+WEATHER: dict[str, Any] = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather for a location",
+    "parameters": {
+        "type": "object",
+        "properties": {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "required": ["location"],
+    },
+}
+
+
+def test_function_calling_round_trip(sdk: genai.Client, served: Served) -> None:
+    """requires_action with a FunctionCallStep, then a function_result turn completes with the result."""
+    asked = sdk.interactions.create(model=MODEL, input="Use get_weather for Paris", tools=[WEATHER])
+    assert_known(asked, "function call")
+    assert asked.status == "requires_action"
+    [call] = asked.steps or []
+    assert isinstance(call, FunctionCallStep)
+    assert call.name == "get_weather" and re.fullmatch(r"[a-z0-9]{8}", call.id)
+    assert isinstance(call.arguments, dict) and "location" in call.arguments
+    assert not asked.output_text
+
+    result = {"type": "function_result", "call_id": call.id, "name": call.name, "result": {"temp_c": 21}}
+    answered = sdk.interactions.create(
+        model=MODEL, previous_interaction_id=asked.id, tools=[WEATHER], input=[result]
+    )
+    assert_known(answered, "function result turn")
+    assert answered.status == "completed"
+    assert "The function get_weather returned:" in (answered.output_text or "")
+    assert answered.output_text == emulator_text(served.raw_get(answered.id))
+    sent = [r["body"] for r in served.requests() if r["method"] == "POST"][-1]
+    assert sent["input"] == [result]
+    assert sent["previous_interaction_id"] == asked.id
+
+
+def test_function_result_with_content_list(sdk: genai.Client) -> None:
+    """A function result given as a content list (text blocks) is accepted and reported."""
+    asked = sdk.interactions.create(model=MODEL, input="call get_weather", tools=[WEATHER])
+    call = (asked.steps or [])[-1]
+    assert isinstance(call, FunctionCallStep)
+    content = [{"type": "text", "text": "Sunny, 22 C"}]
+    answered = sdk.interactions.create(
+        model=MODEL,
+        previous_interaction_id=asked.id,
+        tools=[WEATHER],
+        input=[{"type": "function_result", "call_id": call.id, "result": content}],
+    )
+    assert_known(answered, "content-list result")
+    assert "returned: Sunny, 22 C" in (answered.output_text or "")
+
+
+def test_server_tools_steps_and_citations(sdk: genai.Client, served: Served) -> None:
+    """google_search, code_execution and url_context produce paired call/result steps the SDK knows."""
+    tools: list[dict[str, Any]] = [
+        {"type": "google_search"},
+        {"type": "code_execution"},
+        {"type": "url_context"},
+    ]
+    result = sdk.interactions.create(model=MODEL, input="Check https://example.com/page now", tools=tools)
+    report = assert_known(result, "server tools")
+    kinds = [type(s) for s in result.steps or []]
+    assert kinds == [
+        GoogleSearchCallStep,
+        GoogleSearchResultStep,
+        CodeExecutionCallStep,
+        CodeExecutionResultStep,
+        URLContextCallStep,
+        URLContextResultStep,
+        ModelOutputStep,
+    ]
+    steps = result.steps or []
+    for call, done in zip(steps[0:6:2], steps[1:6:2], strict=True):
+        assert done.call_id == call.id
+    assert steps[4].arguments.urls == ["https://example.com/page"]
+    assert steps[5].result[0].status == "success"
+    assert "URLCitation" in report.types
+    text = steps[-1].content[0]
+    citation = text.annotations[0]
+    assert isinstance(citation, URLCitation)
+    cited = text.text.encode()[citation.start_index : citation.end_index].decode()
+    assert cited.startswith("Search found a page")
+    assert result.output_text == emulator_text(served.raw_get(result.id))
+    assert result.usage is not None and result.usage.grounding_tool_count
+
+
+def test_structured_output_with_schema(sdk: genai.Client, served: Served) -> None:
+    """`response_format` with a JSON schema yields JSON text matching it (and equal to the SDK's output_text)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "count": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        },
+        "required": ["name", "count", "tags"],
+    }
+    response_format = {"type": "text", "mime_type": "application/json", "schema": schema}
+    result = sdk.interactions.create(model=MODEL, input="Describe a cat", response_format=response_format)
+    assert_known(result, "structured output")
+    data = json.loads(result.output_text or "")
+    assert isinstance(data["name"], str) and isinstance(data["count"], int)
+    assert len(data["tags"]) >= 2 and all(isinstance(t, str) for t in data["tags"])
+    assert result.output_text == emulator_text(served.raw_get(result.id))
+    assert result.response_format is not None
