@@ -110,7 +110,7 @@ def test_server_tools_steps_and_citations(sdk: genai.Client, served: Served) -> 
 
 
 def test_structured_output_with_schema(sdk: genai.Client, served: Served) -> None:
-    """`response_format` with a JSON schema yields JSON text matching it (and equal to the SDK's output_text)."""
+    """`response_format` with a JSON schema yields JSON text that matches it and equals output_text."""
     schema = {
         "type": "object",
         "properties": {
