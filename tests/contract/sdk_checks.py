@@ -105,3 +105,26 @@ def emulator_text(body: dict[str, Any]) -> str:
     outputs = [s for s in body.get("steps", []) if s.get("type") == "model_output"]
     assert outputs, f"no model_output step in {body.get('id')}"
     return "".join(c["text"] for c in outputs[-1].get("content", []) if c.get("type") == "text")
+
+
+def validate_create_body(body: dict[str, Any]) -> BaseModel:
+    """Validate a create-interaction request body against the SDK's request model, strictly.
+
+    `CreateModelInteraction` or `CreateAgentInteraction` (by `model`/`agent`), in pydantic strict mode
+    (no "true"-string booleans, no "5"-string integers), then no undeclared field (a misspelling) and
+    no `Unknown*` variant (an unknown tool/step/content type) anywhere. Model and agent ids are open
+    enums, which strict mode would refuse for custom ids, so they are checked as plain strings.
+    """
+    from google.genai._gaos.types.interactions import CreateAgentInteraction, CreateModelInteraction
+
+    kind = "agent" if "agent" in body else "model"
+    typ = CreateAgentInteraction if kind == "agent" else CreateModelInteraction
+    name = body.get(kind)
+    assert isinstance(name, str) and name, f"'{kind}' must be a non-empty string: {name!r}"
+    known = "antigravity-preview-05-2026" if kind == "agent" else "gemini-3.5-flash"
+    parsed: BaseModel = typ.model_validate({**body, kind: known}, strict=True)
+    report = walk(parsed)
+    assert not report.unknown, f"request parsed into Unknown* wrappers: {report.unknown}"
+    assert not report.extras, f"request has fields the SDK does not declare: {report.extras}"
+    assert not report.unrecognized, f"request has enum values the SDK does not know: {report.unrecognized}"
+    return parsed
