@@ -1,0 +1,98 @@
+"""Rebuilding an interaction from its stream: `interaction.completed` carries no steps, so the steps
+are assembled from `step.start` shells and their deltas, exactly as the events deliver them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from gemini_interactions_mcp.gemini.models import (
+    ErrorEvent,
+    Interaction,
+    InteractionCompletedEvent,
+    InteractionCreatedEvent,
+    InteractionEvent,
+    InteractionStatusUpdateEvent,
+    Step,
+    StepDeltaEvent,
+    StepStartEvent,
+)
+from gemini_interactions_mcp.gemini.output import output_text
+
+_STEP = TypeAdapter[Step](Step)
+
+
+class InteractionAccumulator:
+    """Feed events in order; read the interaction so far, its answer text and its thought summaries."""
+
+    def __init__(self) -> None:
+        self._base: dict[str, Any] = {}
+        self._steps: dict[int, dict[str, Any]] = {}
+        self._arguments: dict[int, str] = {}
+        self.thought_summaries: list[str] = []
+        self.error: ErrorEvent | None = None
+
+    def feed(self, event: InteractionEvent) -> None:
+        if isinstance(event, InteractionCreatedEvent | InteractionCompletedEvent):
+            self._base.update(event.interaction.model_dump(mode="json", exclude_none=True, exclude={"steps"}))
+        elif isinstance(event, InteractionStatusUpdateEvent):
+            if event.status:
+                self._base["status"] = event.status
+            if event.interaction_id and "id" not in self._base:
+                self._base["id"] = event.interaction_id
+        elif isinstance(event, StepStartEvent):
+            self._steps[event.index] = event.step.model_dump(mode="json", exclude_none=True)
+            for block in self._steps[event.index].get("summary") or []:
+                self._note_summary(block)
+        elif isinstance(event, StepDeltaEvent):
+            self._apply(event.index, event.delta.model_dump(mode="json", exclude_none=True))
+        elif isinstance(event, ErrorEvent):
+            self.error = event
+
+    def _note_summary(self, block: Any) -> None:
+        if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+            self.thought_summaries.append(str(block["text"]))
+
+    def _apply(self, index: int, delta: dict[str, Any]) -> None:
+        step = self._steps.setdefault(index, {"type": "model_output"})
+        kind = delta.get("type")
+        if kind == "text":
+            content = step.setdefault("content", [])
+            if content and content[-1].get("type") == "text":
+                content[-1]["text"] = content[-1].get("text", "") + delta.get("text", "")
+            else:
+                content.append({"type": "text", "text": delta.get("text", "")})
+        elif kind == "text_annotation_delta":
+            content = step.setdefault("content", [])
+            if not content or content[-1].get("type") != "text":
+                content.append({"type": "text", "text": ""})
+            content[-1].setdefault("annotations", []).extend(delta.get("annotations") or [])
+        elif kind == "thought_summary":
+            block = delta.get("content")
+            if block is not None:
+                step.setdefault("summary", []).append(block)
+                self._note_summary(block)
+        elif kind == "thought_signature":
+            step["signature"] = delta.get("signature")
+        elif kind == "arguments_delta":
+            self._arguments[index] = self._arguments.get(index, "") + delta.get("arguments", "")
+            try:
+                step["arguments"] = json.loads(self._arguments[index])
+            except ValueError:
+                pass
+        elif kind in ("image", "audio", "video", "document"):
+            step.setdefault("content", []).append(delta)
+        else:
+            # Tool call/result payloads: their fields complete the step shell.
+            step.update({k: v for k, v in delta.items() if k != "type"})
+
+    @property
+    def interaction(self) -> Interaction:
+        steps = [_STEP.validate_python(self._steps[i]) for i in sorted(self._steps)]
+        return Interaction.model_validate({**self._base, "steps": steps})
+
+    @property
+    def text(self) -> str | None:
+        return output_text([self._steps[i] for i in sorted(self._steps)])

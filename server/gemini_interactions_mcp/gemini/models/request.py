@@ -1,0 +1,50 @@
+"""The create-interaction request body (section 4.1), validated before anything is sent."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import model_validator
+
+from gemini_interactions_mcp.gemini.models._open import OpenModel
+from gemini_interactions_mcp.gemini.models.tools import Tool
+
+
+class GenerationConfig(OpenModel):
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    max_output_tokens: int | None = None
+    stop_sequences: list[str] | None = None
+    thinking_level: str | None = None
+    thinking_summaries: str | None = None
+    tool_choice: str | dict[str, Any] | None = None
+
+
+class CreateInteraction(OpenModel):
+    """A model interaction (`model`) or an agent interaction (`agent`), never both."""
+
+    model: str | None = None
+    agent: str | None = None
+    input: str | dict[str, Any] | list[Any] | None = None
+    previous_interaction_id: str | None = None
+    system_instruction: str | None = None
+    tools: list[Tool] | None = None
+    generation_config: GenerationConfig | None = None
+    agent_config: dict[str, Any] | None = None
+    response_format: dict[str, Any] | list[dict[str, Any]] | None = None
+    stream: bool | None = None
+    store: bool | None = None
+    background: bool | None = None
+    environment: str | dict[str, Any] | None = None
+    continuation_token: str | None = None
+
+    @model_validator(mode="after")
+    def _model_xor_agent(self) -> Self:
+        if (self.model is None) == (self.agent is None):
+            raise ValueError("give exactly one of `model` and `agent`")
+        if self.agent is not None and self.generation_config is not None:
+            raise ValueError("`generation_config` applies to models only; agents take `agent_config`")
+        if self.model is not None and self.agent_config is not None:
+            raise ValueError("`agent_config` applies to agents only")
+        return self
