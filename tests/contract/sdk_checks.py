@@ -35,6 +35,15 @@ UNKNOWN_WRAPPERS = frozenset(
 OPEN_IDENTIFIERS = frozenset({"model", "agent"})
 # Fields on the wire the SDK knowingly leaves undeclared (spec section 5.1: `object` on Interaction).
 ALLOWED_EXTRAS = frozenset({("Interaction", "object")})
+# Free-form JSON objects (a tool's result object): any key is legitimate there.
+OPEN_OBJECTS = frozenset(
+    {
+        "FunctionResultStepResult",
+        "FunctionResultDeltaResult",
+        "MCPServerToolResultStepResult",
+        "MCPServerToolResultDeltaResult",
+    }
+)
 
 
 @dataclass
@@ -57,7 +66,7 @@ def walk(value: Any, path: str = "$", report: Report | None = None) -> Report:
             report.unknown.append(f"{path}: {name} {getattr(value, 'raw', value)!r}")
             return report
         for key in value.__pydantic_extra__ or {}:
-            if (name, key) not in ALLOWED_EXTRAS:
+            if (name, key) not in ALLOWED_EXTRAS and name not in OPEN_OBJECTS:
                 report.extras.append(f"{path}.{key} (undeclared on {name})")
         for key, item in value.__dict__.items():
             if isinstance(item, UnrecognizedStr) and key not in OPEN_IDENTIFIERS:
