@@ -1,6 +1,6 @@
 """Context cost: the JSON size of `tools/list` as a client receives it (goal for issue 3 tools: <= 6 KB).
 
-    .venv/bin/python bench/context_cost.py
+.venv/bin/python bench/context_cost.py
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import anyio
-from mcp import Client
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from mcp import Client
 
 
 async def main() -> None:

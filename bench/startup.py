@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import anyio
+
 from mcp import Client, StdioServerParameters
 
 HERE = Path(__file__).resolve().parent
@@ -38,8 +39,12 @@ async def main(runs: int) -> None:
         timings["gemini-interactions-mcp"].append(await first_tools_list(ours))
         timings["minimal MCPServer echo"].append(await first_tools_list(echo))
     for label, values in timings.items():
-        print(f"{label:<26} median {statistics.median(values) * 1000:7.1f} ms  (min {min(values) * 1000:.1f})")
-    ratio = statistics.median(timings["gemini-interactions-mcp"]) / statistics.median(timings["minimal MCPServer echo"])
+        print(
+            f"{label:<26} median {statistics.median(values) * 1000:7.1f} ms  (min {min(values) * 1000:.1f})"
+        )
+    ratio = statistics.median(timings["gemini-interactions-mcp"]) / statistics.median(
+        timings["minimal MCPServer echo"]
+    )
     print(f"ratio {ratio:.2f} (goal <= 1.2)")
 
 

@@ -109,7 +109,11 @@ def build_server(
                 max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
             )
             conversation_service = ConversationService(
-                store=store, client=client, catalog=catalog_data, files=files, default_model=settings.default_model
+                store=store,
+                client=client,
+                catalog=catalog_data,
+                files=files,
+                default_model=settings.default_model,
             )
 
             async def on_finished(job: JobRecord, interaction: Interaction | None) -> None:
@@ -118,7 +122,11 @@ def build_server(
                     await conversation_service.record_finished_turn(job, usage_totals(interaction), text)
 
             job_service = JobService(
-                store=store, client=client, task_group=task_group, announce=announcer.announce, on_finished=on_finished
+                store=store,
+                client=client,
+                task_group=task_group,
+                announce=announcer.announce,
+                on_finished=on_finished,
             )
             conversation_service.attach_jobs(job_service)
             resumed = await job_service.resume_unfinished()

@@ -56,7 +56,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--token-file", type=Path, help="file with one 'principal:token' per line (HTTP auth)")
     p.add_argument("--allowed-host", action="append", default=[], help="extra Host header value to accept")
-    p.add_argument("--allowed-origin", action="append", default=[], help="extra Origin header value to accept")
+    p.add_argument(
+        "--allowed-origin", action="append", default=[], help="extra Origin header value to accept"
+    )
     p.add_argument(
         "--allow-unauthenticated",
         action="store_true",
@@ -120,7 +122,9 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
 
 def _configure_logging(level: str) -> None:
     """Logs go to stderr only: on stdio, stdout carries nothing but the protocol."""
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Request lines of the HTTP client would log prompts' URLs at INFO; keep them at WARNING.
     logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 

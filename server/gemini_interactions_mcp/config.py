@@ -32,7 +32,9 @@ class ServerSettings(BaseModel):
     max_file_mb: float = 20.0
     max_total_mb: float = 50.0
     default_model: str = DEFAULT_MODEL
-    ask_wait_seconds: float = Field(45.0, description="Soft deadline of ask_gemini before it returns a handle.")
+    ask_wait_seconds: float = Field(
+        45.0, description="Soft deadline of ask_gemini before it returns a handle."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     emulator: bool = False
     research_seconds: float = Field(20.0, description="Duration of an emulated Deep Research run.")

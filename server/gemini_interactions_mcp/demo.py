@@ -11,8 +11,9 @@ import textwrap
 from typing import Any
 
 import anyio
-from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
+
+from mcp import Client, StdioServerParameters
 
 WIDTH = 96
 
@@ -58,10 +59,15 @@ async def _demo(research_seconds: float) -> None:
         first = await _call(
             client,
             "ask_gemini",
-            {"prompt": "My favourite colour is teal. Suggest a name for a teal sailing boat.", "conversation": "boats"},
+            {
+                "prompt": "My favourite colour is teal. Suggest a name for a teal sailing boat.",
+                "conversation": "boats",
+            },
         )
         conversation = (first.structured_content or {})["conversation"]
-        await _call(client, "ask_gemini", {"prompt": "What is my favourite colour?", "conversation": conversation})
+        await _call(
+            client, "ask_gemini", {"prompt": "What is my favourite colour?", "conversation": conversation}
+        )
         await _call(client, "list_conversations", {})
     print("The follow-up was answered from the conversation kept by the server: the thread survived.")
 

@@ -28,7 +28,7 @@ async def embedded_emulator(settings: ServerSettings) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no start event to wait on)
             await anyio.sleep(0.01)
         try:
             yield f"http://127.0.0.1:{port}"

@@ -12,12 +12,12 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
-from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from mcp import Client
 
 
 @pytest.fixture
@@ -30,14 +30,18 @@ def settings(tmp_path: Path) -> ServerSettings:
     return ServerSettings(state="memory", allow_dirs=(tmp_path,))
 
 
-def requests_log(app: Starlette, method: str = "POST", path_suffix: str = "/interactions") -> list[dict[str, Any]]:
+def requests_log(
+    app: Starlette, method: str = "POST", path_suffix: str = "/interactions"
+) -> list[dict[str, Any]]:
     """What went over the wire to the emulator, oldest first."""
     log = app.state.emulator.requests()
     return [r for r in log if r["method"] == method and r["path"].endswith(path_suffix)]
 
 
 @pytest.fixture(params=["auto", "legacy"])
-async def client(request: pytest.FixtureRequest, emulator: Starlette, settings: ServerSettings) -> AsyncIterator[Client]:
+async def client(
+    request: pytest.FixtureRequest, emulator: Starlette, settings: ServerSettings
+) -> AsyncIterator[Client]:
     server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
     async with Client(server, mode=request.param, raise_exceptions=True) as c:
         yield c

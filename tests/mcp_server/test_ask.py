@@ -7,12 +7,12 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client
 from mcp.types import CallToolResult, TextContent
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from mcp import Client
 
 from .conftest import requests_log
 
@@ -42,7 +42,9 @@ async def test_follow_up_uses_the_kept_thread(client: Client) -> None:
     assert first["conversation"] in text_of(second)
 
 
-async def test_second_turn_chains_and_resends_settings_on_the_wire(client: Client, emulator: Starlette) -> None:
+async def test_second_turn_chains_and_resends_settings_on_the_wire(
+    client: Client, emulator: Starlette
+) -> None:
     first = data(
         await client.call_tool(
             "ask_gemini",
@@ -69,8 +71,12 @@ async def test_second_turn_chains_and_resends_settings_on_the_wire(client: Clien
 
 
 async def test_call_overrides_replace_stored_settings(client: Client, emulator: Starlette) -> None:
-    await client.call_tool("ask_gemini", {"prompt": "a", "conversation": "o", "system_instruction": "Be brief."})
-    await client.call_tool("ask_gemini", {"prompt": "b", "conversation": "o", "system_instruction": "Be verbose."})
+    await client.call_tool(
+        "ask_gemini", {"prompt": "a", "conversation": "o", "system_instruction": "Be brief."}
+    )
+    await client.call_tool(
+        "ask_gemini", {"prompt": "b", "conversation": "o", "system_instruction": "Be verbose."}
+    )
     await client.call_tool("ask_gemini", {"prompt": "c", "conversation": "o"})
     posts = [r["body"] for r in requests_log(emulator)]
     assert [p["system_instruction"] for p in posts] == ["Be brief.", "Be verbose.", "Be verbose."]
@@ -92,7 +98,9 @@ async def test_unknown_model_passes_through_with_a_note(client: Client, emulator
 
 async def test_response_schema_gives_json(client: Client) -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-    result = data(await client.call_tool("ask_gemini", {"prompt": "Capital of France?", "response_schema": schema}))
+    result = data(
+        await client.call_tool("ask_gemini", {"prompt": "Capital of France?", "response_schema": schema})
+    )
     assert isinstance(result["data"], dict) and isinstance(result["data"]["city"], str)
 
 
@@ -102,7 +110,9 @@ async def test_progress_carries_thought_summaries(client: Client) -> None:
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         messages.append(message or "")
 
-    result = await client.call_tool("ask_gemini", {"prompt": "Think about boats."}, progress_callback=on_progress)
+    result = await client.call_tool(
+        "ask_gemini", {"prompt": "Think about boats."}, progress_callback=on_progress
+    )
     assert not result.is_error
     assert any(m.startswith("Thinking:") for m in messages), messages
 
@@ -113,7 +123,9 @@ async def test_unknown_conversation_id_says_how_to_list(client: Client) -> None:
     assert "list_conversations" in text_of(result)
 
 
-async def test_ten_concurrent_asks_become_ten_chained_turns(emulator: Starlette, settings: ServerSettings) -> None:
+async def test_ten_concurrent_asks_become_ten_chained_turns(
+    emulator: Starlette, settings: ServerSettings
+) -> None:
     server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
     async with Client(server) as c:
         first = data(await c.call_tool("ask_gemini", {"prompt": "start", "conversation": "busy"}))

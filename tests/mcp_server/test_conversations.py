@@ -6,11 +6,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from mcp import Client
 
 from .test_ask import data, text_of
 
@@ -49,16 +49,22 @@ async def test_rename_then_continue_by_new_name(client: Client) -> None:
 async def test_rename_to_a_taken_name_is_refused(client: Client) -> None:
     await client.call_tool("ask_gemini", {"prompt": "x", "conversation": "one"})
     await client.call_tool("ask_gemini", {"prompt": "y", "conversation": "two"})
-    result = await client.call_tool("manage_conversation", {"conversation": "two", "action": "rename", "name": "one"})
+    result = await client.call_tool(
+        "manage_conversation", {"conversation": "two", "action": "rename", "name": "one"}
+    )
     assert result.is_error and "already have a conversation named" in text_of(result)
 
 
 async def test_forget_removes_it(client: Client) -> None:
     first = data(await client.call_tool("ask_gemini", {"prompt": "x", "conversation": "gone"}))
-    assert not (await client.call_tool("manage_conversation", {"conversation": "gone", "action": "forget"})).is_error
+    assert not (
+        await client.call_tool("manage_conversation", {"conversation": "gone", "action": "forget"})
+    ).is_error
     listed = data(await client.call_tool("list_conversations", {}))["conversations"]
     assert first["conversation"] not in [c["id"] for c in listed]
-    again = await client.call_tool("manage_conversation", {"conversation": first["conversation"], "action": "forget"})
+    again = await client.call_tool(
+        "manage_conversation", {"conversation": first["conversation"], "action": "forget"}
+    )
     assert again.is_error and "list_conversations" in text_of(again)
 
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.gemini import ClientConfig
+from mcp import Client
 
 from .test_ask import text_of
 
@@ -37,10 +38,13 @@ async def test_no_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, settin
     assert "GEMINI_API_KEY" in text_of(result) and "--emulator" in text_of(result)
 
 
-async def test_bad_key_is_reported_without_the_key(monkeypatch: pytest.MonkeyPatch, settings: ServerSettings) -> None:
+async def test_bad_key_is_reported_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, settings: ServerSettings
+) -> None:
     app = create_app(EmulatorConfig(api_key="the-right-key"))
     monkeypatch.setenv("GEMINI_API_KEY", "sk-wrong-secret-123")
-    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=app), use_env_key=True)) as c:
+    config = ClientConfig.from_env(base_url="http://emulator.local")
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=app), client_config=config)) as c:
         result = await c.call_tool("ask_gemini", {"prompt": "hi"})
     assert result.is_error
     message = text_of(result)
@@ -57,8 +61,10 @@ async def test_quota_says_when_to_retry(emulator: Starlette, settings: ServerSet
 
 
 async def test_upstream_bad_request_text_is_passed_on(emulator: Starlette, settings: ServerSettings) -> None:
+    text = "The value 'nonsense' is not supported for 'type' at 'response_format.schema'."
+    emulator.state.emulator.add_fault({"kind": "error", "status": 400, "message": text, "path": "/interactions"})
     message = await ask_error(settings, emulator, {"prompt": "hi", "response_schema": {"type": "nonsense"}})
-    assert "HTTP 400" in message
+    assert "HTTP 400" in message and text in message
 
 
 async def test_file_outside_allowed_roots_is_refused(emulator: Starlette, settings: ServerSettings) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client
 from mcp.shared.subscriptions import ResourceUpdated
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from mcp import Client
 
 from .conftest import requests_log
 from .test_ask import data, text_of
@@ -23,7 +23,9 @@ pytestmark = pytest.mark.anyio
 
 async def start_research(client: Client, **extra: Any) -> dict[str, Any]:
     started = time.monotonic()
-    result = data(await client.call_tool("start_deep_research", {"query": "History of the teal colour", **extra}))
+    result = data(
+        await client.call_tool("start_deep_research", {"query": "History of the teal colour", **extra})
+    )
     assert time.monotonic() - started < 1.0
     assert result["status"] == "in_progress"
     assert result["resource"] == f"gemini://interactions/{result['interaction_id']}"
@@ -57,7 +59,8 @@ async def test_research_runs_in_background_and_poll_returns_on_completion(client
 async def test_paging_returns_the_whole_report_exactly_once(client: Client) -> None:
     started = await start_research(client)
     first = await client.call_tool(
-        "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 30, "max_chars": 500}
+        "poll_interaction",
+        {"interaction_id": started["interaction_id"], "wait_seconds": 30, "max_chars": 500},
     )
     meta = data(first)
     assert meta["done"]
@@ -66,8 +69,13 @@ async def test_paging_returns_the_whole_report_exactly_once(client: Client) -> N
     offset = 0
     while True:
         page = await client.call_tool(
-            "poll_interaction", {"interaction_id": started["interaction_id"], "offset": offset, "max_chars": 500,
-                                 "wait_seconds": 0}
+            "poll_interaction",
+            {
+                "interaction_id": started["interaction_id"],
+                "offset": offset,
+                "max_chars": 500,
+                "wait_seconds": 0,
+            },
         )
         info = data(page)
         report = await client.read_resource(started["resource"])
@@ -82,9 +90,15 @@ async def test_paging_returns_the_whole_report_exactly_once(client: Client) -> N
 
 async def test_cancel_reports_cancelled(client: Client) -> None:
     started = await start_research(client)
-    cancelled = data(await client.call_tool("cancel_interaction", {"interaction_id": started["interaction_id"]}))
+    cancelled = data(
+        await client.call_tool("cancel_interaction", {"interaction_id": started["interaction_id"]})
+    )
     assert cancelled["status"] == "cancelled"
-    polled = data(await client.call_tool("poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}))
+    polled = data(
+        await client.call_tool(
+            "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}
+        )
+    )
     assert polled["status"] == "cancelled" and polled["done"]
 
 
@@ -95,7 +109,9 @@ async def test_unknown_interaction_is_reported(client: Client) -> None:
 
 async def test_follow_up_research_chains_on_the_report(client: Client, emulator: Starlette) -> None:
     first = await start_research(client)
-    await client.call_tool("poll_interaction", {"interaction_id": first["interaction_id"], "wait_seconds": 30})
+    await client.call_tool(
+        "poll_interaction", {"interaction_id": first["interaction_id"], "wait_seconds": 30}
+    )
     second = await start_research(client, query="Go deeper on dyes", conversation=first["conversation"])
     body = requests_log(emulator)[-1]["body"]
     assert body["previous_interaction_id"] == first["interaction_id"]
@@ -110,12 +126,20 @@ async def test_deprecated_research_agent_is_substituted(client: Client, emulator
 
 async def test_ask_past_its_deadline_returns_a_handle_then_the_answer(client: Client) -> None:
     result = data(
-        await client.call_tool("ask_gemini", {"prompt": "Slow one [[think 2.5]] my pet is Tom", "wait_seconds": 1})
+        await client.call_tool(
+            "ask_gemini", {"prompt": "Slow one [[think 2.5]] my pet is Tom", "wait_seconds": 1}
+        )
     )
     assert result["status"] == "in_progress"
-    polled = data(await client.call_tool("poll_interaction", {"interaction_id": result["interaction_id"], "wait_seconds": 20}))
+    polled = data(
+        await client.call_tool(
+            "poll_interaction", {"interaction_id": result["interaction_id"], "wait_seconds": 20}
+        )
+    )
     assert polled["status"] == "completed" and polled["total_chars"] > 0
-    follow = await client.call_tool("ask_gemini", {"prompt": "What is my pet?", "conversation": result["conversation"]})
+    follow = await client.call_tool(
+        "ask_gemini", {"prompt": "What is my pet?", "conversation": result["conversation"]}
+    )
     assert "Your pet is Tom" in text_of(follow)
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.http import http_app
+from mcp import Client, StdioServerParameters
 
 from .conftest import ServerThread
 from .test_ask import data, text_of
@@ -41,7 +41,9 @@ async def test_console_script_over_stdio(tmp_path: Path, mode: str) -> None:
         names = {t.name for t in (await c.list_tools()).tools}
         assert {"ask_gemini", "list_conversations", "poll_interaction", "start_deep_research"} <= names
         first = data(await c.call_tool("ask_gemini", {"prompt": "My code is 1234.", "conversation": "stdio"}))
-        again = await c.call_tool("ask_gemini", {"prompt": "What is my code?", "conversation": first["conversation"]})
+        again = await c.call_tool(
+            "ask_gemini", {"prompt": "What is my code?", "conversation": first["conversation"]}
+        )
         assert "Your code is 1234" in text_of(again)
 
 
@@ -68,7 +70,9 @@ async def test_http_requires_a_token(http_server: ServerThread) -> None:
     async with httpx2.AsyncClient() as raw:
         health = await raw.get(f"{http_server.url}/healthz")
         assert health.status_code == 200 and health.json()["status"] == "ok"
-        denied = await raw.post(f"{http_server.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        denied = await raw.post(
+            f"{http_server.url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        )
         assert denied.status_code == 401
         wrong = await raw.post(
             f"{http_server.url}/mcp",
@@ -91,18 +95,30 @@ async def test_http_refuses_a_foreign_host(http_server: ServerThread) -> None:
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_principals_cannot_see_each_other(http_server: ServerThread, mode: str) -> None:
     url = f"{http_server.url}/mcp"
-    async with authed("alice-token-1") as hc, Client(streamable_http_client(url, http_client=hc), mode=mode) as alice:  # type: ignore[arg-type]
-        mine = data(await alice.call_tool("ask_gemini", {"prompt": "My secret is 42.", "conversation": "private"}))
+    async with (
+        authed("alice-token-1") as hc,
+        Client(streamable_http_client(url, http_client=hc), mode=mode) as alice,
+    ):  # type: ignore[arg-type]
+        mine = data(
+            await alice.call_tool("ask_gemini", {"prompt": "My secret is 42.", "conversation": "private"})
+        )
         research = data(await alice.call_tool("start_deep_research", {"query": "owls"}))
-    async with authed("bob-token-2") as hc, Client(streamable_http_client(url, http_client=hc), mode=mode) as bob:  # type: ignore[arg-type]
+    async with (
+        authed("bob-token-2") as hc,
+        Client(streamable_http_client(url, http_client=hc), mode=mode) as bob,
+    ):  # type: ignore[arg-type]
         listed = data(await bob.call_tool("list_conversations", {}))
         assert listed["conversations"] == []
-        by_id = await bob.call_tool("ask_gemini", {"prompt": "What is my secret?", "conversation": mine["conversation"]})
-        unknown = await bob.call_tool("ask_gemini", {"prompt": "x", "conversation": "conv_unknownunknown"})
-        assert by_id.is_error and text_of(by_id).replace(mine["conversation"], "X") == text_of(unknown).replace(
-            "conv_unknownunknown", "X"
+        by_id = await bob.call_tool(
+            "ask_gemini", {"prompt": "What is my secret?", "conversation": mine["conversation"]}
         )
-        polled = await bob.call_tool("poll_interaction", {"interaction_id": research["interaction_id"], "wait_seconds": 0})
+        unknown = await bob.call_tool("ask_gemini", {"prompt": "x", "conversation": "conv_unknownunknown"})
+        assert by_id.is_error and text_of(by_id).replace(mine["conversation"], "X") == text_of(
+            unknown
+        ).replace("conv_unknownunknown", "X")
+        polled = await bob.call_tool(
+            "poll_interaction", {"interaction_id": research["interaction_id"], "wait_seconds": 0}
+        )
         assert polled.is_error and "No background interaction" in text_of(polled)
         # Bob's "private" is a different conversation from Alice's.
         bobs = data(await bob.call_tool("ask_gemini", {"prompt": "hi", "conversation": "private"}))

@@ -3,6 +3,7 @@ are assembled from `step.start` shells and their deltas, exactly as the events d
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -78,10 +79,8 @@ class InteractionAccumulator:
             step["signature"] = delta.get("signature")
         elif kind == "arguments_delta":
             self._arguments[index] = self._arguments.get(index, "") + delta.get("arguments", "")
-            try:
+            with contextlib.suppress(ValueError):
                 step["arguments"] = json.loads(self._arguments[index])
-            except ValueError:
-                pass
         elif kind in ("image", "audio", "video", "document"):
             step.setdefault("content", []).append(delta)
         else:

@@ -164,7 +164,9 @@ class InteractionStream:
             if not self._resumable or self.interaction_id is None:
                 raise errors.StreamError(f"Stream interrupted: {reason}; it cannot be resumed.")
             if failures > self._client.config.max_stream_reconnects:
-                raise errors.StreamError(f"Stream interrupted: {reason}; gave up after {failures - 1} reconnects.")
+                raise errors.StreamError(
+                    f"Stream interrupted: {reason}; gave up after {failures - 1} reconnects."
+                )
             self.reconnects += 1
             log.info("resuming stream of %s after %s", self.interaction_id, self.last_event_id)
             self._response = await self._client._open_stream(
@@ -212,7 +214,9 @@ class InteractionsClient:
         )
 
     def __repr__(self) -> str:
-        return f"InteractionsClient(base_url={self.config.base_url!r}, api_version={self.config.api_version!r})"
+        return (
+            f"InteractionsClient(base_url={self.config.base_url!r}, api_version={self.config.api_version!r})"
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -230,7 +234,8 @@ class InteractionsClient:
     def _check_key(self) -> None:
         if self.config.api_key is None and self.config.is_google:
             raise errors.ConfigurationError(
-                f"No Gemini API key: set {' or '.join(KEY_VARIABLES)} (or GEMINI_BASE_URL for another endpoint)."
+                f"No Gemini API key: set {' or '.join(KEY_VARIABLES)} "
+                "(or GEMINI_BASE_URL for another endpoint)."
             )
 
     async def _send(
@@ -270,8 +275,10 @@ class InteractionsClient:
                 assert isinstance(failure, errors.APIError)
                 if response.status_code not in policy.retry_statuses:
                     raise failure
-                delay = failure.retry_after if failure.retry_after is not None else policy.backoff(
-                    attempt, self._random.random()
+                delay = (
+                    failure.retry_after
+                    if failure.retry_after is not None
+                    else policy.backoff(attempt, self._random.random())
                 )
             remaining = policy.max_total_seconds - (self._clock() - started)
             if last or delay > remaining:
@@ -287,7 +294,9 @@ class InteractionsClient:
         try:
             return response.json()
         except ValueError:
-            raise errors.APIError(response.status_code, "the API answered with something that is not JSON") from None
+            raise errors.APIError(
+                response.status_code, "the API answered with something that is not JSON"
+            ) from None
 
     async def _open_stream(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         return await self._send(method, path, stream=True, **kwargs)
@@ -317,7 +326,9 @@ class InteractionsClient:
         params = {"stream": "false"}
         if include_input:
             params["include_input"] = "true"
-        return Interaction.model_validate(await self._json("GET", f"/interactions/{interaction_id}", params=params))
+        return Interaction.model_validate(
+            await self._json("GET", f"/interactions/{interaction_id}", params=params)
+        )
 
     def stream_get(self, interaction_id: str, *, last_event_id: str | None = None) -> InteractionStream:
         params = {"stream": "true"}

@@ -1,13 +1,13 @@
 """The client's exceptions: a small documented hierarchy, never carrying the API key.
 
-    GeminiError
-    ├── ConfigurationError        no key for the Google API
-    ├── TransportError            the API could not be reached (after retries)
-    │   └── UpstreamTimeoutError  connect or read timed out
-    ├── APIError                  an HTTP error answer: status_code, code, message, status, retry_after
-    │   ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404,
-    │   └── ConflictError 409, RateLimitError 429, ServerError 5xx
-    └── StreamError               an `error` event inside a stream, or a stream that could not be resumed
+GeminiError
+├── ConfigurationError        no key for the Google API
+├── TransportError            the API could not be reached (after retries)
+│   └── UpstreamTimeoutError  connect or read timed out
+├── APIError                  an HTTP error answer: status_code, code, message, status, retry_after
+│   ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404,
+│   └── ConflictError 409, RateLimitError 429, ServerError 5xx
+└── StreamError               an `error` event inside a stream, or a stream that could not be resumed
 """
 
 from __future__ import annotations

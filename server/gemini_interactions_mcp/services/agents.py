@@ -100,7 +100,12 @@ def _dump(agent: Any) -> dict[str, Any]:
 
 class AgentService:
     def __init__(
-        self, *, store: Store, client: InteractionsClient, catalog: Catalog, conversations: ConversationService
+        self,
+        *,
+        store: Store,
+        client: InteractionsClient,
+        catalog: Catalog,
+        conversations: ConversationService,
     ) -> None:
         self._store = store
         self._client = client
@@ -124,7 +129,8 @@ class AgentService:
             notes.append(base.note)
         if self._catalog.kind_of_agent(base.id) != "managed":
             raise ServiceError(
-                f"base_agent {spec.base_agent!r} is not a managed agent: use {DEFAULT_BASE_AGENT} (the default)."
+                f"base_agent {spec.base_agent!r} is not a managed agent: "
+                f"use {DEFAULT_BASE_AGENT} (the default)."
             )
         body: dict[str, Any] = {"id": spec.id, "base_agent": base.id}
         if spec.description:
@@ -146,7 +152,7 @@ class AgentService:
         await self._store.record_agent(owner, spec.id)
         return _dump(created), notes
 
-    async def list(self, owner: str, *, page_size: int, page_token: str | None) -> AgentPage:
+    async def page(self, owner: str, *, page_size: int, page_token: str | None) -> AgentPage:
         try:
             page = await self._client.list_agents(page_size=page_size, page_token=page_token)
         except GeminiError as exc:
@@ -179,7 +185,9 @@ class AgentService:
             raise explain_upstream(exc, what="deleting the agent") from None
         await self._store.forget_agent(agent_id)
 
-    async def run(self, owner: str, request: AgentRunRequest, *, roots: list[Path] | None) -> tuple[JobRecord, list[str]]:
+    async def run(
+        self, owner: str, request: AgentRunRequest, *, roots: list[Path] | None
+    ) -> tuple[JobRecord, list[str]]:
         """Start a background run; a conversation re-sends its sandbox's environment id each turn."""
         notes: list[str] = []
         resolution = self._catalog.resolve_agent(request.agent)

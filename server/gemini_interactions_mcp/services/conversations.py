@@ -24,8 +24,8 @@ from gemini_interactions_mcp.gemini import GeminiError, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.files import FileInputError, FileLoader
-from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.state import (
     ConversationRecord,
     JobKind,
@@ -151,7 +151,9 @@ class ConversationService:
                 outcome = await self._run(body, progress, resolution.id, remaining)
                 job = None
                 if outcome.status == "in_progress":
-                    job = await self._jobs.adopt_running(owner, "model", outcome.interaction_id, current.id, resolution.id)
+                    job = await self._jobs.adopt_running(
+                        owner, "model", outcome.interaction_id, current.id, resolution.id
+                    )
                 updated = current.model_copy(
                     update={
                         "head": outcome.interaction_id,
@@ -165,7 +167,9 @@ class ConversationService:
                 )
                 if await self._store.advance_conversation(owner, current.id, current.head, updated):
                     return self._result(updated, outcome, notes, request)
-                log.warning("conversation %s advanced elsewhere; replaying the turn on the new head", current.id)
+                log.warning(
+                    "conversation %s advanced elsewhere; replaying the turn on the new head", current.id
+                )
                 if job is not None:
                     await self._jobs.cancel(owner, job.interaction_id)
         raise ServiceError(
@@ -242,7 +246,9 @@ class ConversationService:
     ) -> None:
         """Wait (up to `wait_seconds`) for a background turn still running on this conversation."""
         pending = [
-            j for j in await self._store.unfinished_jobs() if j.owner == owner and j.conversation_id == conversation_id
+            j
+            for j in await self._store.unfinished_jobs()
+            if j.owner == owner and j.conversation_id == conversation_id
         ]
         for job in pending:
             done = await self._jobs.wait(owner, job.interaction_id, wait_seconds, progress)
@@ -266,7 +272,8 @@ class ConversationService:
                 raise unknown_conversation(key)
             if not NAME_PATTERN.match(key):
                 raise ServiceError(
-                    f"Conversation name {key!r} is not usable: use 1-64 letters, digits, spaces or . : @ / + - _"
+                    f"Conversation name {key!r} is not usable: "
+                    "use 1-64 letters, digits, spaces or . : @ / + - _"
                 )
         now = time.time()
         record = ConversationRecord(
@@ -327,10 +334,16 @@ class ConversationService:
         if head is not None:
             body["previous_interaction_id"] = head
         if response_schema is not None:
-            body["response_format"] = {"type": "text", "mime_type": "application/json", "schema": response_schema}
+            body["response_format"] = {
+                "type": "text",
+                "mime_type": "application/json",
+                "schema": response_schema,
+            }
         return body
 
-    async def _run(self, body: dict[str, Any], progress: Progress, model: str, deadline: float) -> TurnOutcome:
+    async def _run(
+        self, body: dict[str, Any], progress: Progress, model: str, deadline: float
+    ) -> TurnOutcome:
         try:
             return await run_streamed_turn(self._client, body, progress, label=model, deadline=deadline)
         except GeminiError as exc:
@@ -354,12 +367,12 @@ class ConversationService:
             model=record.model or "",
             status=outcome.status,
             turn=record.turns,
-            usage=outcome.usage.as_dict(),
+            usage=outcome.usage,
             notes=notes + outcome.notes,
             data=data,
         )
 
-    async def list(self, owner: str, *, limit: int, offset: int) -> list[ConversationSummary]:
+    async def summaries(self, owner: str, *, limit: int, offset: int) -> list[ConversationSummary]:
         records = await self._store.list_conversations(owner, limit=limit, offset=offset)
         return [
             ConversationSummary(
@@ -380,7 +393,9 @@ class ConversationService:
         try:
             renamed = await self._store.rename_conversation(owner, record.id, new_name)
         except NameTakenError:
-            raise ServiceError(f"You already have a conversation named {new_name!r}; pick another name.") from None
+            raise ServiceError(
+                f"You already have a conversation named {new_name!r}; pick another name."
+            ) from None
         if renamed is None:
             raise unknown_conversation(key)
         return ConversationSummary(

@@ -273,7 +273,9 @@ class JobService:
             raise unknown_job(interaction_id)
         return job
 
-    async def wait(self, owner: str, interaction_id: str, seconds: float, progress: Progress | None) -> JobRecord:
+    async def wait(
+        self, owner: str, interaction_id: str, seconds: float, progress: Progress | None
+    ) -> JobRecord:
         """Wait until the job ends or `seconds` pass, relaying new progress notes as they arrive."""
         job = await self.get(owner, interaction_id)
         if not job.is_finished and job.interaction_id not in self._watching:
@@ -348,4 +350,3 @@ def page_hint(result: PollResult) -> str:
     left = result.total_chars - result.next_offset
     pages = math.ceil(left / DEFAULT_PAGE_CHARS)
     return f"{left} more characters (~{pages} page(s)): poll again with offset={result.next_offset}."
-

@@ -79,7 +79,9 @@ def render_report(interaction: Interaction) -> Report:
     tools = summarise_tools(steps)
     parts = [text.strip()]
     if citations and "## Sources" not in text:
-        parts.append("## Sources\n" + "\n".join(f"{i}. [{c.title}]({c.url})" for i, c in enumerate(citations, 1)))
+        parts.append(
+            "## Sources\n" + "\n".join(f"{i}. [{c.title}]({c.url})" for i, c in enumerate(citations, 1))
+        )
     if tools:
         parts.append("Tool steps:\n" + "\n".join(f"- {line}" for line in tools))
     return Report(markdown="\n\n".join(p for p in parts if p), citations=citations, tool_summary=tools)

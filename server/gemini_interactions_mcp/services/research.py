@@ -38,13 +38,13 @@ class ResearchStarted(BaseModel):
 class ResearchService:
     """Starts Deep Research as a background job; polling and results go through JobService."""
 
-    def __init__(
-        self, *, conversations: ConversationService, catalog: Catalog
-    ) -> None:
+    def __init__(self, *, conversations: ConversationService, catalog: Catalog) -> None:
         self._conversations = conversations
         self._catalog = catalog
 
-    async def start(self, owner: str, request: ResearchRequest, *, roots: list[Path] | None) -> ResearchStarted:
+    async def start(
+        self, owner: str, request: ResearchRequest, *, roots: list[Path] | None
+    ) -> ResearchStarted:
         notes: list[str] = []
         resolution = self._catalog.resolve_agent(request.agent)
         if resolution.note:

@@ -7,14 +7,20 @@ and a heartbeat goes out at least every `HEARTBEAT_SECONDS` while Gemini is sile
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
 from pydantic import BaseModel, Field
 
-from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionAccumulator, InteractionsClient
+from gemini_interactions_mcp.gemini import (
+    GeminiError,
+    Interaction,
+    InteractionAccumulator,
+    InteractionsClient,
+)
 from gemini_interactions_mcp.services.errors import ServiceError
 
 Progress = Callable[[str], Awaitable[None]]
@@ -89,7 +95,7 @@ async def run_streamed_turn(
                 await note(f"Waiting for {label}… {int(time.monotonic() - started)} s")
 
     try:
-        with anyio.move_on_after(deadline) as deadline_scope:
+        with anyio.move_on_after(deadline) as deadline_scope, _unwrapped_errors():
             async with anyio.create_task_group() as tg:
                 tg.start_soon(heartbeat)
                 async with client.stream_create({**body, "stream": True, "background": True}) as stream:
@@ -127,13 +133,27 @@ async def run_streamed_turn(
     )
 
 
+@contextlib.contextmanager
+def _unwrapped_errors() -> Iterator[None]:
+    """Re-raise the one real error of a task group as itself, so callers can catch it by type."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        cancelled = anyio.get_cancelled_exc_class()
+        real = [e for e in group.exceptions if not isinstance(e, cancelled)]
+        if len(real) == 1:
+            raise real[0] from None
+        raise
+
+
 async def _cancel_upstream(client: InteractionsClient, accumulator: InteractionAccumulator) -> None:
     """Best effort, bounded: stop a background interaction nobody is going to read."""
     interaction_id = accumulator.interaction.id
     if not interaction_id:
         return
-    with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT_SECONDS):
-        try:
-            await client.cancel(interaction_id)
-        except GeminiError:
-            pass
+    with (
+        anyio.CancelScope(shield=True),
+        anyio.move_on_after(CANCEL_TIMEOUT_SECONDS),
+        contextlib.suppress(GeminiError),
+    ):
+        await client.cancel(interaction_id)

@@ -17,7 +17,13 @@ from gemini_interactions_mcp.services.agents import (
     BaseEnvironment,
     McpServerTool,
 )
-from gemini_interactions_mcp.tools._common import AppContext, ProgressReporter, app_state, principal, run_service
+from gemini_interactions_mcp.tools._common import (
+    AppContext,
+    ProgressReporter,
+    app_state,
+    principal,
+    run_service,
+)
 from gemini_interactions_mcp.tools.jobs import render_poll
 from gemini_interactions_mcp.tools.roots import client_roots
 
@@ -69,8 +75,11 @@ def register(server: MCPServer[Any]) -> None:
         service = app_state(ctx).agents
         owner = principal()
         if action == "list":
-            page = await run_service(service.list(owner, page_size=page_size, page_token=page_token))
-            lines = [f"- {a.get('id')} (base {a.get('base_agent')}): {a.get('description') or ''}" for a in page.agents]
+            page = await run_service(service.page(owner, page_size=page_size, page_token=page_token))
+            lines = [
+                f"- {a.get('id')} (base {a.get('base_agent')}): {a.get('description') or ''}"
+                for a in page.agents
+            ]
             if page.next_page_token:
                 lines.append(f"More: call again with page_token={page.next_page_token!r}.")
             return _text("\n".join(lines) or "No agents yet: action='create' makes one.", page.model_dump())
@@ -110,8 +119,12 @@ def register(server: MCPServer[Any]) -> None:
             "antigravity-preview-05-2026"
         ),
         files: Annotated[list[str] | None, Field(description="Local paths or http(s) URLs.")] = None,
-        conversation: Annotated[str | None, Field(description="Continue an earlier run (same sandbox).")] = None,
-        environment: Annotated[str | None, Field(description="'remote' (fresh sandbox) or an environment id.")] = None,
+        conversation: Annotated[
+            str | None, Field(description="Continue an earlier run (same sandbox).")
+        ] = None,
+        environment: Annotated[
+            str | None, Field(description="'remote' (fresh sandbox) or an environment id.")
+        ] = None,
         wait_seconds: Annotated[float, Field(ge=0, le=50)] = RUN_WAIT_SECONDS,
     ) -> CallToolResult:
         state = app_state(ctx)

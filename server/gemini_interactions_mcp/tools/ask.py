@@ -9,7 +9,13 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gemini_interactions_mcp.services.conversations import AskRequest, BuiltinTool, ThinkingLevel, TurnResult
-from gemini_interactions_mcp.tools._common import AppContext, ProgressReporter, app_state, principal, run_service
+from gemini_interactions_mcp.tools._common import (
+    AppContext,
+    ProgressReporter,
+    app_state,
+    principal,
+    run_service,
+)
 from gemini_interactions_mcp.tools.roots import client_roots
 
 DESCRIPTION = (
@@ -31,7 +37,9 @@ def render(result: TurnResult) -> CallToolResult:
         answer = result.text or "(empty answer)"
     lines = [answer, "", footer, *(f"Note: {n}" for n in result.notes)]
     structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)
-    return CallToolResult(content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured)
+    return CallToolResult(
+        content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured
+    )
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -45,14 +53,23 @@ def register(server: MCPServer[Any]) -> None:
         ctx: AppContext,
         conversation: Annotated[
             str | None,
-            Field(description="Omit to start anew. An id or name from before continues it; a new name creates it."),
+            Field(
+                description="Omit to start anew; an earlier id or name continues it (a new name creates one)."
+            ),
         ] = None,
-        model: Annotated[str | None, Field(description="Model id (default gemini-3.5-flash; gemini://models).")] = None,
-        system_instruction: Annotated[str | None, Field(description="Standing instruction; kept for later turns.")] = None,
+        model: Annotated[
+            str | None, Field(description="Model id (default gemini-3.5-flash; gemini://models).")
+        ] = None,
+        system_instruction: Annotated[
+            str | None, Field(description="Standing instruction; kept for later turns.")
+        ] = None,
         files: Annotated[
-            list[str] | None, Field(description="Local paths or http(s) URLs: images, PDFs, audio, video, text.")
+            list[str] | None,
+            Field(description="Local paths or http(s) URLs: images, PDFs, audio, video, text."),
         ] = None,
-        tools: Annotated[list[BuiltinTool] | None, Field(description="Built-in tools; kept for later turns.")] = None,
+        tools: Annotated[
+            list[BuiltinTool] | None, Field(description="Built-in tools; kept for later turns.")
+        ] = None,
         thinking_level: ThinkingLevel | None = None,
         response_schema: Annotated[
             dict[str, Any] | None, Field(description="JSON Schema: the answer is JSON matching it.")

@@ -30,7 +30,9 @@ def register(server: MCPServer[Any]) -> None:
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
         offset: Annotated[int, Field(ge=0, description="Skip this many (paging).")] = 0,
     ) -> CallToolResult:
-        found = await run_service(app_state(ctx).conversations.list(principal(), limit=limit + 1, offset=offset))
+        found = await run_service(
+            app_state(ctx).conversations.summaries(principal(), limit=limit + 1, offset=offset)
+        )
         page, more = found[:limit], len(found) > limit
         lines = [_line(c) for c in page] or ["No conversations yet: ask_gemini starts one."]
         if more:
@@ -39,7 +41,9 @@ def register(server: MCPServer[Any]) -> None:
             "conversations": [c.model_dump() for c in page],
             "next_offset": offset + limit if more else None,
         }
-        return CallToolResult(content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured)
+        return CallToolResult(
+            content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured
+        )
 
     @server.tool(
         name="manage_conversation",

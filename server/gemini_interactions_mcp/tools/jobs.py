@@ -12,7 +12,13 @@ from pydantic import Field
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, PollResult, page_hint
 from gemini_interactions_mcp.services.research import ResearchRequest, ResearchStarted
-from gemini_interactions_mcp.tools._common import AppContext, ProgressReporter, app_state, principal, run_service
+from gemini_interactions_mcp.tools._common import (
+    AppContext,
+    ProgressReporter,
+    app_state,
+    principal,
+    run_service,
+)
 from gemini_interactions_mcp.tools.roots import client_roots
 
 MAX_WAIT_SECONDS = 50
@@ -23,7 +29,8 @@ def _started_text(started: ResearchStarted) -> str:
         f"Deep Research started ({started.agent}): interaction_id={started.interaction_id}, status "
         f"{started.status}. It takes minutes: call poll_interaction with this interaction_id and "
         f"wait_seconds=50 (first poll in about {started.poll_after_seconds} s is fine).",
-        f"Report when done: {started.resource}. Follow-up research: pass conversation={started.conversation}.",
+        f"Report when done: {started.resource}. "
+        f"Follow-up research: pass conversation={started.conversation}.",
         *(f"Note: {n}" for n in started.notes),
     ]
     return "\n".join(lines)
@@ -47,8 +54,12 @@ def render_poll(result: PollResult) -> CallToolResult:
     content: list[Any] = [TextContent(type="text", text="\n".join(lines))]
     if result.done:
         content.append(
-            ResourceLink(type="resource_link", uri=result.resource, name=f"report-{result.interaction_id}",
-                         mime_type="text/markdown")
+            ResourceLink(
+                type="resource_link",
+                uri=result.resource,
+                name=f"report-{result.interaction_id}",
+                mime_type="text/markdown",
+            )
         )
     structured = result.model_dump(exclude={"output"}, exclude_none=True)
     return CallToolResult(content=content, structured_content=structured)
@@ -64,12 +75,19 @@ def register(server: MCPServer[Any]) -> None:
     async def start_deep_research(
         query: Annotated[str, Field(min_length=1, description="What to research.")],
         ctx: AppContext,
-        agent: Annotated[str, Field(description="'fast' (default), 'max' (exhaustive) or an agent id.")] = "fast",
+        agent: Annotated[
+            str, Field(description="'fast' (default), 'max' (exhaustive) or an agent id.")
+        ] = "fast",
         conversation: Annotated[
-            str | None, Field(description="Earlier research conversation to follow up on (or confirm a plan).")
+            str | None,
+            Field(description="Earlier research conversation to follow up on (or confirm a plan)."),
         ] = None,
-        files: Annotated[list[str] | None, Field(description="Local paths or http(s) URLs to research.")] = None,
-        file_search_stores: Annotated[list[str] | None, Field(description="fileSearchStores/… names.")] = None,
+        files: Annotated[
+            list[str] | None, Field(description="Local paths or http(s) URLs to research.")
+        ] = None,
+        file_search_stores: Annotated[
+            list[str] | None, Field(description="fileSearchStores/… names.")
+        ] = None,
         collaborative_planning: Annotated[
             bool, Field(description="Propose a plan first; confirm or amend it via `conversation`.")
         ] = False,
@@ -140,4 +158,6 @@ def register(server: MCPServer[Any]) -> None:
             raise ResourceError(str(exc)) from None
         if not job.is_finished:
             return f"# {job.label or job.kind}\n\nStill {job.status}; poll_interaction shows progress."
-        return job.output or f"# {job.label or job.kind}\n\nFinished with status {job.status}: {job.error or ''}"
+        return (
+            job.output or f"# {job.label or job.kind}\n\nFinished with status {job.status}: {job.error or ''}"
+        )

@@ -25,5 +25,9 @@ async def client_roots(ctx: AppContext) -> list[Path] | None:
     except Exception as exc:  # no back-channel, or the client failed: fall back, never fail the call
         log.debug("roots/list unavailable: %s", type(exc).__name__)
         return None
-    paths = [Path(unquote(urlparse(str(root.uri)).path)) for root in result.roots if str(root.uri).startswith("file:")]
+    paths = [
+        Path(unquote(urlparse(str(root.uri)).path))
+        for root in result.roots
+        if str(root.uri).startswith("file:")
+    ]
     return paths or None

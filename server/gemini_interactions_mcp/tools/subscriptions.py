@@ -42,11 +42,15 @@ class UpdateAnnouncer:
             self._legacy.pop(uri, None)
 
     def register(self, server: MCPServer[Any]) -> None:
-        async def subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        async def subscribe(
+            ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams
+        ) -> EmptyResult:
             self._legacy.setdefault(str(params.uri), []).append(ctx.session)
             return EmptyResult()
 
-        async def unsubscribe(ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams) -> EmptyResult:
+        async def unsubscribe(
+            ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams
+        ) -> EmptyResult:
             # Session proxies are built per message, so this subscriber cannot be told apart from the
             # others of the URI; it receives at most the one completion notice still due, then is pruned.
             return EmptyResult()

@@ -56,9 +56,10 @@ def http_app(settings: ServerSettings, **build_options: Any) -> Starlette:
         }
     server = build_server(settings, **auth_options, **build_options)
 
-    @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
+
+    server.custom_route("/healthz", methods=["GET"])(healthz)
 
     return server.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
 

@@ -65,8 +65,14 @@ class UnknownContent(OpenModel):
 
 
 Content = Annotated[
-    Annotated[TextContent, Tag("text")] | Annotated[MediaContent, Tag("media")] | Annotated[UnknownContent, Tag(UNKNOWN)],
+    Annotated[TextContent, Tag("text")]
+    | Annotated[MediaContent, Tag("media")]
+    | Annotated[UnknownContent, Tag(UNKNOWN)],
     Discriminator(
-        tag_by("type", ["text"], aliases={"image": "media", "audio": "media", "video": "media", "document": "media"})
+        tag_by(
+            "type",
+            ["text"],
+            aliases={"image": "media", "audio": "media", "video": "media", "document": "media"},
+        )
     ),
 ]

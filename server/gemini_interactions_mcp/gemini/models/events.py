@@ -51,7 +51,10 @@ Delta = Annotated[
     | Annotated[TextAnnotationDelta, Tag("text_annotation_delta")]
     | Annotated[OtherDelta, Tag(UNKNOWN)],
     Discriminator(
-        tag_by("type", ["text", "thought_summary", "thought_signature", "arguments_delta", "text_annotation_delta"])
+        tag_by(
+            "type",
+            ["text", "thought_summary", "thought_signature", "arguments_delta", "text_annotation_delta"],
+        )
     ),
 ]
 

@@ -108,7 +108,10 @@ Step = Annotated[
         tag_by(
             "type",
             ["user_input", "model_output", "thought", "function_call", "function_result"],
-            aliases={**dict.fromkeys(TOOL_CALL_TYPES, "tool_call"), **dict.fromkeys(TOOL_RESULT_TYPES, "tool_result")},
+            aliases={
+                **dict.fromkeys(TOOL_CALL_TYPES, "tool_call"),
+                **dict.fromkeys(TOOL_RESULT_TYPES, "tool_result"),
+            },
         )
     ),
 ]
