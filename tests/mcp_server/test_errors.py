@@ -14,6 +14,7 @@ from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig
 from mcp import Client
 
+from .conftest import requests_log
 from .test_ask import text_of
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +45,9 @@ async def test_bad_key_is_reported_without_the_key(
     app = create_app(EmulatorConfig(api_key="the-right-key"))
     monkeypatch.setenv("GEMINI_API_KEY", "sk-wrong-secret-123")
     config = ClientConfig.from_env(base_url="http://emulator.local")
-    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=app), client_config=config)) as c:
+    async with Client(
+        build_server(settings, transport=httpx2.ASGITransport(app=app), client_config=config)
+    ) as c:
         result = await c.call_tool("ask_gemini", {"prompt": "hi"})
     assert result.is_error
     message = text_of(result)
@@ -62,7 +65,9 @@ async def test_quota_says_when_to_retry(emulator: Starlette, settings: ServerSet
 
 async def test_upstream_bad_request_text_is_passed_on(emulator: Starlette, settings: ServerSettings) -> None:
     text = "The value 'nonsense' is not supported for 'type' at 'response_format.schema'."
-    emulator.state.emulator.add_fault({"kind": "error", "status": 400, "message": text, "path": "/interactions"})
+    emulator.state.emulator.add_fault(
+        {"kind": "error", "status": 400, "message": text, "path": "/interactions"}
+    )
     message = await ask_error(settings, emulator, {"prompt": "hi", "response_schema": {"type": "nonsense"}})
     assert "HTTP 400" in message and text in message
 
@@ -78,6 +83,6 @@ async def test_file_inside_root_is_sent(emulator: Starlette, tmp_path: Path) -> 
     async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
         result = await c.call_tool("ask_gemini", {"prompt": "What is in the file?", "files": ["notes.txt"]})
     assert not result.is_error, text_of(result)
-    body = emulator.state.emulator.requests()[-1]["body"]
+    body = requests_log(emulator)[-1]["body"]
     blocks = body["input"][0]["content"]
     assert any("pineapple" in b.get("text", "") for b in blocks)

@@ -38,6 +38,7 @@ class Event:
 
 
 DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
+_STEP_ONLY_FIELDS = ("search_type",)
 
 
 def timeline(rec: InteractionRecord) -> list[Event]:
@@ -58,8 +59,7 @@ def timeline(rec: InteractionRecord) -> list[Event]:
                 {"event_type": "interaction.status_update", "interaction_id": rec.id, "status": "cancelled"},
             )
         )
-    completed = views.interaction(rec, end, timeline=False, with_steps=False)
-    raw.append((end, {"event_type": "interaction.completed", "interaction": completed}))
+    raw.append((end, {"event_type": "interaction.completed", "interaction": views.completed(rec, end)}))
     return [
         Event(at, f"evt_{i:04d}", {**payload, "event_id": f"evt_{i:04d}"})
         for i, (at, payload) in enumerate(raw)
@@ -121,6 +121,8 @@ def split_step(step: JSON) -> tuple[JSON, list[JSON]]:
         shell = {"type": "function_call", "id": step["id"], "name": step["name"], "arguments": {}}
         return shell, [{"type": "arguments_delta", "arguments": p} for p in pieces]
     key = "id" if "id" in step else "call_id"
+    # Step-only fields (e.g. a search call's `search_type`) ride on the shell: deltas carry payloads.
     shell = {"type": kind, key: step[key], "signature": ""}
-    delta = {k: v for k, v in step.items() if k != key}
+    shell.update({k: step[k] for k in _STEP_ONLY_FIELDS if k in step})
+    delta = {k: v for k, v in step.items() if k not in (key, *_STEP_ONLY_FIELDS)}
     return shell, [delta]

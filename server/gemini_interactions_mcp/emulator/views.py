@@ -56,6 +56,15 @@ def interaction(
     return body
 
 
+def completed(rec: InteractionRecord, elapsed: float) -> JSON:
+    """The `interaction.completed` payload: the documented summary fields only (section 8.2), no steps
+    and no echoed request settings; clients read those from the resource."""
+    body = header(rec, elapsed)
+    body["service_tier"] = rec.echo.get("service_tier", "standard")
+    body["usage"] = usage_at(rec, elapsed, body["status"])
+    return body
+
+
 def usage_at(rec: InteractionRecord, elapsed: float, status: str) -> JSON:
     """Final usage once the run stopped; while running, only the input is counted so far."""
     if status not in ("in_progress", "cancelled"):

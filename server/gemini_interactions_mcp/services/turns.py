@@ -70,7 +70,10 @@ def failure_message(interaction: Interaction) -> str:
 async def run_streamed_turn(
     client: InteractionsClient, body: dict[str, Any], progress: Progress, *, label: str, deadline: float
 ) -> TurnOutcome:
-    """Stream one background interaction until it ends or `deadline` seconds pass.
+    """Create a background interaction and follow its event stream until it ends or `deadline` passes.
+
+    Creating first (unary, returns at once with the id) and then streaming it means the id is known
+    before any event arrives, so a dropped stream resumes and a deadline always leaves a handle.
 
     Past the deadline the stream is closed and the outcome says `in_progress`: the interaction keeps
     running upstream and a job watcher collects it. If the caller is cancelled (the MCP client gave up),
@@ -78,6 +81,7 @@ async def run_streamed_turn(
     Raises ServiceError on a failed turn.
     """
     accumulator = InteractionAccumulator()
+    interaction_id = ""
     started = time.monotonic()
     last_note = started
     shown_thoughts = 0
@@ -98,7 +102,9 @@ async def run_streamed_turn(
         with anyio.move_on_after(deadline) as deadline_scope, _unwrapped_errors():
             async with anyio.create_task_group() as tg:
                 tg.start_soon(heartbeat)
-                async with client.stream_create({**body, "stream": True, "background": True}) as stream:
+                created = await client.create({**body, "background": True})
+                interaction_id = created.id
+                async with client.stream_get(created.id) as stream:
                     async for event in stream:
                         accumulator.feed(event)
                         thoughts = accumulator.thought_summaries
@@ -110,13 +116,13 @@ async def run_streamed_turn(
                             await note(f"Answering… {shown_chars} characters so far")
                 tg.cancel_scope.cancel()
     except anyio.get_cancelled_exc_class():
-        await _cancel_upstream(client, accumulator)
+        await _cancel_upstream(client, interaction_id)
         raise
     interaction = accumulator.interaction
     if deadline_scope.cancelled_caught:
-        if not interaction.id:
-            raise ServiceError(f"Gemini did not start answering within {deadline:.0f} s. Try again.")
-        return TurnOutcome(interaction_id=interaction.id, status="in_progress", text=accumulator.text or "")
+        if not interaction_id:
+            raise ServiceError(f"Gemini did not accept the request within {deadline:.0f} s. Try again.")
+        return TurnOutcome(interaction_id=interaction_id, status="in_progress", text=accumulator.text or "")
     if interaction.status in FAILED_STATUSES:
         raise ServiceError(failure_message(interaction))
     notes: list[str] = []
@@ -125,7 +131,7 @@ async def run_streamed_turn(
     elif interaction.status not in ("completed", "requires_action"):
         notes.append(f"Gemini ended the turn with status {interaction.status}.")
     return TurnOutcome(
-        interaction_id=interaction.id,
+        interaction_id=interaction_id,
         status=str(interaction.status),
         text=accumulator.text or "",
         usage=usage_totals(interaction),
@@ -146,9 +152,8 @@ def _unwrapped_errors() -> Iterator[None]:
         raise
 
 
-async def _cancel_upstream(client: InteractionsClient, accumulator: InteractionAccumulator) -> None:
+async def _cancel_upstream(client: InteractionsClient, interaction_id: str) -> None:
     """Best effort, bounded: stop a background interaction nobody is going to read."""
-    interaction_id = accumulator.interaction.id
     if not interaction_id:
         return
     with (

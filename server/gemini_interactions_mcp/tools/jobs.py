@@ -61,7 +61,7 @@ def render_poll(result: PollResult) -> CallToolResult:
                 mime_type="text/markdown",
             )
         )
-    structured = result.model_dump(exclude={"output"}, exclude_none=True)
+    structured = result.model_dump(exclude={"output"})
     return CallToolResult(content=content, structured_content=structured)
 
 
