@@ -12,12 +12,12 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
-from mcp import Client
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from mcp import Client
 from mcp.types import CallToolResult, TextContent
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-from mcp import Client
 
 from .conftest import requests_log
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-from mcp import Client
 
 from .test_ask import data, text_of
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig
-from mcp import Client
 
 from .conftest import requests_log
 from .test_ask import text_of

@@ -8,12 +8,12 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from mcp import Client
 from mcp.shared.subscriptions import ResourceUpdated
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-from mcp import Client
 
 from .conftest import requests_log
 from .test_ask import data, text_of

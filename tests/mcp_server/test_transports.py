@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.http import http_app
-from mcp import Client, StdioServerParameters
 
 from .conftest import ServerThread
 from .test_ask import data, text_of
