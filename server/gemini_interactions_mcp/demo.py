@@ -69,7 +69,36 @@ async def _demo(research_seconds: float) -> None:
             client, "ask_gemini", {"prompt": "What is my favourite colour?", "conversation": conversation}
         )
         await _call(client, "list_conversations", {})
-    print("The follow-up was answered from the conversation kept by the server: the thread survived.")
+        print("The follow-up was answered from the conversation kept by the server: the thread survived.\n")
+        await _research(client)
+
+
+async def _research(client: Client) -> None:
+    """Deep Research as a background job: start (returns at once), poll with progress, read the report."""
+    started = await _call(client, "start_deep_research", {"query": "How did teal become a popular colour?"})
+    info = started.structured_content or {}
+
+    async def show(progress: float, total: float | None, message: str | None) -> None:
+        print(f"    … {message}", flush=True)
+
+    while True:
+        print("→ poll_interaction (progress notifications as they arrive)", flush=True)
+        result = await client.call_tool(
+            "poll_interaction",
+            {"interaction_id": info["interaction_id"], "wait_seconds": 20, "max_chars": 2000},
+            progress_callback=show,
+        )
+        polled = result.structured_content or {}
+        if result.is_error or polled.get("done"):
+            break
+    _say(f"← poll_interaction: {polled.get('status')}, first page of the report", _text(result))
+    report = await client.read_resource(info["resource"])
+    body = "\n".join(getattr(c, "text", "") for c in report.contents)
+    lines = body.splitlines()
+    _say(
+        f"Resource {info['resource']} ({len(body)} characters; first lines)",
+        "\n".join(lines[:12] + ["…"] + [line for line in lines if line.startswith(("## Sources", "1. ["))]),
+    )
 
 
 def run_demo(*, research_seconds: float = 6.0) -> None:

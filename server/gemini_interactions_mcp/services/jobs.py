@@ -27,7 +27,7 @@ from gemini_interactions_mcp.gemini import (
     NotFoundError,
 )
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
-from gemini_interactions_mcp.services.reports import Citation, render_report
+from gemini_interactions_mcp.services.reports import Citation, headline, render_report
 from gemini_interactions_mcp.services.turns import failure_message, usage_totals
 from gemini_interactions_mcp.state import JobRecord, Store
 
@@ -289,7 +289,7 @@ class JobService:
                 job = await self.get(owner, interaction_id)
                 if progress is not None:
                     for note in job.progress[relayed:]:
-                        await progress(note.text)
+                        await progress(headline(note.text))
                     if heartbeat.cancelled_caught and len(job.progress) == relayed:
                         await progress(f"Still {job.status}… {int(time.time() - job.created)} s elapsed")
                 relayed = len(job.progress)

@@ -33,6 +33,12 @@ def _dump(obj: Any) -> dict[str, Any]:
     return dict(obj) if isinstance(obj, dict) else {}
 
 
+def headline(text: str, limit: int = 200) -> str:
+    """The first non-empty line of a note (thought summaries start with a bold title), cut to `limit`."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
 def _short(text: str) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= SUMMARY_LIMIT else flat[: SUMMARY_LIMIT - 1] + "…"

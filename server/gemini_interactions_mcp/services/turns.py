@@ -22,6 +22,7 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
 )
 from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.reports import headline
 
 Progress = Callable[[str], Awaitable[None]]
 HEARTBEAT_SECONDS = 10.0
@@ -110,7 +111,7 @@ async def run_streamed_turn(
                         thoughts = accumulator.thought_summaries
                         if len(thoughts) > shown_thoughts:
                             shown_thoughts = len(thoughts)
-                            await note(f"Thinking: {thoughts[-1].strip().splitlines()[0][:200]}")
+                            await note(f"Thinking: {headline(thoughts[-1])}")
                         elif len(accumulator.text or "") > shown_chars:
                             shown_chars = len(accumulator.text or "")
                             await note(f"Answering… {shown_chars} characters so far")

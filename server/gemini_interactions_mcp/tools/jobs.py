@@ -11,6 +11,7 @@ from pydantic import Field
 
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, PollResult, page_hint
+from gemini_interactions_mcp.services.reports import headline
 from gemini_interactions_mcp.services.research import ResearchRequest, ResearchStarted
 from gemini_interactions_mcp.tools._common import (
     AppContext,
@@ -43,7 +44,7 @@ def render_poll(result: PollResult) -> CallToolResult:
     if result.error:
         lines.append(f"Error: {result.error}")
     if result.progress:
-        lines += ["New progress:", *(f"- {p.strip().splitlines()[0][:300]}" for p in result.progress)]
+        lines += ["New progress:", *(f"- {headline(p)}" for p in result.progress)]
     if not result.done:
         lines.append("Still running: call poll_interaction again with the same interaction_id.")
     if result.output:

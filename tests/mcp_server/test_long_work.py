@@ -1,0 +1,183 @@
+"""Long work that is never lost: dropped streams, a killed server, legacy subscribers, cancelled calls."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.types import ResourceUpdatedNotification
+from starlette.applications import Starlette
+
+from gemini_interactions_mcp.app import build_server
+from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.gemini import ClientConfig
+
+from .conftest import ServerThread, free_port, requests_log
+from .test_ask import data, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_dropped_research_stream_is_resumed_without_loss(
+    emulator: Starlette, settings: ServerSettings
+) -> None:
+    emulator.state.emulator.add_fault({"kind": "drop_stream", "after_events": 4, "count": 2, "method": "GET"})
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        started = data(await c.call_tool("start_deep_research", {"query": "Dropped streams"}))
+        polled = data(
+            await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+            )
+        )
+    assert polled["status"] == "completed"
+    assert len(polled["progress"]) == len(set(polled["progress"])) == 4, polled["progress"]
+    gets = requests_log(emulator, "GET", started["interaction_id"])
+    resumed = [g for g in gets if "last_event_id" in g["query"]]
+    assert len(resumed) == 2, gets
+    assert polled["citations"] and polled["total_chars"] > 200
+
+
+@pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
+async def test_legacy_subscriber_hears_of_completion(emulator: Starlette, settings: ServerSettings) -> None:
+    updated: list[str] = []
+    done = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+            done.set()
+
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="legacy", message_handler=on_message) as c:
+        started = data(await c.call_tool("start_deep_research", {"query": "Subscriptions"}))
+        await c.subscribe_resource(started["resource"])
+        with anyio.fail_after(20):
+            await done.wait()
+    assert updated == [started["resource"]]
+
+
+class RecordingTransport(httpx2.AsyncBaseTransport):
+    """A real HTTP transport that notes when a streamed response body is closed."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.closed: list[float] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.params.get("stream") == "true":
+            recorder, body = self, response.stream
+
+            class Watched(httpx2.AsyncByteStream):
+                async def __aiter__(self) -> AsyncIterator[bytes]:
+                    async for chunk in body:  # type: ignore[union-attr]
+                        yield chunk
+
+                async def aclose(self) -> None:
+                    recorder.closed.append(time.monotonic())
+                    await body.aclose()  # type: ignore[union-attr]
+
+            response.stream = Watched()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_cancelled_ask_closes_the_upstream_stream(
+    live_emulator: ServerThread, settings: ServerSettings, mode: str
+) -> None:
+    transport = RecordingTransport()
+    config = ClientConfig(base_url=live_emulator.url)
+    server = build_server(settings, transport=transport, client_config=config)
+    async with Client(server, mode=mode) as c:  # type: ignore[arg-type]
+        with anyio.move_on_after(1.0):
+            await c.call_tool("ask_gemini", {"prompt": "Take your time [[think 6]]", "wait_seconds": 30})
+        cancelled_at = time.monotonic()
+        with anyio.fail_after(3):
+            while not transport.closed:
+                await anyio.sleep(0.02)
+        assert transport.closed[0] - cancelled_at < 1.0
+        posts = [r for r in live_emulator_requests(live_emulator) if r["method"] == "POST"]
+        interaction_id = next(p["path"].split("/")[-2] for p in posts if p["path"].endswith("/cancel"))
+    async with httpx2.AsyncClient() as raw:
+        status = (await raw.get(f"{live_emulator.url}/v1beta/interactions/{interaction_id}")).json()["status"]
+    assert status == "cancelled"
+
+
+def live_emulator_requests(running: ServerThread) -> list[dict[str, Any]]:
+    return list(httpx2.get(f"{running.url}/_emulator/requests").json()["requests"])
+
+
+@pytest.fixture
+def research_emulator() -> Iterator[ServerThread]:
+    from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+
+    with ServerThread(create_app(EmulatorConfig(research_seconds=4.0))) as running:
+        yield running
+
+
+def start_http_server(state: Path, emulator_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "GEMINI_BASE_URL": emulator_url}
+    env.pop("GEMINI_API_KEY", None)
+    env.pop("GOOGLE_API_KEY", None)
+    command = [sys.executable, "-m", "gemini_interactions_mcp", "serve", "--transport", "http"]
+    return subprocess.Popen(
+        [*command, "--port", str(port), "--state", str(state)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def wait_healthy(port: int) -> None:
+    async with httpx2.AsyncClient() as raw:
+        with anyio.fail_after(20):
+            while True:
+                try:
+                    if (await raw.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        return
+                except httpx2.TransportError:
+                    pass
+                await anyio.sleep(0.1)
+
+
+async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_emulator: ServerThread) -> None:
+    state = tmp_path / "state.sqlite3"
+    port = free_port()
+    first = start_http_server(state, research_emulator.url, port)
+    try:
+        await wait_healthy(port)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as c:
+            started = data(await c.call_tool("start_deep_research", {"query": "Crash safety"}))
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = start_http_server(state, research_emulator.url, port)
+    try:
+        await wait_healthy(port)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as c:
+            polled = await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 30}
+            )
+            info = data(polled)
+            report = await c.read_resource(started["resource"])
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    assert info["status"] == "completed" and info["done"]
+    assert "# Research report" in text_of(polled)
+    assert "## Sources" in report.contents[0].text  # type: ignore[union-attr]
