@@ -11,9 +11,8 @@ import textwrap
 from typing import Any
 
 import anyio
-from mcp.types import CallToolResult, TextContent
-
 from mcp import Client, StdioServerParameters
+from mcp.types import CallToolResult, TextContent
 
 WIDTH = 96
 

@@ -72,6 +72,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
     def __init__(self) -> None:
         self.inner = httpx2.AsyncHTTPTransport()
         self.closed: list[float] = []
+        self.closed_event = anyio.Event()
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
@@ -85,6 +86,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
 
                 async def aclose(self) -> None:
                     recorder.closed.append(time.monotonic())
+                    recorder.closed_event.set()
                     await body.aclose()  # type: ignore[union-attr]
 
             response.stream = Watched()
@@ -106,18 +108,26 @@ async def test_cancelled_ask_closes_the_upstream_stream(
             await c.call_tool("ask_gemini", {"prompt": "Take your time [[think 6]]", "wait_seconds": 30})
         cancelled_at = time.monotonic()
         with anyio.fail_after(3):
-            while not transport.closed:
-                await anyio.sleep(0.02)
+            await transport.closed_event.wait()
         assert transport.closed[0] - cancelled_at < 1.0
-        posts = [r for r in live_emulator_requests(live_emulator) if r["method"] == "POST"]
-        interaction_id = next(p["path"].split("/")[-2] for p in posts if p["path"].endswith("/cancel"))
+        cancels = await upstream_cancels(live_emulator)
+    assert len(cancels) == 1
+    interaction_id = cancels[0]["path"].split("/")[-2]
     async with httpx2.AsyncClient() as raw:
         status = (await raw.get(f"{live_emulator.url}/v1beta/interactions/{interaction_id}")).json()["status"]
     assert status == "cancelled"
 
 
-def live_emulator_requests(running: ServerThread) -> list[dict[str, Any]]:
-    return list(httpx2.get(f"{running.url}/_emulator/requests").json()["requests"])
+async def upstream_cancels(running: ServerThread) -> list[dict[str, Any]]:
+    """The cancel requests the emulator received, waiting up to 3 s for the first to arrive."""
+    async with httpx2.AsyncClient() as raw:
+        for _ in range(150):
+            log = (await raw.get(f"{running.url}/_emulator/requests")).json()["requests"]
+            cancels = [r for r in log if r["method"] == "POST" and r["path"].endswith("/cancel")]
+            if cancels:
+                return cancels
+            await anyio.sleep(0.02)
+    return []
 
 
 @pytest.fixture
