@@ -4,6 +4,7 @@ are assembled from `step.start` shells and their deltas, exactly as the events d
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from typing import Any
 
@@ -22,7 +23,10 @@ from gemini_interactions_mcp.gemini.models import (
 )
 from gemini_interactions_mcp.gemini.output import output_text
 
-_STEP = TypeAdapter[Step](Step)
+
+@functools.cache
+def _step_adapter() -> TypeAdapter[Step]:
+    return TypeAdapter(Step)
 
 
 class InteractionAccumulator:
@@ -89,7 +93,7 @@ class InteractionAccumulator:
 
     @property
     def interaction(self) -> Interaction:
-        steps = [_STEP.validate_python(self._steps[i]) for i in sorted(self._steps)]
+        steps = [_step_adapter().validate_python(self._steps[i]) for i in sorted(self._steps)]
         return Interaction.model_validate({**self._base, "steps": steps})
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import random
@@ -33,7 +34,14 @@ from gemini_interactions_mcp.gemini.sse import aiter_messages
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-_EVENT = TypeAdapter[InteractionEvent](InteractionEvent)
+
+
+@functools.cache
+def _event_adapter() -> TypeAdapter[InteractionEvent]:
+    """Built on first use, not at import: start-up time is what an IDE user feels."""
+    return TypeAdapter(InteractionEvent)
+
+
 USER_AGENT = f"gemini-interactions-mcp/{__version__}"
 
 
@@ -182,7 +190,7 @@ class InteractionStream:
     @staticmethod
     def _parse(data: str) -> InteractionEvent | None:
         try:
-            return _EVENT.validate_json(data)
+            return _event_adapter().validate_json(data)
         except ValidationError:
             log.warning("skipping an unparseable stream event")
             return None
@@ -203,15 +211,24 @@ class InteractionsClient:
         self._sleep = sleep
         self._clock = clock
         self._random = random.Random()
-        headers = {"user-agent": USER_AGENT, "x-goog-api-client": USER_AGENT}
-        if config.api_key is not None:
-            headers["x-goog-api-key"] = config.api_key.get_secret_value()
-        self._http = httpx2.AsyncClient(
-            base_url=f"{config.base_url.rstrip('/')}/{config.api_version}",
-            headers=headers,
-            timeout=httpx2.Timeout(config.read_timeout, connect=config.connect_timeout),
-            transport=transport,
-        )
+        self._transport = transport
+        self._client: httpx2.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        """The HTTP client, made on first use: building its TLS context costs tens of milliseconds,
+        which a stdio server should not spend before answering its first `tools/list`."""
+        if self._client is None:
+            headers = {"user-agent": USER_AGENT, "x-goog-api-client": USER_AGENT}
+            if self.config.api_key is not None:
+                headers["x-goog-api-key"] = self.config.api_key.get_secret_value()
+            self._client = httpx2.AsyncClient(
+                base_url=f"{self.config.base_url.rstrip('/')}/{self.config.api_version}",
+                headers=headers,
+                timeout=httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
+                transport=self._transport,
+            )
+        return self._client
 
     def __repr__(self) -> str:
         return (
@@ -227,7 +244,8 @@ class InteractionsClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     # -- plumbing ------------------------------------------------------------------------------
 

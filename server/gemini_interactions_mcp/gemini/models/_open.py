@@ -18,7 +18,7 @@ UNKNOWN = "unknown"
 class OpenModel(BaseModel):
     """Base of every wire model: unknown fields are kept, and dumps omit unset optionals."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def wire(self) -> dict[str, Any]:
         """The JSON object as it goes over the wire (snake_case, None fields omitted)."""
