@@ -1,0 +1,99 @@
+"""Overhead of ask_gemini over stdio against the emulator, minus a direct client call to the same emulator.
+
+Goal (issue 3): p50 overhead within 2 ms of the MCP SDK's own echo round trip over stdio.
+The direct call does what ask_gemini does upstream (create in the background, then follow the stream).
+
+    .venv/bin/python bench/overhead.py [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import uvicorn
+from mcp import Client, StdioServerParameters
+
+from bench._common import percentile, summary
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionAccumulator, InteractionsClient
+
+HERE = Path(__file__).resolve().parent
+
+
+def serve_emulator() -> str:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off"))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def direct(url: str, calls: int) -> list[float]:
+    timings = []
+    async with InteractionsClient(ClientConfig(base_url=url)) as client:
+        for i in range(calls + 5):
+            started = time.perf_counter()
+            body = {
+                "model": "gemini-3.5-flash",
+                "input": f"question {i}",
+                "generation_config": {"thinking_summaries": "auto"},  # what ask_gemini sends
+                "background": True,
+            }
+            created = await client.create(body)
+            accumulator = InteractionAccumulator()
+            async with client.stream_get(created.id) as stream:
+                async for event in stream:
+                    accumulator.feed(event)
+            timings.append(time.perf_counter() - started)
+    return timings[5:]
+
+
+async def over_stdio(
+    params: StdioServerParameters, tool: str, args: dict[str, str], calls: int
+) -> list[float]:
+    timings = []
+    async with Client(params) as client:
+        for i in range(calls + 5):
+            started = time.perf_counter()
+            result = await client.call_tool(tool, {k: f"{v}{i}" for k, v in args.items()})
+            assert not result.is_error
+            timings.append(time.perf_counter() - started)
+    return timings[5:]
+
+
+async def main(calls: int) -> None:
+    url = serve_emulator()
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    ours = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "gemini_interactions_mcp", "serve", "--state", "memory"],
+        env={**env, "GEMINI_BASE_URL": url},
+    )
+    echo = StdioServerParameters(command=sys.executable, args=[str(HERE / "echo_server.py")])
+    direct_t = await direct(url, calls)
+    ask_t = await over_stdio(ours, "ask_gemini", {"prompt": "question "}, calls)
+    echo_t = await over_stdio(echo, "echo", {"text": "hello "}, calls)
+    print(summary("direct client call (create + stream)", direct_t))
+    print(summary("ask_gemini over stdio", ask_t))
+    print(summary("SDK echo round trip over stdio", echo_t))
+    for q in (50, 99):
+        overhead = percentile(ask_t, q) - percentile(direct_t, q)
+        print(
+            f"p{q} overhead of ask_gemini: {overhead * 1000:.2f} ms (echo p{q}: {percentile(echo_t, q) * 1000:.2f} ms)"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=200)
+    anyio.run(main, parser.parse_args().calls)
