@@ -42,7 +42,8 @@ async def requests_per_minute() -> None:
         f"{r['method']} {r['path'].split('/')[-1][:12]}{'?stream' if r['query'] else ''}" for r in log
     )
     print(
-        f"upstream requests for one {RESEARCH_SECONDS:.0f} s research job: {len(log)} ({per_minute:.1f}/min): {kinds}"
+        f"upstream requests for one {RESEARCH_SECONDS:.0f} s research job: {len(log)} "
+        f"({per_minute:.1f}/min): {kinds}"
     )
 
 
@@ -66,7 +67,8 @@ async def completion_latency(runs: int = 10, seconds: float = 1.5) -> None:
             assert returned - t1 < seconds + 5
     ms = [x * 1000 for x in latencies]
     print(
-        f"completion -> waiting poll returns: p50 {percentile(ms, 50):.1f} ms, max {max(ms):.1f} ms (upper bound: "
+        f"completion -> waiting poll returns: p50 {percentile(ms, 50):.1f} ms, max {max(ms):.1f} ms "
+        "(upper bound: "
         "counted from before the start call)"
     )
 

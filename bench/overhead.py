@@ -89,7 +89,8 @@ async def main(calls: int) -> None:
     for q in (50, 99):
         overhead = percentile(ask_t, q) - percentile(direct_t, q)
         print(
-            f"p{q} overhead of ask_gemini: {overhead * 1000:.2f} ms (echo p{q}: {percentile(echo_t, q) * 1000:.2f} ms)"
+            f"p{q} overhead of ask_gemini: {overhead * 1000:.2f} ms "
+            f"(echo p{q}: {percentile(echo_t, q) * 1000:.2f} ms)"
         )
 
 
