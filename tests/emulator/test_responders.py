@@ -160,3 +160,12 @@ def test_schema_generator_handles_refs_unions_and_formats() -> None:
         "fixed": 7,
         "merged": {"a": 1, "b": True},
     }
+
+
+async def test_blocked_directive_fails_like_a_safety_block(client: httpx2.AsyncClient) -> None:
+    response = await client.post(
+        "/v1beta/interactions", json={"model": "gemini-3.5-flash", "input": "tell me [[blocked]]"}
+    )
+    body = response.json()
+    assert body["status"] == "failed"
+    assert "safety" in body["steps"][-1]["error"]["message"].lower()

@@ -86,3 +86,14 @@ async def test_file_inside_root_is_sent(emulator: Starlette, tmp_path: Path) -> 
     body = requests_log(emulator)[-1]["body"]
     blocks = body["input"][0]["content"]
     assert any("pineapple" in b.get("text", "") for b in blocks)
+
+
+async def test_safety_block_says_to_rephrase(emulator: Starlette, settings: ServerSettings) -> None:
+    message = await ask_error(settings, emulator, {"prompt": "Something unsafe [[blocked]]"})
+    assert "safety" in message and "Rephrase" in message
+
+
+async def test_stream_error_event_is_reported(emulator: Starlette, settings: ServerSettings) -> None:
+    emulator.state.emulator.add_fault({"kind": "error", "status": 503, "count": 50, "retry_after_ms": 1})
+    message = await ask_error(settings, emulator, {"prompt": "hi"})
+    assert "HTTP 503" in message and "Try" in message

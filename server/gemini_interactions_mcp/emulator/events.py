@@ -109,7 +109,10 @@ def split_step(step: JSON) -> tuple[JSON, list[JSON]]:
                     deltas.append({"type": "text_annotation_delta", "annotations": block["annotations"]})
             else:
                 deltas.append(dict(block))
-        return {"type": "model_output"}, deltas
+        shell: JSON = {"type": "model_output"}
+        if "error" in step:
+            shell["error"] = step["error"]
+        return shell, deltas
     if kind == "thought":
         deltas = [{"type": "thought_summary", "content": block} for block in step.get("summary", [])]
         deltas.append({"type": "thought_signature", "signature": step.get("signature", "")})

@@ -64,6 +64,14 @@ def result_text(result: Any) -> str:
     return str(result)
 
 
+_BLOCKED = "[[blocked]]"
+
+
+def is_blocked(text: str) -> bool:
+    """The `[[blocked]]` directive: the turn ends the way a safety block does (status `failed`)."""
+    return _BLOCKED in text.lower()
+
+
 def parse_think(text: str) -> tuple[float | None, str]:
     """The `[[think N]]` directive (seconds the run should take) and the text without it."""
     match = _THINK.search(text)

@@ -125,6 +125,9 @@ async def run_streamed_turn(
             raise ServiceError(f"Gemini did not accept the request within {deadline:.0f} s. Try again.")
         return TurnOutcome(interaction_id=interaction_id, status="in_progress", text=accumulator.text or "")
     if interaction.status in FAILED_STATUSES:
+        # The stream's summary may lack the reason; the stored resource has every step's error.
+        with contextlib.suppress(GeminiError):
+            interaction = await client.get(interaction_id)
         raise ServiceError(failure_message(interaction))
     notes: list[str] = []
     if interaction.status == "incomplete":

@@ -14,7 +14,17 @@ from typing import Any
 from ..ids import call_id
 from ..plan import JSON, Run, sequential
 from ..schema_gen import instance
-from ..text import asked_keys, facts, newest_user_text, parse_think, result_text, tokens, urls, user_texts
+from ..text import (
+    asked_keys,
+    facts,
+    is_blocked,
+    newest_user_text,
+    parse_think,
+    result_text,
+    tokens,
+    urls,
+    user_texts,
+)
 from .common import CitedText, TurnContext, input_tokens, model_output, thought, tool_pair, usage
 
 Finding = tuple[str, str | None, str | None]
@@ -26,6 +36,12 @@ def respond(ctx: TurnContext) -> Run:
     req = ctx.request
     think, prompt = parse_think(newest_user_text(req.input_steps))
     duration = think if think is not None else ctx.config.model_seconds
+    if is_blocked(prompt):
+        blocked: JSON = {
+            "type": "model_output",
+            "error": {"code": 3, "message": "The response was blocked by safety filters (SAFETY)."},
+        }
+        return Run(sequential([blocked], duration), duration, "failed", usage(input_tokens(ctx), 0, 0))
     steps: list[JSON] = []
     if req.generation_config.get("thinking_summaries") == "auto":
         count = 1 if think is None else max(1, min(5, math.ceil(think)))
