@@ -33,7 +33,7 @@ def _run(*cmd: str | Path) -> None:
 
 def bootstrap() -> None:
     """Create the virtual environment and install the project into it when needed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script runs before any venv exists)
         sys.exit(f"Python >= 3.11 is required, this is {sys.version.split()[0]}")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
