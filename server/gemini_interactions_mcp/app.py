@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, j
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
+PRUNE_INTERVAL_SECONDS = 3600
 
 INSTRUCTIONS = (
     "Gemini through the Interactions API. ask_gemini answers and keeps the conversation server-side "
@@ -69,6 +71,15 @@ async def default_client(settings: ServerSettings) -> AsyncIterator[Interactions
         yield await stack.enter_async_context(InteractionsClient(config))
 
 
+async def prune_periodically(store: Store, retention_days: float) -> None:
+    """Drop finished jobs past their retention now and every hour (running jobs are never pruned)."""
+    while True:
+        pruned = await store.prune_jobs(finished_before=time.time() - retention_days * 86_400)
+        if pruned:
+            log.info("pruned %d finished jobs older than %g days", pruned, retention_days)
+        await anyio.sleep(PRUNE_INTERVAL_SECONDS)
+
+
 def build_server(
     settings: ServerSettings,
     *,
@@ -97,7 +108,7 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
-            store = await open_store(settings.state)
+            store = await open_store(settings.state, max_output_chars=int(settings.max_output_mb * 1_000_000))
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(make_client())
             task_group = await stack.enter_async_context(anyio.create_task_group())
@@ -129,6 +140,7 @@ def build_server(
                 on_finished=on_finished,
             )
             conversation_service.attach_jobs(job_service)
+            task_group.start_soon(prune_periodically, store, settings.job_retention_days)
             resumed = await job_service.resume_unfinished()
             if resumed:
                 log.info("resumed %d unfinished background interactions", resumed)

@@ -47,6 +47,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="ask_gemini soft deadline before it returns a handle to poll (default 45)",
     )
+    p.add_argument(
+        "--job-retention-days",
+        type=float,
+        default=None,
+        help="keep finished background results this long (env GEMINI_MCP_JOB_RETENTION_DAYS; default 55, "
+        "like Gemini's paid tier)",
+    )
+    p.add_argument("--max-output-mb", type=float, default=2.0, help="cap of one job's stored output (MB)")
     p.add_argument("--emulator", action="store_true", help="use an embedded emulator instead of Gemini")
     p.add_argument(
         "--research-seconds",
@@ -100,6 +108,11 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
             raise SettingsError(f"--token-file {args.token_file}: {exc.strerror}") from None
         tokens = tokens + parse_tokens(text, source=f"--token-file {args.token_file}")
     wait = args.wait_seconds if args.wait_seconds is not None else environ.get("GEMINI_MCP_WAIT_SECONDS")
+    retention = (
+        args.job_retention_days
+        if args.job_retention_days is not None
+        else environ.get("GEMINI_MCP_JOB_RETENTION_DAYS")
+    )
     return ServerSettings(
         transport=args.transport,
         host=args.host,
@@ -112,6 +125,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         ask_wait_seconds=float(wait) if wait is not None else ServerSettings().ask_wait_seconds,
         emulator=args.emulator,
         research_seconds=args.research_seconds,
+        job_retention_days=float(retention) if retention is not None else ServerSettings().job_retention_days,
+        max_output_mb=args.max_output_mb,
         tokens=tokens,
         allowed_hosts=tuple(args.allowed_host),
         allowed_origins=tuple(args.allowed_origin),

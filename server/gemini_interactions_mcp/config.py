@@ -38,6 +38,8 @@ class ServerSettings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     emulator: bool = False
     research_seconds: float = Field(20.0, description="Duration of an emulated Deep Research run.")
+    job_retention_days: float = Field(55.0, gt=0, description="Finished jobs older than this are pruned.")
+    max_output_mb: float = Field(2.0, gt=0, description="Cap of one job's stored output.")
     # HTTP only
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"

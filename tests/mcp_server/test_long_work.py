@@ -191,3 +191,76 @@ async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_em
     assert info["status"] == "completed" and info["done"]
     assert "# Research report" in text_of(polled)
     assert "## Sources" in report.contents[0].text  # type: ignore[union-attr]
+
+
+async def test_finished_jobs_past_retention_are_pruned_at_start(tmp_path: Path, emulator: Starlette) -> None:
+    from gemini_interactions_mcp.state import JobRecord, open_store
+
+    path = tmp_path / "state.sqlite3"
+    store = await open_store(str(path))
+    old = time.time() - 10 * 86_400
+    for name, finished in (("v1_old", old), ("v1_recent", time.time())):
+        await store.create_job(
+            JobRecord(interaction_id=name, owner="local", kind="model", created=old, updated=old)
+        )
+        await store.finish_job("local", name, status="completed", output="done")
+        job = await store.get_job("local", name)
+        assert job is not None
+        await store.update_job(job.model_copy(update={"finished": finished}))
+    await store.close()
+    settings = ServerSettings(state=str(path), job_retention_days=7)
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        await anyio.sleep(0.1)
+        gone = await c.call_tool("poll_interaction", {"interaction_id": "v1_old", "wait_seconds": 0})
+        kept = await c.call_tool("poll_interaction", {"interaction_id": "v1_recent", "wait_seconds": 0})
+    assert gone.is_error and "No background interaction" in text_of(gone)
+    assert data(kept)["status"] == "completed" and "done" in text_of(kept)
+
+
+async def test_collaborative_planning_plan_then_research(client: Client, emulator: Starlette) -> None:
+    started = data(
+        await client.call_tool(
+            "start_deep_research", {"query": "Tidal energy", "collaborative_planning": True}
+        )
+    )
+    plan = await client.call_tool(
+        "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+    )
+    assert data(plan)["done"] and "plan" in text_of(plan).lower()
+    go = data(
+        await client.call_tool(
+            "start_deep_research", {"query": "Looks good, go ahead.", "conversation": started["conversation"]}
+        )
+    )
+    report = await client.call_tool(
+        "poll_interaction", {"interaction_id": go["interaction_id"], "wait_seconds": 20}
+    )
+    assert data(report)["citations"] and "## Sources" in text_of(report)
+    bodies = [r["body"] for r in requests_log(emulator)]
+    assert bodies[0]["agent_config"]["collaborative_planning"] is True
+    assert bodies[1]["previous_interaction_id"] == started["interaction_id"]
+
+
+def test_emulator_command_serves_the_api() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gemini_interactions_mcp", "emulator", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx2.post(
+                    f"http://127.0.0.1:{port}/v1beta/interactions",
+                    json={"model": "gemini-3.5-flash", "input": "hi"},
+                )
+                break
+            except httpx2.TransportError:
+                assert time.monotonic() < deadline, "emulator did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.json()["status"] == "completed"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
