@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import anyio
+from mcp import Client
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-from mcp import Client
 
 
 async def main() -> None:

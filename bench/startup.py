@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import anyio
-
 from mcp import Client, StdioServerParameters
 
 HERE = Path(__file__).resolve().parent
