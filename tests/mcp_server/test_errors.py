@@ -97,3 +97,25 @@ async def test_stream_error_event_is_reported(emulator: Starlette, settings: Ser
     emulator.state.emulator.add_fault({"kind": "error", "status": 503, "count": 50, "retry_after_ms": 1})
     message = await ask_error(settings, emulator, {"prompt": "hi"})
     assert "HTTP 503" in message and "Try" in message
+
+
+async def test_client_roots_bound_local_files_on_stdio(emulator: Starlette, tmp_path: Path) -> None:
+    from mcp.types import ListRootsResult, Root
+
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "spec.md").write_text("The widget is blue.")
+    (tmp_path / "server-only.txt").write_text("not in the workspace")
+
+    async def roots(context: object) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=workspace.as_uri())])  # type: ignore[arg-type]
+
+    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,))
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="legacy", list_roots_callback=roots) as c:
+        inside = await c.call_tool("ask_gemini", {"prompt": "Read it", "files": ["spec.md"]})
+        outside = await c.call_tool(
+            "ask_gemini", {"prompt": "Read it", "files": [str(tmp_path / "server-only.txt")]}
+        )
+    assert not inside.is_error, text_of(inside)
+    assert outside.is_error and "server-only.txt" in text_of(outside)

@@ -127,9 +127,10 @@ class _LocalFile:
 class FileLoader:
     """Turns the `files` of a tool call into content blocks, within the allowed folders and size caps.
 
-    `allowed_roots` are the folders the server operator allows. A call may narrow them with the roots
-    its client shared (`load(..., roots=...)`): a local file must then be inside both, so a client can
-    never widen what the server reads.
+    `allowed_roots` are the folders the operator allows (--allow-dir). A call may pass the roots its
+    MCP client shared instead (`load(..., roots=...)`); the tool layer does so only on stdio, where client
+    and server share one machine and one user, never over HTTP, where a client's roots name folders of
+    its own machine and must not open the server's.
     """
 
     def __init__(
@@ -187,14 +188,9 @@ class FileLoader:
     # -- local files -------------------------------------------------------------------------------
 
     def _effective_roots(self, roots: Sequence[Path] | None) -> list[Path]:
-        """The allowed folders, resolved; narrowed to those inside the client's roots when given."""
-        allowed = [root.expanduser().resolve() for root in self.allowed_roots]
-        if roots is None:
-            return allowed
-        shared = [root.expanduser().resolve() for root in roots]
-        narrowed = [s for s in shared if any(s.is_relative_to(a) for a in allowed)]
-        narrowed += [a for a in allowed if any(a.is_relative_to(s) for s in shared) and a not in narrowed]
-        return narrowed
+        """The client's roots when it shared some (they replace the defaults), else the allowed folders."""
+        chosen = self.allowed_roots if roots is None else roots
+        return [root.expanduser().resolve() for root in chosen]
 
     def _locate_all(self, refs: list[str], roots: Sequence[Path] | None) -> list[_LocalFile]:
         """Resolve and size-check every local file before any is read (fail fast, read nothing twice)."""

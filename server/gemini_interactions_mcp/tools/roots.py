@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from gemini_interactions_mcp.tools._common import AppContext
+from gemini_interactions_mcp.tools._common import AppContext, app_state
 
 log = logging.getLogger(__name__)
 
@@ -14,9 +14,13 @@ log = logging.getLogger(__name__)
 async def client_roots(ctx: AppContext) -> list[Path] | None:
     """Directories the client declared as roots, or None when it offers none (or cannot be asked).
 
-    Roots are a server-to-client request, possible only on connections with a back-channel (2025-era
-    sessions); elsewhere the server falls back to its --allow-dir directories.
+    Only on stdio: there the client and the server share a machine, so the client's workspace is the
+    right boundary. Over HTTP a client's roots name folders on its own machine, so the server's
+    --allow-dir folders apply. Roots are a server-to-client request, possible only on connections with
+    a back-channel (2025-era sessions); elsewhere the --allow-dir folders apply too.
     """
+    if app_state(ctx).settings.transport != "stdio":
+        return None
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.roots is None:
         return None
