@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
@@ -51,6 +51,7 @@ class AppState:
     research: ResearchService
     agents: AgentService
     task_group: TaskGroup
+    offered_plans: set[str] = field(default_factory=set)
 
 
 class ClientFactory(Protocol):

@@ -264,3 +264,33 @@ def test_emulator_command_serves_the_api() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_plan_is_offered_to_the_user_through_elicitation(
+    emulator: Starlette, settings: ServerSettings
+) -> None:
+    from mcp.types import ElicitRequestParams, ElicitResult
+
+    asked: list[str] = []
+
+    async def approve(context: object, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"approve": True, "changes": "focus on Europe"})
+
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="legacy", elicitation_callback=approve) as c:
+        started = data(
+            await c.call_tool("start_deep_research", {"query": "Wind power", "collaborative_planning": True})
+        )
+        polled = data(
+            await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+            )
+        )
+        assert len(asked) == 1 and "plan" in asked[0].lower()
+        follow = polled["next_interaction_id"]
+        report = await c.call_tool("poll_interaction", {"interaction_id": follow, "wait_seconds": 20})
+    assert "## Sources" in text_of(report)
+    bodies = [r["body"] for r in requests_log(emulator)]
+    assert bodies[1]["previous_interaction_id"] == started["interaction_id"]
+    assert "focus on Europe" in str(bodies[1]["input"])

@@ -186,6 +186,7 @@ class ConversationService:
         agent: str,
         preview: str,
         default_environment: str | None = None,
+        label: str | None = None,
     ) -> JobRecord:
         """Start a background turn (research, agent run) on a new or existing conversation.
 
@@ -205,7 +206,9 @@ class ConversationService:
                 environment = current.environment_id or default_environment
                 if environment is not None and "environment" not in turn_body:
                     turn_body["environment"] = environment
-                job = await self._jobs.start(owner, kind, turn_body, conversation_id=current.id, label=agent)
+                job = await self._jobs.start(
+                    owner, kind, turn_body, conversation_id=current.id, label=label or agent
+                )
                 updated = current.model_copy(
                     update={
                         "head": job.interaction_id,

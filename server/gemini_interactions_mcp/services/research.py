@@ -14,6 +14,8 @@ from gemini_interactions_mcp.services.jobs import resource_uri
 from gemini_interactions_mcp.state import JobRecord
 
 POLL_AFTER_SECONDS = 30
+PLAN_LABEL = "research plan"
+"""Job label of a collaborative-planning turn: its output is a plan awaiting the user's go-ahead."""
 
 
 class ResearchRequest(BaseModel):
@@ -72,6 +74,7 @@ class ResearchService:
             kind="research",
             agent=resolution.id,
             preview=request.query,
+            label=PLAN_LABEL if request.collaborative_planning else None,
         )
         return ResearchStarted(
             interaction_id=job.interaction_id,

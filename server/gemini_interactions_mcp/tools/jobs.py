@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, PollResult, page_hint
 from gemini_interactions_mcp.services.reports import headline
-from gemini_interactions_mcp.services.research import ResearchRequest, ResearchStarted
+from gemini_interactions_mcp.services.research import PLAN_LABEL, ResearchRequest, ResearchStarted
 from gemini_interactions_mcp.tools._common import (
     AppContext,
     ProgressReporter,
@@ -64,6 +64,55 @@ def render_poll(result: PollResult) -> CallToolResult:
         )
     structured = result.model_dump(exclude={"output"})
     return CallToolResult(content=content, structured_content=structured)
+
+
+class PlanDecision(BaseModel):
+    approve: bool = Field(description="Run the research with this plan?")
+    changes: str = Field("", description="Changes to the plan, if any.")
+
+
+async def _offer_plan_to_user(ctx: AppContext, result: PollResult, rendered: CallToolResult) -> None:
+    """A finished research plan goes to the user through elicitation, where the client offers it.
+
+    Approved (with or without changes), the research starts at once on the same conversation and the
+    poll result names the new interaction to poll. Asked once per plan; without elicitation (or on
+    2026-07-28 connections, which have no back-channel) the caller confirms by continuing the conversation.
+    """
+    state = app_state(ctx)
+    job = await state.jobs.get(principal(), result.interaction_id)
+    capabilities = ctx.client_capabilities
+    if job.label != PLAN_LABEL or job.interaction_id in state.offered_plans:
+        return
+    if capabilities is None or capabilities.elicitation is None:
+        return
+    state.offered_plans.add(job.interaction_id)
+    try:
+        answer = await ctx.elicit(
+            f"Deep Research proposes this plan:\n\n{job.output}\n\nRun it?", PlanDecision
+        )
+    except Exception:  # no back-channel on this connection: the caller confirms via `conversation`
+        return
+    if answer.action != "accept" or not isinstance(answer.data, PlanDecision) or not answer.data.approve:
+        note = "The user did not approve the plan: amend it with start_deep_research(conversation=...)."
+        rendered.content.append(TextContent(type="text", text=note))
+        return
+    query = "The plan is approved; run the research."
+    if answer.data.changes.strip():
+        query = f"Run the research with these changes to the plan: {answer.data.changes.strip()}"
+    started = await run_service(
+        state.research.start(
+            principal(),
+            ResearchRequest(query=query, agent=job.agent or "fast", conversation=job.conversation_id),
+            roots=None,
+        )
+    )
+    text = (
+        "The user approved the plan. Research started: poll_interaction with "
+        f"interaction_id={started.interaction_id!r}."
+    )
+    rendered.content.append(TextContent(type="text", text=text))
+    if rendered.structured_content is not None:
+        rendered.structured_content["next_interaction_id"] = started.interaction_id
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -131,7 +180,10 @@ def register(server: MCPServer[Any]) -> None:
                 progress=ProgressReporter(ctx),
             )
         )
-        return render_poll(result)
+        rendered = render_poll(result)
+        if result.done and result.status == "completed":
+            await _offer_plan_to_user(ctx, result, rendered)
+        return rendered
 
     @server.tool(
         name="cancel_interaction",
