@@ -1,7 +1,7 @@
 """Client for Google's Gemini Interactions API: typed, retrying, resumable. Knows nothing of MCP."""
 
 from gemini_interactions_mcp.gemini.accumulate import InteractionAccumulator
-from gemini_interactions_mcp.gemini.client import InteractionsClient, InteractionStream
+from gemini_interactions_mcp.gemini.client import InteractionsClient
 from gemini_interactions_mcp.gemini.config import ClientConfig, RetryPolicy
 from gemini_interactions_mcp.gemini.errors import (
     APIError,
@@ -28,6 +28,7 @@ from gemini_interactions_mcp.gemini.models import (
     Usage,
 )
 from gemini_interactions_mcp.gemini.output import output_text
+from gemini_interactions_mcp.gemini.stream import InteractionStream
 
 __all__ = [
     "APIError",

@@ -1,5 +1,10 @@
 """Rebuilding an interaction from its stream: `interaction.completed` carries no steps, so the steps
-are assembled from `step.start` shells and their deltas, exactly as the events deliver them."""
+are assembled from `step.start` shells and their deltas, exactly as the events deliver them.
+
+The MCP layer streams a run, feeds every event here, shows `.text` and `.thought_summaries` as
+progress, and reads `.interaction` at the end (status and usage come from `interaction.completed`).
+Unknown events and deltas are tolerated: an unknown delta's fields are merged into its step.
+"""
 
 from __future__ import annotations
 
@@ -40,19 +45,22 @@ class InteractionAccumulator:
         self.error: ErrorEvent | None = None
 
     def feed(self, event: InteractionEvent) -> None:
+        """Apply one event, in stream order."""
         if isinstance(event, InteractionCreatedEvent | InteractionCompletedEvent):
-            self._base.update(event.interaction.model_dump(mode="json", exclude_none=True, exclude={"steps"}))
+            self._base.update({k: v for k, v in event.interaction.wire().items() if k != "steps"})
         elif isinstance(event, InteractionStatusUpdateEvent):
             if event.status:
                 self._base["status"] = event.status
             if event.interaction_id and "id" not in self._base:
                 self._base["id"] = event.interaction_id
+            if event.usage is not None:
+                self._base["usage"] = event.usage.wire()
         elif isinstance(event, StepStartEvent):
-            self._steps[event.index] = event.step.model_dump(mode="json", exclude_none=True)
+            self._steps[event.index] = event.step.wire()
             for block in self._steps[event.index].get("summary") or []:
                 self._note_summary(block)
         elif isinstance(event, StepDeltaEvent):
-            self._apply(event.index, event.delta.model_dump(mode="json", exclude_none=True))
+            self._apply(event.index, event.delta.wire())
         elif isinstance(event, ErrorEvent):
             self.error = event
 

@@ -1,203 +1,49 @@
-"""The async Interactions API client: requests with bounded retries, typed answers, resumable streams."""
+"""The async Interactions API client: requests with bounded retries, typed answers, resumable streams.
+
+Key rule (documented here because callers depend on it): with no API key configured,
+- a call to Google's own host raises ConfigurationError at once, naming the variables to set;
+- a call to any other base URL (a local emulator, a proxy that adds credentials) is sent without a
+  key, and if that server answers 401 the call raises ConfigurationError (same advice), since the
+  missing key, not a wrong one, is the cause. With a key configured, 401 is AuthenticationError.
+"""
 
 from __future__ import annotations
 
-import email.utils
-import functools
-import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import anyio
 import httpx2
-from pydantic import TypeAdapter, ValidationError
 
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.gemini import errors
 from gemini_interactions_mcp.gemini.config import KEY_VARIABLES, ClientConfig
-from gemini_interactions_mcp.gemini.models import (
-    Agent,
-    AgentPage,
-    CreateInteraction,
-    ErrorEvent,
-    Interaction,
-    InteractionCompletedEvent,
-    InteractionCreatedEvent,
-    InteractionEvent,
-)
-from gemini_interactions_mcp.gemini.sse import aiter_messages
+from gemini_interactions_mcp.gemini.models import Agent, AgentPage, CreateInteraction, Interaction
+from gemini_interactions_mcp.gemini.stream import InteractionStream
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@functools.cache
-def _event_adapter() -> TypeAdapter[InteractionEvent]:
-    """Built on first use, not at import: start-up time is what an IDE user feels."""
-    return TypeAdapter(InteractionEvent)
-
-
 USER_AGENT = f"gemini-interactions-mcp/{__version__}"
+NO_KEY = f"No Gemini API key: set {' or '.join(KEY_VARIABLES)} (or GEMINI_BASE_URL for another endpoint)."
 
 
-def _retry_after(response: httpx2.Response) -> float | None:
-    """The server's requested delay: `retry-after-ms`, or `Retry-After` in seconds or as an HTTP date."""
-    millis = response.headers.get("retry-after-ms")
-    if millis:
-        try:
-            value = float(millis) / 1000
-            if value > 0:
-                return value
-        except ValueError:
-            pass
-    header = response.headers.get("retry-after")
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(header) if header else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
-def api_error(response: httpx2.Response, body: bytes) -> errors.APIError:
-    """Either error body shape (string code, or Google's numeric code + status), or plain text."""
-    message, code, status = body.decode("utf-8", "replace").strip() or response.reason_phrase, None, None
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        error = payload["error"]
-        message = str(error.get("message") or message)
-        code = error.get("code")
-        status = error.get("status")
-    cls = errors.error_for_status(response.status_code)
-    return cls(response.status_code, message, code=code, status=status, retry_after=_retry_after(response))
-
-
-class InteractionStream:
-    """One streamed interaction: iterate events; leaving the `async with` closes the connection at once.
-
-    A stream that ends early (no `[DONE]` nor `interaction.completed`) or fails mid-way is resumed with
-    `GET /interactions/{id}?stream=true&last_event_id=...` while the interaction is stored, up to
-    `max_stream_reconnects` times without progress. Events are never repeated: resumption continues after
-    the last event seen, and if the server gave no event ids the replayed prefix is skipped by count.
-    An in-stream `error` event raises StreamError.
-    """
-
-    def __init__(
-        self,
-        client: InteractionsClient,
-        first: Callable[[], Awaitable[httpx2.Response]],
-        *,
-        interaction_id: str | None = None,
-        last_event_id: str | None = None,
-        resumable: bool = True,
-    ) -> None:
-        self._client = client
-        self._first = first
-        self.interaction_id = interaction_id
-        self.last_event_id = last_event_id
-        self._resumable = resumable
-        self._response: httpx2.Response | None = None
-        self.reconnects = 0
-        self._yielded = 0
-
-    async def __aenter__(self) -> Self:
-        self._response = await self._first()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._response is not None:
-            response, self._response = self._response, None
-            await response.aclose()
-
-    def __aiter__(self) -> AsyncIterator[InteractionEvent]:
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[InteractionEvent]:
-        failures = 0
-        while True:
-            response = self._response
-            if response is None:
-                return
-            finished = False
-            skip = self._yielded if self.last_event_id is None and self.reconnects else 0
-            progressed = False
-            try:
-                async for message in aiter_messages(response.aiter_lines()):
-                    if message.is_done:
-                        return
-                    event = self._parse(message.data)
-                    if event is None:
-                        continue
-                    if skip:
-                        skip -= 1
-                        continue
-                    if event.event_id:
-                        self.last_event_id = event.event_id
-                    if isinstance(event, InteractionCreatedEvent) and event.interaction.id:
-                        self.interaction_id = event.interaction.id
-                    if isinstance(event, ErrorEvent):
-                        raise errors.StreamError(
-                            event.error.message or "the stream reported an error", code=event.error.code
-                        )
-                    self._yielded += 1
-                    progressed = True
-                    yield event
-                    if isinstance(event, InteractionCompletedEvent):
-                        finished = True
-            except httpx2.TimeoutException as exc:
-                reason: str = f"read timed out ({type(exc).__name__})"
-            except httpx2.TransportError as exc:
-                reason = f"connection failed ({type(exc).__name__})"
-            else:
-                reason = "stream ended before the interaction finished"
-            finally:
-                await response.aclose()
-            if finished:
-                return
-            failures = 0 if progressed else failures + 1
-            if not self._resumable or self.interaction_id is None:
-                raise errors.StreamError(f"Stream interrupted: {reason}; it cannot be resumed.")
-            if failures > self._client.config.max_stream_reconnects:
-                raise errors.StreamError(
-                    f"Stream interrupted: {reason}; gave up after {failures - 1} reconnects."
-                )
-            self.reconnects += 1
-            log.info("resuming stream of %s after %s", self.interaction_id, self.last_event_id)
-            self._response = await self._client._open_stream(
-                "GET", f"/interactions/{self.interaction_id}", params=self._resume_params()
-            )
-
-    def _resume_params(self) -> dict[str, str]:
-        params = {"stream": "true"}
-        if self.last_event_id is not None:
-            params["last_event_id"] = self.last_event_id
-        return params
-
-    @staticmethod
-    def _parse(data: str) -> InteractionEvent | None:
-        try:
-            return _event_adapter().validate_json(data)
-        except ValidationError:
-            log.warning("skipping an unparseable stream event")
-            return None
+def _segment(value: str) -> str:
+    """An id as one path segment: ids reach us from users, and must not walk to another path."""
+    return quote(value, safe="")
 
 
 class InteractionsClient:
-    """Async client for `/{version}/interactions` and `/{version}/agents` on httpx2."""
+    """Async client for `/{version}/interactions` and `/{version}/agents` on httpx2.
+
+    `sleep` and `clock` are injectable so tests can check retry delays without waiting;
+    `transport` lets tests (and the in-process emulator) replace the network.
+    """
 
     def __init__(
         self,
@@ -206,11 +52,12 @@ class InteractionsClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Sleep = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         self.config = config
         self._sleep = sleep
         self._clock = clock
-        self._random = random.Random()
+        self._random = rng or random.Random()
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
 
@@ -245,16 +92,14 @@ class InteractionsClient:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            client, self._client = self._client, None
+            await client.aclose()
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _check_key(self) -> None:
-        if self.config.api_key is None and self.config.is_google:
-            raise errors.ConfigurationError(
-                f"No Gemini API key: set {' or '.join(KEY_VARIABLES)} "
-                "(or GEMINI_BASE_URL for another endpoint)."
-            )
+    @property
+    def _secret(self) -> str | None:
+        return self.config.api_key.get_secret_value() if self.config.api_key is not None else None
 
     async def _send(
         self,
@@ -265,49 +110,64 @@ class InteractionsClient:
         params: Mapping[str, str] | None = None,
         stream: bool = False,
     ) -> httpx2.Response:
-        """Send with bounded retries; returns a successful response (open if `stream`) or raises."""
-        self._check_key()
+        """Send with bounded retries; return a successful response (still open if `stream`) or raise.
+
+        Retries cover transport errors and the policy's statuses, only until response headers arrive;
+        a stream failing later is resumed by InteractionStream instead.
+        """
+        if self.config.api_key is None and self.config.is_google:
+            raise errors.ConfigurationError(NO_KEY)
         policy = self.config.retry
         started = self._clock()
         headers = {"accept": "text/event-stream" if stream else "application/json"}
-        for attempt in range(policy.max_attempts):
-            last = attempt == policy.max_attempts - 1
+        attempt = 0
+        while True:
+            attempt += 1
             request = self._http.build_request(method, path, json=json_body, params=params, headers=headers)
+            failure: errors.GeminiError
             try:
                 response = await self._http.send(request, stream=True)
+            except httpx2.TimeoutException as exc:
+                failure = errors.UpstreamTimeoutError(f"{method} {path}: timed out ({type(exc).__name__})")
+                requested = None
             except httpx2.TransportError as exc:
-                failure: errors.GeminiError = (
-                    errors.UpstreamTimeoutError(f"{method} {path}: timed out ({type(exc).__name__})")
-                    if isinstance(exc, httpx2.TimeoutException)
-                    else errors.TransportError(f"{method} {path}: {type(exc).__name__}")
-                )
-                delay = policy.backoff(attempt, self._random.random())
+                failure = errors.TransportError(f"{method} {path}: connection failed ({type(exc).__name__})")
+                requested = None
             else:
                 if response.status_code < 400:
                     if not stream:
                         await response.aread()
                     return response
-                body = await response.aread()
-                await response.aclose()
-                failure = api_error(response, body)
-                assert isinstance(failure, errors.APIError)
-                if response.status_code not in policy.retry_statuses:
+                failure = await self._failure(response)
+                if response.status_code not in policy.retry_statuses or not isinstance(
+                    failure, errors.APIError
+                ):
                     raise failure
-                delay = (
-                    failure.retry_after
-                    if failure.retry_after is not None
-                    else policy.backoff(attempt, self._random.random())
-                )
+                requested = failure.retry_after
+            delay = requested if requested is not None else policy.backoff(attempt - 1, self._random.random())
             remaining = policy.max_total_seconds - (self._clock() - started)
-            if last or delay > remaining:
+            if attempt >= policy.max_attempts or delay > remaining:
                 raise failure
-            log.info("retrying %s %s in %.2f s (%s)", method, path, delay, type(failure).__name__)
+            log.info("retrying %s %s in %.2f s after %s", method, path, delay, type(failure).__name__)
             await self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _failure(self, response: httpx2.Response) -> errors.APIError | errors.ConfigurationError:
+        try:
+            body = await response.aread()
+        except httpx2.TransportError:
+            body = b""
+        finally:
+            await response.aclose()
+        error = errors.api_error(
+            response.status_code, response.headers, body, reason=response.reason_phrase, secret=self._secret
+        )
+        if response.status_code == 401 and self.config.api_key is None:
+            return errors.ConfigurationError(f"{NO_KEY} The API answered: {error.message}")
+        return error
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._send(method, path, **kwargs)
-        if not response.content:
+        if not response.content.strip():
             return {}
         try:
             return response.json()
@@ -316,8 +176,13 @@ class InteractionsClient:
                 response.status_code, "the API answered with something that is not JSON"
             ) from None
 
-    async def _open_stream(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
-        return await self._send(method, path, stream=True, **kwargs)
+    async def _resume(self, interaction_id: str, last_event_id: str | None) -> httpx2.Response:
+        params = {"stream": "true"}
+        if last_event_id is not None:
+            params["last_event_id"] = last_event_id
+        return await self._send(
+            "GET", f"/interactions/{_segment(interaction_id)}", params=params, stream=True
+        )
 
     @staticmethod
     def _body(body: CreateInteraction | Mapping[str, Any]) -> dict[str, Any]:
@@ -327,49 +192,50 @@ class InteractionsClient:
     # -- interactions --------------------------------------------------------------------------
 
     async def create(self, body: CreateInteraction | Mapping[str, Any]) -> Interaction:
-        """Create an interaction and return it (unary; with `background` it returns at once)."""
+        """Create an interaction and return it: finished, or at once with `background: true`."""
         wire = self._body(body)
         wire.pop("stream", None)
         return Interaction.model_validate(await self._json("POST", "/interactions", json_body=wire))
 
     def stream_create(self, body: CreateInteraction | Mapping[str, Any]) -> InteractionStream:
+        """Create with `stream: true`; resumable once `interaction.created` names it (unless store=false)."""
         wire = {**self._body(body), "stream": True}
         return InteractionStream(
-            self,
-            lambda: self._open_stream("POST", "/interactions", json_body=wire),
-            resumable=wire.get("store", True) is not False,
+            lambda: self._send("POST", "/interactions", json_body=wire, stream=True),
+            self._resume,
+            max_reconnects=self.config.max_stream_reconnects,
+            resumable=wire.get("store") is not False,
         )
 
     async def get(self, interaction_id: str, *, include_input: bool = False) -> Interaction:
         params = {"stream": "false"}
         if include_input:
             params["include_input"] = "true"
-        return Interaction.model_validate(
-            await self._json("GET", f"/interactions/{interaction_id}", params=params)
-        )
+        path = f"/interactions/{_segment(interaction_id)}"
+        return Interaction.model_validate(await self._json("GET", path, params=params))
 
     def stream_get(self, interaction_id: str, *, last_event_id: str | None = None) -> InteractionStream:
-        params = {"stream": "true"}
-        if last_event_id is not None:
-            params["last_event_id"] = last_event_id
+        """Stream a stored interaction from the start, or from just after `last_event_id`."""
         return InteractionStream(
-            self,
-            lambda: self._open_stream("GET", f"/interactions/{interaction_id}", params=params),
+            lambda: self._resume(interaction_id, last_event_id),
+            self._resume,
+            max_reconnects=self.config.max_stream_reconnects,
             interaction_id=interaction_id,
             last_event_id=last_event_id,
         )
 
     async def cancel(self, interaction_id: str) -> Interaction:
-        return Interaction.model_validate(await self._json("POST", f"/interactions/{interaction_id}/cancel"))
+        path = f"/interactions/{_segment(interaction_id)}/cancel"
+        return Interaction.model_validate(await self._json("POST", path))
 
     async def delete(self, interaction_id: str) -> None:
-        await self._json("DELETE", f"/interactions/{interaction_id}")
+        await self._json("DELETE", f"/interactions/{_segment(interaction_id)}")
 
     # -- agents --------------------------------------------------------------------------------
 
     async def create_agent(self, body: Agent | Mapping[str, Any]) -> Agent:
-        wire = body.wire() if isinstance(body, Agent) else Agent.model_validate(dict(body)).wire()
-        return Agent.model_validate(await self._json("POST", "/agents", json_body=wire))
+        agent = body if isinstance(body, Agent) else Agent.model_validate(dict(body))
+        return Agent.model_validate(await self._json("POST", "/agents", json_body=agent.wire()))
 
     async def list_agents(self, *, page_size: int | None = None, page_token: str | None = None) -> AgentPage:
         params: dict[str, str] = {}
@@ -380,7 +246,7 @@ class InteractionsClient:
         return AgentPage.model_validate(await self._json("GET", "/agents", params=params))
 
     async def get_agent(self, agent_id: str) -> Agent:
-        return Agent.model_validate(await self._json("GET", f"/agents/{agent_id}"))
+        return Agent.model_validate(await self._json("GET", f"/agents/{_segment(agent_id)}"))
 
     async def delete_agent(self, agent_id: str) -> None:
-        await self._json("DELETE", f"/agents/{agent_id}")
+        await self._json("DELETE", f"/agents/{_segment(agent_id)}")

@@ -1,20 +1,25 @@
-"""Server-sent events framing: lines in, messages out.
+"""Server-sent events framing: bytes in, messages out, chunk boundaries anywhere.
 
-Follows the SSE rules the SDK follows: a blank line ends a message; lines starting with `:` are
-comments; several `data:` lines join with newlines; a UTF-8 BOM at the start is dropped; messages
-without data are skipped; `data: [DONE]` ends the stream. Line endings (CRLF, CR, LF) are split by the
-HTTP client's line iterator before lines reach this decoder.
+Follows the SSE rules the SDK follows (reference section 8.1): lines end with CRLF, LF or CR; a blank
+line ends a message; lines starting with `:` are comments (keep-alives); several `data:` lines join
+with newlines; a UTF-8 BOM at the very start is dropped; messages without data are skipped;
+`data: [DONE]` marks the end. The decoder is fed raw chunks as they arrive, so a CR at the end of one
+chunk followed by LF at the start of the next counts as one line break, and a multi-byte character
+split across chunks is decoded whole.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 DONE = "[DONE]"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SSEMessage:
     data: str
     event: str | None = None
@@ -27,18 +32,45 @@ class SSEMessage:
 
 @dataclass
 class SSEDecoder:
-    """Incremental decoder: feed one line at a time, get a message when one is complete."""
+    """Incremental decoder: `feed(chunk)` returns the messages completed by that chunk."""
 
+    _text: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")())
+    _buffer: str = ""
+    _skip_lf: bool = False
+    _at_start: bool = True
     _data: list[str] = field(default_factory=list)
     _event: str | None = None
     _id: str | None = None
-    _started: bool = False
 
-    def feed(self, line: str) -> SSEMessage | None:
-        if not self._started:
-            self._started = True
-            line = line.removeprefix("\ufeff")
-        line = line.rstrip("\r\n")
+    def feed(self, chunk: bytes | str) -> list[SSEMessage]:
+        text = chunk if isinstance(chunk, str) else self._text.decode(chunk)
+        if self._at_start and text:
+            self._at_start = False
+            text = text.removeprefix("\ufeff")
+        return self._lines(text)
+
+    def flush(self) -> list[SSEMessage]:
+        """Messages pending at end of input: a last line without a line break, and its message."""
+        tail = self._text.decode(b"", final=True)
+        messages = self._lines(tail)
+        if self._buffer:
+            line, self._buffer = self._buffer, ""
+            self._line(line)
+        message = self._dispatch()
+        return [*messages, message] if message is not None else messages
+
+    def _lines(self, text: str) -> list[SSEMessage]:
+        if not text:
+            return []
+        if self._skip_lf and text.startswith("\n"):
+            text = text[1:]
+        # A CR ending this chunk may be the first half of a CRLF split across chunks.
+        self._skip_lf = text.endswith("\r")
+        *lines, self._buffer = _LINE_BREAK.split(self._buffer + text)
+        messages = [self._line(line) for line in lines]
+        return [message for message in messages if message is not None]
+
+    def _line(self, line: str) -> SSEMessage | None:
         if line == "":
             return self._dispatch()
         if line.startswith(":"):
@@ -53,30 +85,24 @@ class SSEDecoder:
             self._id = value
         return None
 
-    def flush(self) -> SSEMessage | None:
-        """The message pending at end of input, if any (a stream may end without a final blank line)."""
-        return self._dispatch()
-
     def _dispatch(self) -> SSEMessage | None:
         message = SSEMessage("\n".join(self._data), self._event, self._id) if self._data else None
         self._data, self._event, self._id = [], None, None
         return message
 
 
-def decode_lines(lines: Iterable[str]) -> list[SSEMessage]:
-    """Every message in a complete body (for tests and buffered responses)."""
+def decode(chunks: Iterable[bytes | str]) -> list[SSEMessage]:
+    """Every message of a complete body (for buffered bodies and tests)."""
     decoder = SSEDecoder()
-    messages = [m for m in (decoder.feed(line) for line in lines) if m is not None]
-    tail = decoder.flush()
-    return [*messages, tail] if tail is not None else messages
+    messages = [message for chunk in chunks for message in decoder.feed(chunk)]
+    return [*messages, *decoder.flush()]
 
 
-async def aiter_messages(lines: AsyncIterator[str]) -> AsyncIterator[SSEMessage]:
+async def aiter_messages(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEMessage]:
+    """Messages as their chunks arrive; a body cut mid-message yields what was complete."""
     decoder = SSEDecoder()
-    async for line in lines:
-        message = decoder.feed(line)
-        if message is not None:
+    async for chunk in chunks:
+        for message in decoder.feed(chunk):
             yield message
-    tail = decoder.flush()
-    if tail is not None:
-        yield tail
+    for message in decoder.flush():
+        yield message

@@ -3,6 +3,11 @@
 The API changed its schema in 2026 and will again. Every model allows extra fields (kept and
 re-serialised verbatim), and every union falls back to an Unknown member instead of failing, so a new
 step, content, delta, tool or event type passes through this client untouched.
+
+Serialisation follows the SDK's rule (reference section 3): a declared optional field that is unset or
+None is omitted, while an unknown field is sent exactly as received, `null` included. `wire()` dumps
+only the fields that were given, so a parsed payload re-serialises as it came and defaults the server
+never sent are not invented; the discriminator (`type`, `event_type`) is always written.
 """
 
 from __future__ import annotations
@@ -10,19 +15,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 UNKNOWN = "unknown"
+_DISCRIMINATORS = ("type", "event_type")
 
 
 class OpenModel(BaseModel):
-    """Base of every wire model: unknown fields are kept, and dumps omit unset optionals."""
+    """Base of every wire model: unknown fields are kept; `wire()` gives the JSON object to send."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
+    def model_post_init(self, context: Any, /) -> None:
+        # A constructed model must still say what it is when dumped with exclude_unset.
+        for name in _DISCRIMINATORS:
+            if name in type(self).model_fields and getattr(self, name) is not None:
+                self.__pydantic_fields_set__.add(name)
+
+    @model_serializer(mode="wrap")
+    def _omit_declared_nones(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        extra = self.__pydantic_extra__ or {}
+        return {key: value for key, value in data.items() if value is not None or key in extra}
+
     def wire(self) -> dict[str, Any]:
-        """The JSON object as it goes over the wire (snake_case, None fields omitted)."""
-        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+        """The JSON object as it goes over the wire: given fields only, declared Nones omitted."""
+        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return data
 
 
 def tag_by(field: str, known: Iterable[str], aliases: dict[str, str] | None = None) -> Callable[[Any], str]:

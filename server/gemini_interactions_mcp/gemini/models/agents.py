@@ -1,4 +1,4 @@
-"""Custom agents (section 12)."""
+"""Custom agents (section 12): a base agent plus instructions, tools and an environment."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from gemini_interactions_mcp.gemini.models.tools import Tool
 
 
 class Agent(OpenModel):
+    """`id` is chosen by the client (lowercase letters, digits, hyphens) and names the agent in
+    `POST /interactions {"agent": id}`."""
+
     id: str = ""
     base_agent: str | None = None
     description: str | None = None
@@ -21,5 +24,7 @@ class Agent(OpenModel):
 
 
 class AgentPage(OpenModel):
+    """One page of `GET /agents`; pass `next_page_token` back for the next page (None at the end)."""
+
     agents: list[Agent] = Field(default_factory=list)
     next_page_token: str | None = None

@@ -7,13 +7,20 @@ from typing import Any
 from gemini_interactions_mcp.gemini.models._open import OpenModel
 from gemini_interactions_mcp.gemini.models.steps import Step
 from gemini_interactions_mcp.gemini.models.tools import Tool
+from gemini_interactions_mcp.gemini.output import output_text
 
+# Polling stops here; `requires_action` / `requires_continuation` wait for the client instead.
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded"})
 
 
 class ModalityTokens(OpenModel):
     modality: str | None = None
     tokens: int | None = None
+
+
+class GroundingToolCount(OpenModel):
+    type: str | None = None
+    count: int | None = None
 
 
 class Usage(OpenModel):
@@ -26,6 +33,9 @@ class Usage(OpenModel):
     initial_input_tokens: int | None = None
     input_tokens_by_modality: list[ModalityTokens] | None = None
     output_tokens_by_modality: list[ModalityTokens] | None = None
+    cached_tokens_by_modality: list[ModalityTokens] | None = None
+    tool_use_tokens_by_modality: list[ModalityTokens] | None = None
+    grounding_tool_count: list[GroundingToolCount] | None = None
 
 
 class InteractionError(OpenModel):
@@ -34,7 +44,11 @@ class InteractionError(OpenModel):
 
 
 class Interaction(OpenModel):
-    """Parsed leniently, like the SDK: a body missing `status` still parses."""
+    """Parsed leniently, like the SDK: a body missing `status` (or even `id`) still parses.
+
+    `status` is an open enum kept as a string. Echoed request settings not declared here
+    (safety_settings, labels, webhook_config, ...) survive as extra fields.
+    """
 
     id: str = ""
     object: str | None = None
@@ -48,7 +62,12 @@ class Interaction(OpenModel):
     previous_interaction_id: str | None = None
     system_instruction: str | None = None
     tools: list[Tool] | None = None
+    generation_config: dict[str, Any] | None = None
+    agent_config: dict[str, Any] | None = None
+    response_format: dict[str, Any] | list[Any] | None = None
+    environment: str | dict[str, Any] | None = None
     environment_id: str | None = None
+    service_tier: str | None = None
     continuation_token: str | None = None
     errors: list[InteractionError] | None = None
     input: Any = None
@@ -56,3 +75,8 @@ class Interaction(OpenModel):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def output_text(self) -> str | None:
+        """The answer text as the SDK derives it (section 5.4); never sent on the wire."""
+        return output_text(self.steps)

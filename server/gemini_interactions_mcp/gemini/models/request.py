@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import model_validator
+from pydantic import Discriminator, Tag, model_validator
 
 from gemini_interactions_mcp.gemini.models._open import OpenModel
+from gemini_interactions_mcp.gemini.models.content import CONTENT_TYPES, Content
+from gemini_interactions_mcp.gemini.models.steps import Step
 from gemini_interactions_mcp.gemini.models.tools import Tool
+
+
+def _input_kind(value: Any) -> str:
+    """Content blocks by their type; everything else (steps, unknown types) as a step."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "content" if kind in CONTENT_TYPES else "step"
+
+
+InputItem = Annotated[
+    Annotated[Step, Tag("step")] | Annotated[Content, Tag("content")],
+    Discriminator(_input_kind),
+]
+"""One element of a list `input`: a Step (history, function results) or a bare Content block."""
 
 
 class GenerationConfig(OpenModel):
@@ -19,14 +34,20 @@ class GenerationConfig(OpenModel):
     thinking_level: str | None = None
     thinking_summaries: str | None = None
     tool_choice: str | dict[str, Any] | None = None
+    speech_config: list[dict[str, Any]] | dict[str, Any] | None = None
+    image_config: dict[str, Any] | None = None
 
 
 class CreateInteraction(OpenModel):
-    """A model interaction (`model`) or an agent interaction (`agent`), never both."""
+    """A model interaction (`model`) or an agent interaction (`agent`), never both.
+
+    `input` is a string, one Content block, or a list of Steps / Content blocks; lists are sent as
+    given (the SDK's rewrap of a Content list into a user_input step is not needed by the API).
+    """
 
     model: str | None = None
     agent: str | None = None
-    input: str | dict[str, Any] | list[Any] | None = None
+    input: str | list[InputItem] | InputItem | None = None
     previous_interaction_id: str | None = None
     system_instruction: str | None = None
     tools: list[Tool] | None = None
@@ -38,6 +59,10 @@ class CreateInteraction(OpenModel):
     background: bool | None = None
     environment: str | dict[str, Any] | None = None
     continuation_token: str | None = None
+    safety_settings: list[dict[str, Any]] | None = None
+    labels: dict[str, str] | None = None
+    service_tier: str | None = None
+    webhook_config: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _model_xor_agent(self) -> Self:

@@ -10,6 +10,8 @@ from gemini_interactions_mcp.gemini.models._open import UNKNOWN, OpenModel, tag_
 
 
 class FunctionTool(OpenModel):
+    """A client-side function: the model calls it, the client runs it and answers (section 7)."""
+
     type: Literal["function"] = "function"
     name: str
     description: str | None = None
@@ -36,7 +38,16 @@ class FileSearchTool(OpenModel):
     metadata_filter: str | None = None
 
 
+class GoogleMapsTool(OpenModel):
+    type: Literal["google_maps"] = "google_maps"
+    latitude: float | None = None
+    longitude: float | None = None
+    enable_widget: bool | None = None
+
+
 class McpServerTool(OpenModel):
+    """A remote MCP server the API calls itself (its headers may hold credentials: never log them)."""
+
     type: Literal["mcp_server"] = "mcp_server"
     name: str | None = None
     url: str | None = None
@@ -44,13 +55,40 @@ class McpServerTool(OpenModel):
     allowed_tools: list[dict[str, Any]] | None = None
 
 
+class ComputerUseTool(OpenModel):
+    type: Literal["computer_use"] = "computer_use"
+    environment: str | None = None
+    excluded_predefined_functions: list[str] | None = None
+    enable_prompt_injection_detection: bool | None = None
+    disabled_safety_policies: list[str] | None = None
+
+
+class RetrievalTool(OpenModel):
+    """Vertex-oriented retrieval; its nested configs stay open dictionaries."""
+
+    type: Literal["retrieval"] = "retrieval"
+    retrieval_types: list[str] | None = None
+    vertex_ai_search_config: dict[str, Any] | None = None
+    rag_store_config: dict[str, Any] | None = None
+
+
 class UnknownTool(OpenModel):
-    """google_maps, computer_use, retrieval and any future tool: kept as given."""
+    """A tool type this client does not know yet, kept as given."""
 
     type: str | None = None
 
 
-KNOWN_TOOLS = ["function", "google_search", "code_execution", "url_context", "file_search", "mcp_server"]
+TOOL_TYPES = (
+    "function",
+    "google_search",
+    "code_execution",
+    "url_context",
+    "file_search",
+    "google_maps",
+    "mcp_server",
+    "computer_use",
+    "retrieval",
+)
 
 Tool = Annotated[
     Annotated[FunctionTool, Tag("function")]
@@ -58,7 +96,10 @@ Tool = Annotated[
     | Annotated[CodeExecutionTool, Tag("code_execution")]
     | Annotated[UrlContextTool, Tag("url_context")]
     | Annotated[FileSearchTool, Tag("file_search")]
+    | Annotated[GoogleMapsTool, Tag("google_maps")]
     | Annotated[McpServerTool, Tag("mcp_server")]
+    | Annotated[ComputerUseTool, Tag("computer_use")]
+    | Annotated[RetrievalTool, Tag("retrieval")]
     | Annotated[UnknownTool, Tag(UNKNOWN)],
-    Discriminator(tag_by("type", KNOWN_TOOLS)),
+    Discriminator(tag_by("type", TOOL_TYPES)),
 ]

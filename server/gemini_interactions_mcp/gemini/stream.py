@@ -1,0 +1,182 @@
+"""A streamed interaction that survives dropped connections.
+
+The API streams an interaction as SSE events, each carrying an `event_id`. When the connection drops
+(EOF before `[DONE]` / `interaction.completed`, or a transport error mid-body) and the interaction is
+stored, `GET /interactions/{id}?stream=true&last_event_id=<last seen>` continues after the last event
+we saw. Events are never yielded twice: ids already seen are skipped, and if the server sends no ids
+at all the replayed prefix is skipped by count. Reconnects are bounded by `max_reconnects` attempts in
+a row without progress; any new event resets the count, so a long run on a flaky network goes on.
+
+An in-stream `error` event raises StreamError (typed, with the interaction id) rather than being
+yielded: the MCP layer needs a failure it can explain, and nothing follows an error event anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Self
+
+import httpx2
+from pydantic import TypeAdapter, ValidationError
+
+from gemini_interactions_mcp.gemini import errors
+from gemini_interactions_mcp.gemini.models import (
+    ErrorEvent,
+    InteractionCompletedEvent,
+    InteractionCreatedEvent,
+    InteractionEvent,
+    InteractionStatusUpdateEvent,
+)
+from gemini_interactions_mcp.gemini.sse import aiter_messages
+
+log = logging.getLogger(__name__)
+
+OpenFirst = Callable[[], Awaitable[httpx2.Response]]
+OpenResume = Callable[[str, str | None], Awaitable[httpx2.Response]]
+
+
+@functools.cache
+def event_adapter() -> TypeAdapter[InteractionEvent]:
+    """Built on first use, not at import: start-up time is what an IDE user feels."""
+    return TypeAdapter(InteractionEvent)
+
+
+def parse_event(data: str) -> InteractionEvent | None:
+    """One event from its `data:` JSON; None (logged) for data that is not an event object at all."""
+    try:
+        return event_adapter().validate_json(data)
+    except ValidationError:
+        log.warning("skipping stream data that is not an event object (%d chars)", len(data))
+        return None
+
+
+class InteractionStream:
+    """`async with client.stream_create(body) as stream: async for event in stream: ...`
+
+    Attributes: `interaction_id` (known from `interaction.created`, or given), `last_event_id` (the
+    resumption point), `reconnects` (resumptions so far). Leaving the `async with` block closes the
+    HTTP response at once, even in the middle of the stream.
+    """
+
+    def __init__(
+        self,
+        open_first: OpenFirst,
+        open_resume: OpenResume,
+        *,
+        max_reconnects: int,
+        interaction_id: str | None = None,
+        last_event_id: str | None = None,
+        resumable: bool = True,
+    ) -> None:
+        self._open_first = open_first
+        self._open_resume = open_resume
+        self._max_reconnects = max_reconnects
+        self._resumable = resumable
+        self.interaction_id = interaction_id
+        self.last_event_id = last_event_id
+        self.reconnects = 0
+        self._response: httpx2.Response | None = None
+        self._events: AsyncIterator[InteractionEvent] | None = None
+        self._seen_ids: set[str] = set()
+        self._seen_count = 0
+        self._entered = False
+
+    async def __aenter__(self) -> Self:
+        self._response = await self._open_first()
+        self._entered = True
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop: close the generator and the HTTP response (idempotent)."""
+        events, self._events = self._events, None
+        if events is not None and hasattr(events, "aclose"):
+            await events.aclose()
+        response, self._response = self._response, None
+        if response is not None:
+            await response.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> InteractionEvent:
+        if not self._entered:
+            raise RuntimeError("use the stream inside `async with`, which opens and closes it")
+        if self._events is None:
+            self._events = self._run()
+        return await anext(self._events)
+
+    async def _run(self) -> AsyncIterator[InteractionEvent]:
+        failures = 0
+        while self._response is not None:
+            response = self._response
+            progressed = finished = False
+            skip = self._seen_count if self.reconnects and self.last_event_id is None else 0
+            try:
+                async for message in aiter_messages(response.aiter_bytes()):
+                    if message.is_done:
+                        return
+                    event = parse_event(message.data)
+                    if event is None:
+                        continue
+                    if skip:
+                        skip -= 1
+                        continue
+                    if event.event_id is not None:
+                        if event.event_id in self._seen_ids:
+                            continue
+                        self._seen_ids.add(event.event_id)
+                        self.last_event_id = event.event_id
+                    self._seen_count += 1
+                    self._note(event)
+                    progressed = True
+                    yield event
+                    finished = finished or isinstance(event, InteractionCompletedEvent)
+                reason = "the stream ended before the interaction finished"
+            except httpx2.TimeoutException as exc:
+                reason = f"reading the stream timed out ({type(exc).__name__})"
+            except httpx2.TransportError as exc:
+                reason = f"the connection failed ({type(exc).__name__})"
+            finally:
+                await response.aclose()
+            if finished:
+                return
+            failures = 0 if progressed else failures + 1
+            self._response = None
+            await self._reconnect(reason, failures)
+
+    def _note(self, event: InteractionEvent) -> None:
+        if isinstance(event, InteractionCreatedEvent) and event.interaction.id:
+            self.interaction_id = event.interaction.id
+        elif isinstance(event, InteractionStatusUpdateEvent) and event.interaction_id:
+            self.interaction_id = self.interaction_id or event.interaction_id
+        elif isinstance(event, ErrorEvent):
+            raise errors.StreamError(
+                event.error.message or "the stream reported an error",
+                code=event.error.code,
+                interaction_id=self.interaction_id,
+            )
+
+    async def _reconnect(self, reason: str, failures: int) -> None:
+        if not self._resumable or not self.interaction_id:
+            raise errors.StreamError(
+                f"Stream interrupted: {reason}; it cannot be resumed (not stored, or no id yet).",
+                interaction_id=self.interaction_id,
+            )
+        if failures > self._max_reconnects:
+            raise errors.StreamError(
+                f"Stream interrupted: {reason}; gave up after {failures - 1} reconnects without progress.",
+                interaction_id=self.interaction_id,
+            )
+        self.reconnects += 1
+        log.info(
+            "resuming the stream of %s after event %s (%s)", self.interaction_id, self.last_event_id, reason
+        )
+        self._response = await self._open_resume(self.interaction_id, self.last_event_id)
