@@ -7,6 +7,9 @@ HTTP principal sees only the agents it created, and anyone else's looks exactly 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -17,11 +20,13 @@ from gemini_interactions_mcp.gemini import ConflictError, GeminiError, Interacti
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.conversations import ConversationService
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
-from gemini_interactions_mcp.state import JobRecord, Store
+from gemini_interactions_mcp.state import AgentTakenError, JobRecord, Store
 
 LOCAL_PRINCIPAL = "local"
-AGENT_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+AGENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 DEFAULT_BASE_AGENT = "antigravity-preview-05-2026"
+MAX_UPSTREAM_PAGES = 20  # one list call reads at most this many upstream pages looking for the caller's
+UPSTREAM_PAGE_SIZE = 100
 
 
 class RepositorySource(BaseModel):
@@ -78,7 +83,7 @@ class AgentPage(BaseModel):
 
 
 class AgentRunRequest(BaseModel):
-    agent: str
+    agent: str | None = None  # None: the conversation's agent, else the Antigravity agent
     input: str
     files: list[str] = Field(default_factory=list)
     conversation: str | None = None
@@ -90,6 +95,28 @@ def unknown_agent(agent_id: str) -> UnknownHandleError:
         f"No agent {agent_id!r} for you. manage_agent with action='list' shows yours; built-in: "
         f"{DEFAULT_BASE_AGENT}."
     )
+
+
+def _encode_cursor(upstream_token: str | None, skip: int, size: int) -> str:
+    raw = json.dumps({"t": upstream_token, "s": skip, "n": size}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> tuple[str | None, int, int]:
+    """Our page token: the upstream page (token and size) to read, and how many of its matches to skip."""
+    try:
+        cursor = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        upstream, skip, size = cursor["t"], cursor["s"], cursor["n"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        upstream, skip, size = None, -1, 0
+    valid = (
+        (upstream is None or isinstance(upstream, str)) and isinstance(skip, int) and isinstance(size, int)
+    )
+    if not valid or skip < 0 or not 1 <= size <= UPSTREAM_PAGE_SIZE:
+        raise ServiceError(
+            f"page_token {token!r} is not one manage_agent returned; omit it to start from the first page."
+        )
+    return upstream, skip, size
 
 
 def _dump(agent: Any) -> dict[str, Any]:
@@ -118,7 +145,7 @@ class AgentService:
         return await self._store.agent_owner(agent_id) == owner
 
     async def create(self, owner: str, spec: AgentSpec) -> tuple[dict[str, Any], list[str]]:
-        if not AGENT_ID.match(spec.id):
+        if not AGENT_ID.fullmatch(spec.id):
             raise ServiceError(
                 f"Agent id {spec.id!r} is not valid: use 1-63 lowercase letters, digits and hyphens, "
                 "starting with a letter (e.g. 'code-reviewer')."
@@ -143,25 +170,59 @@ class AgentService:
             ]
         if spec.base_environment is not None:
             body["base_environment"] = spec.base_environment.wire()
+        taken = ServiceError(f"An agent with id {spec.id!r} already exists; choose another id.")
+        # Asked first because the client retries a 409 like the SDK does (seconds of backoff for an answer
+        # that cannot change); the create's own 409 still covers a concurrent create of the same id.
+        try:
+            await self._client.get_agent(spec.id)
+        except NotFoundError:
+            pass
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="creating the agent") from None
+        else:
+            raise taken
         try:
             created = await self._client.create_agent(body)
         except ConflictError:
-            raise ServiceError(f"An agent with id {spec.id!r} already exists; choose another id.") from None
+            raise taken from None
         except GeminiError as exc:
             raise explain_upstream(exc, what="creating the agent") from None
-        await self._store.record_agent(owner, spec.id)
+        try:
+            await self._store.record_agent(owner, spec.id)
+        except AgentTakenError:  # a stale record (the agent was deleted upstream by other means)
+            await self._store.forget_agent(spec.id)
+            await self._store.record_agent(owner, spec.id)
         return _dump(created), notes
 
     async def page(self, owner: str, *, page_size: int, page_token: str | None) -> AgentPage:
-        try:
-            page = await self._client.list_agents(page_size=page_size, page_token=page_token)
-        except GeminiError as exc:
-            raise explain_upstream(exc, what="listing agents") from None
-        agents = [_dump(a) for a in page.agents or []]
-        if owner != LOCAL_PRINCIPAL:
-            mine = set(await self._store.list_agents(owner))
-            agents = [a for a in agents if a.get("id") in mine]
-        return AgentPage(agents=agents, next_page_token=page.next_page_token or None)
+        """One page of the caller's agents.
+
+        Upstream lists every agent of the key; an HTTP principal sees only its own, so upstream pages
+        are read (and filtered) until this page is full. The page token says where to go on: which
+        upstream page, and how many of the caller's agents on it were already shown.
+        """
+        local = owner == LOCAL_PRINCIPAL
+        mine = None if local else set(await self._store.list_agents(owner))
+        upstream, skip, size = (None, 0, page_size if local else UPSTREAM_PAGE_SIZE)
+        if page_token:
+            upstream, skip, size = _decode_cursor(page_token)
+        agents: list[dict[str, Any]] = []
+        for _ in range(MAX_UPSTREAM_PAGES):
+            try:
+                page = await self._client.list_agents(page_size=size, page_token=upstream)
+            except GeminiError as exc:
+                raise explain_upstream(exc, what="listing agents") from None
+            visible = [a for a in map(_dump, page.agents or []) if mine is None or a.get("id") in mine]
+            room = page_size - len(agents)
+            agents += visible[skip : skip + room]
+            if skip + room < len(visible):  # more of the caller's agents on this upstream page
+                return AgentPage(agents=agents, next_page_token=_encode_cursor(upstream, skip + room, size))
+            upstream, skip = page.next_page_token or None, 0
+            if upstream is None:
+                return AgentPage(agents=agents, next_page_token=None)
+            if len(agents) == page_size:
+                break
+        return AgentPage(agents=agents, next_page_token=_encode_cursor(upstream, 0, size))
 
     async def get(self, owner: str, agent_id: str) -> dict[str, Any]:
         if not await self._visible(owner, agent_id):
@@ -190,7 +251,11 @@ class AgentService:
     ) -> tuple[JobRecord, list[str]]:
         """Start a background run; a conversation re-sends its sandbox's environment id each turn."""
         notes: list[str] = []
-        resolution = self._catalog.resolve_agent(request.agent)
+        agent = request.agent
+        if agent is None and request.conversation is not None:
+            conversation = await self._store.get_conversation(owner, request.conversation.strip())
+            agent = conversation.agent if conversation is not None else None
+        resolution = self._catalog.resolve_agent(agent or DEFAULT_BASE_AGENT)
         if resolution.note:
             notes.append(resolution.note)
         kind = self._catalog.kind_of_agent(resolution.id)

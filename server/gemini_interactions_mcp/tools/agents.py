@@ -115,9 +115,10 @@ def register(server: MCPServer[Any]) -> None:
     async def run_agent(
         input: Annotated[str, Field(min_length=1, description="The task.")],
         ctx: AppContext,
-        agent: Annotated[str, Field(description="Agent id (default the Antigravity agent).")] = (
-            "antigravity-preview-05-2026"
-        ),
+        agent: Annotated[
+            str | None,
+            Field(description="Agent id; default: the conversation's agent, else the Antigravity agent."),
+        ] = None,
         files: Annotated[list[str] | None, Field(description="Local paths or http(s) URLs.")] = None,
         conversation: Annotated[
             str | None, Field(description="Continue an earlier run (same sandbox).")
