@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 DONE = "[DONE]"
@@ -98,7 +98,7 @@ def decode(chunks: Iterable[bytes | str]) -> list[SSEMessage]:
     return [*messages, *decoder.flush()]
 
 
-async def aiter_messages(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEMessage]:
+async def aiter_messages(chunks: AsyncIterator[bytes]) -> AsyncGenerator[SSEMessage]:
     """Messages as their chunks arrive; a body cut mid-message yields what was complete."""
     decoder = SSEDecoder()
     async for chunk in chunks:

@@ -119,8 +119,9 @@ class InteractionStream:
             response = self._response
             progressed = finished = False
             skip = self._seen_count if self.reconnects and self.last_event_id is None else 0
+            messages = aiter_messages(response.aiter_bytes())
             try:
-                async for message in aiter_messages(response.aiter_bytes()):
+                async for message in messages:
                     if message.is_done:
                         return
                     event = parse_event(message.data)
@@ -145,6 +146,7 @@ class InteractionStream:
             except httpx2.TransportError as exc:
                 reason = f"the connection failed ({type(exc).__name__})"
             finally:
+                await messages.aclose()  # closes the chain now, not at garbage collection
                 await response.aclose()
             if finished:
                 return

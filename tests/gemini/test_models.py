@@ -1,0 +1,183 @@
+"""Open unions: known types parse into their models; unknown types and fields survive verbatim."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from gemini_interactions_mcp.gemini import CreateInteraction, Interaction
+from gemini_interactions_mcp.gemini.models import (
+    DELTA_TYPES,
+    STEP_TYPES,
+    TOOL_TYPES,
+    Agent,
+    Content,
+    Delta,
+    FunctionCallStep,
+    GoogleSearchCallStep,
+    InteractionEvent,
+    Step,
+    StepDeltaEvent,
+    TextContent,
+    Tool,
+    ToolCallStep,
+    UnknownContent,
+    UnknownDelta,
+    UnknownEvent,
+    UnknownStep,
+    UnknownTool,
+    UrlCitation,
+)
+
+STEPS: TypeAdapter[Any] = TypeAdapter(Step)
+EVENTS: TypeAdapter[Any] = TypeAdapter(InteractionEvent)
+
+
+def roundtrip(adapter: TypeAdapter[Any], payload: dict[str, Any]) -> dict[str, Any]:
+    parsed = adapter.validate_python(payload)
+    dumped: dict[str, Any] = parsed.wire()
+    return dumped
+
+
+def test_every_step_type_has_its_model_and_roundtrips() -> None:
+    for kind in STEP_TYPES:
+        payload = {"type": kind, "id": "abc", "call_id": "abc", "future": {"n": None}}
+        step = STEPS.validate_python(payload)
+        assert not isinstance(step, UnknownStep), kind
+        assert step.wire() == payload
+
+
+def test_every_delta_and_tool_type_has_its_model() -> None:
+    deltas: TypeAdapter[Any] = TypeAdapter(Delta)
+    tools: TypeAdapter[Any] = TypeAdapter(Tool)
+    for kind in DELTA_TYPES:
+        assert not isinstance(deltas.validate_python({"type": kind}), UnknownDelta), kind
+    for kind in TOOL_TYPES:
+        payload = {"type": kind, "name": "f"}
+        assert not isinstance(tools.validate_python(payload), UnknownTool), kind
+
+
+def test_unknown_step_is_kept_whole() -> None:
+    payload = {"type": "hologram_call", "id": "h1", "beam": [1, {"x": None}], "signature": ""}
+    step = STEPS.validate_python(payload)
+    assert isinstance(step, UnknownStep)
+    assert step.type == "hologram_call"
+    assert step.wire() == payload
+
+
+def test_known_step_keeps_unknown_fields_and_nulls() -> None:
+    payload = {"type": "google_search_call", "id": "s1", "arguments": {"queries": ["q"]}, "new": None}
+    step = STEPS.validate_python(payload)
+    assert isinstance(step, GoogleSearchCallStep) and isinstance(step, ToolCallStep)
+    assert step.wire() == payload
+
+
+def test_unknown_event_delta_content_roundtrip_through_an_interaction() -> None:
+    event = {
+        "event_type": "step.delta",
+        "event_id": "e9",
+        "index": 2,
+        "delta": {"type": "hologram", "frames": [1, 2]},
+        "novel": {"deep": True},
+    }
+    parsed = EVENTS.validate_python(event)
+    assert isinstance(parsed, StepDeltaEvent) and isinstance(parsed.delta, UnknownDelta)
+    assert parsed.wire() == event
+
+    brand_new = {"event_type": "interaction.paused", "interaction_id": "v1_x", "why": "tea"}
+    assert isinstance(EVENTS.validate_python(brand_new), UnknownEvent)
+    assert roundtrip(EVENTS, brand_new) == brand_new
+
+    body = {
+        "id": "v1_x",
+        "status": "some_future_status",
+        "object": "interaction",
+        "steps": [
+            {"type": "user_input", "content": [{"type": "smell", "scent": "rose"}]},
+            {
+                "type": "model_output",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "Hi",
+                        "annotations": [
+                            {"type": "url_citation", "url": "https://a", "start_index": 0, "end_index": 2},
+                            {"type": "vibe_citation", "vibe": 3},
+                        ],
+                    }
+                ],
+            },
+            {"type": "function_call", "id": "f1", "name": "go", "arguments": {}},
+        ],
+        "usage": {"total_tokens": 3, "new_counter": 1},
+        "future_field": [None],
+    }
+    interaction = Interaction.model_validate_json(json.dumps(body))
+    assert interaction.wire() == body
+    assert isinstance(interaction.steps, list)
+    user, output, call = interaction.steps
+    assert isinstance(call, FunctionCallStep)
+    assert isinstance(user.content[0], UnknownContent)  # type: ignore[union-attr]
+    text = output.content[0]  # type: ignore[union-attr]
+    assert isinstance(text, TextContent) and isinstance(text.annotations, list)
+    assert isinstance(text.annotations[0], UrlCitation)
+
+
+def test_lenient_interaction_without_status() -> None:
+    assert Interaction.model_validate({"id": "v1_x"}).status is None
+
+
+def test_request_omits_unset_and_none_but_keeps_extras() -> None:
+    body = CreateInteraction.model_validate(
+        {
+            "model": "gemini-3.5-flash",
+            "input": [{"type": "text", "text": "hi"}, {"type": "user_input", "content": []}],
+            "tools": [{"type": "function", "name": "f"}, {"type": "teleport", "range": 5}],
+            "system_instruction": None,
+            "extra_flag": None,
+        }
+    )
+    assert body.wire() == {
+        "model": "gemini-3.5-flash",
+        "input": [{"type": "text", "text": "hi"}, {"type": "user_input", "content": []}],
+        "tools": [{"type": "function", "name": "f"}, {"type": "teleport", "range": 5}],
+        "extra_flag": None,
+    }
+    assert isinstance(body.input, list) and isinstance(body.input[0], TextContent)
+
+
+def test_constructed_models_always_write_their_type() -> None:
+    assert TextContent(text="a").wire() == {"type": "text", "text": "a"}
+    content: TypeAdapter[Any] = TypeAdapter(Content)
+    assert content.validate_python({"type": "image", "uri": "gs://x"}).wire() == {
+        "type": "image",
+        "uri": "gs://x",
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"model": "m", "agent": "a"},
+        {"agent": "a", "generation_config": {}},
+        {"model": "m", "agent_config": {}},
+    ],
+)
+def test_request_rejects_model_agent_mixups(body: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        CreateInteraction.model_validate(body)
+
+
+def test_agent_roundtrip() -> None:
+    payload = {
+        "id": "code-reviewer",
+        "base_agent": "antigravity-preview-05-2026",
+        "base_environment": {"type": "remote", "sources": []},
+        "tools": [{"type": "code_execution"}],
+        "created": "2026-01-01T00:00:00Z",
+    }
+    assert Agent.model_validate(payload).wire() == payload

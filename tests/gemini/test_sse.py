@@ -1,0 +1,58 @@
+"""SSE framing: the decoder must survive any chunking, any line ending, comments, BOM and [DONE]."""
+
+from __future__ import annotations
+
+import pytest
+
+from gemini_interactions_mcp.gemini.sse import SSEDecoder, SSEMessage, decode
+
+BODY = (
+    "\ufeff: keep-alive comment\r\n"
+    "event: step.delta\r\n"
+    'data: {"a":\r\n'
+    "data: 1}\r\n"
+    "\r\n"
+    "id: 7\n"
+    "event: no-data\n"
+    "\n"
+    "event: second\rdata: é€😀\r\r"
+    ":another comment\n"
+    "data: [DONE]\n\n"
+)
+EXPECTED = [
+    SSEMessage('{"a":\n1}', "step.delta"),
+    SSEMessage("é€😀", "second"),
+    SSEMessage("[DONE]"),
+]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 1000])
+def test_any_chunking_gives_the_same_messages(size: int) -> None:
+    raw = BODY.encode()
+    chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+    assert decode(chunks) == EXPECTED
+    assert EXPECTED[-1].is_done
+
+
+def test_crlf_split_across_chunks_is_one_break() -> None:
+    assert decode([b"data: a\r", b"\ndata: b\r", b"\r", b"data: c\n\n"]) == [
+        SSEMessage("a\nb"),
+        SSEMessage("c"),
+    ]
+
+
+def test_message_without_trailing_blank_line_is_flushed() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b'data: {"x": 1}') == []
+    assert decoder.flush() == [SSEMessage('{"x": 1}')]
+
+
+def test_data_field_without_space_and_empty_data() -> None:
+    assert decode([b"data:x\n\ndata\n\n"]) == [SSEMessage("x"), SSEMessage("")]
+
+
+def test_bom_only_at_start() -> None:
+    assert decode([b"\xef\xbb", b"\xbfdata: a\n\ndata: \xef\xbb\xbfb\n\n"]) == [
+        SSEMessage("a"),
+        SSEMessage("\ufeffb"),
+    ]
