@@ -443,3 +443,14 @@ async def test_a_principal_pages_through_only_its_own_agents(
         assert {r["query"]["page_size"] for r in reads} == {"3"} and len(reads) > len(pages)
         bad = await bob.call_tool("manage_agent", {"action": "list", "page_token": "not-a-token"})
         assert bad.is_error and "omit it to start from the first page" in text_of(bad)
+
+
+async def test_a_run_takes_files(client: Client, emulator: Starlette, settings: ServerSettings) -> None:
+    notes = settings.allow_dirs[0] / "brief.txt"
+    notes.write_text("Only Python files matter.")
+    _, polled = await run_and_wait(client, input="Read the brief.", files=[str(notes)])
+    assert data(polled)["status"] == "completed"
+    [post] = [r["body"] for r in requests_log(emulator)]
+    assert post["input"][0]["type"] == "user_input"
+    assert post["input"][0]["content"][0] == {"type": "text", "text": "Read the brief."}
+    assert "Only Python files matter." in str(post["input"])
