@@ -19,6 +19,7 @@ from gemini_interactions_mcp.gemini.models import (
     FunctionCallStep,
     GoogleSearchCallStep,
     InteractionEvent,
+    ModelOutputStep,
     Step,
     StepDeltaEvent,
     TextContent,
@@ -30,6 +31,7 @@ from gemini_interactions_mcp.gemini.models import (
     UnknownStep,
     UnknownTool,
     UrlCitation,
+    UserInputStep,
 )
 
 STEPS: TypeAdapter[Any] = TypeAdapter(Step)
@@ -120,8 +122,10 @@ def test_unknown_event_delta_content_roundtrip_through_an_interaction() -> None:
     assert isinstance(interaction.steps, list)
     user, output, call = interaction.steps
     assert isinstance(call, FunctionCallStep)
-    assert isinstance(user.content[0], UnknownContent)  # type: ignore[union-attr]
-    text = output.content[0]  # type: ignore[union-attr]
+    assert isinstance(user, UserInputStep) and isinstance(output, ModelOutputStep)
+    assert user.content is not None and output.content is not None
+    assert isinstance(user.content[0], UnknownContent)
+    text = output.content[0]
     assert isinstance(text, TextContent) and isinstance(text.annotations, list)
     assert isinstance(text.annotations[0], UrlCitation)
 

@@ -216,7 +216,7 @@ async def test_iterating_outside_the_context_is_refused(clock: Clock) -> None:
 
 
 async def test_accumulator_rebuilds_the_interaction(clock: Clock) -> None:
-    events = [
+    events: list[dict[str, Any]] = [
         {"event_type": "interaction.created", "interaction": {"id": "v1_z", "status": "in_progress"}},
         {"event_type": "step.start", "index": 0, "step": {"type": "thought", "summary": []}},
         {
