@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from gemini_interactions_mcp.tools._common import AppContext, app_state
 
@@ -25,7 +28,9 @@ async def client_roots(ctx: AppContext) -> list[Path] | None:
     if capabilities is None or capabilities.roots is None:
         return None
     try:
-        result = await ctx.session.list_roots()
+        with warnings.catch_warnings():  # roots are deprecated in 2026-07-28; this path serves older clients
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            result = await ctx.session.list_roots()
     except Exception as exc:  # no back-channel, or the client failed: fall back, never fail the call
         log.debug("roots/list unavailable: %s", type(exc).__name__)
         return None
