@@ -27,6 +27,7 @@ from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.turns import usage_totals
 from gemini_interactions_mcp.state import JobRecord, Store, open_store
 from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, jobs
+from gemini_interactions_mcp.tools._schema import compact_tool_schemas
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
@@ -173,4 +174,5 @@ def build_server(
     agents.register(server)
     catalog.register(server)
     announcer.register(server)
+    compact_tool_schemas(server)
     return server

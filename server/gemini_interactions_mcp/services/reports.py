@@ -65,8 +65,11 @@ def summarise_tools(steps: list[dict[str, Any]]) -> list[str]:
         if kind == "code_execution_call":
             lines.append(f"ran {args.get('language') or 'python'}: {_short(args.get('code') or '')}")
         elif kind == "code_execution_result":
-            outcome = "error" if step.get("is_error") else "ok"
-            lines.append(f"  → {outcome}: {_short(str(step.get('result') or ''))}")
+            outcome = f"{'error' if step.get('is_error') else 'ok'}: {_short(str(step.get('result') or ''))}"
+            if lines and lines[-1].startswith("ran "):
+                lines[-1] += f" → {outcome}"
+            else:
+                lines.append(f"code result → {outcome}")
         elif kind == "google_search_call":
             lines.append(f"searched: {', '.join(args.get('queries') or [])}")
         elif kind == "url_context_call":
