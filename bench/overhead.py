@@ -11,31 +11,37 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import anyio
-import uvicorn
+import httpx2
 from mcp import Client, StdioServerParameters
 
 from bench._common import percentile, summary
-from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionAccumulator, InteractionsClient
 
 HERE = Path(__file__).resolve().parent
 
 
-def serve_emulator() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    app = create_app(EmulatorConfig(step_delay=0.0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off"))
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+def serve_emulator() -> tuple[str, subprocess.Popen[bytes]]:
+    """The emulator in its own process, so it does not share a GIL with the side being measured."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "gemini_interactions_mcp", "emulator", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx2.get(f"{url}/_emulator/config")
+            return url, process
+        except httpx2.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the emulator did not start")
 
 
 async def direct(url: str, calls: int) -> list[float]:
@@ -72,7 +78,14 @@ async def over_stdio(
 
 
 async def main(calls: int) -> None:
-    url = serve_emulator()
+    url, emulator = serve_emulator()
+    try:
+        await measure(url, calls)
+    finally:
+        emulator.terminate()
+
+
+async def measure(url: str, calls: int) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
     ours = StdioServerParameters(
         command=sys.executable,
