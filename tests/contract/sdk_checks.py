@@ -8,6 +8,7 @@ Each of those hides an emulator/SDK disagreement, so these helpers surface them 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,3 +138,13 @@ def validate_create_body(body: dict[str, Any]) -> BaseModel:
     assert not report.extras, f"request has fields the SDK does not declare: {report.extras}"
     assert not report.unrecognized, f"request has enum values the SDK does not know: {report.unrecognized}"
     return parsed
+
+
+def poll(client: Any, interaction_id: str, timeout: float = 5.0) -> Any:
+    """GET until the interaction leaves `in_progress` (the docs' polling loop)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = client.interactions.get(interaction_id)
+        if got.status != "in_progress" or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)

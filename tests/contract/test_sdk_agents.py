@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from google import genai
 from google.genai._gaos.types.interactions import (
     AntigravityAgentConfig,
     CodeExecutionCallStep,
     DeepResearchAgentConfig,
-    Interaction,
     ModelOutputStep,
     ThoughtStep,
     UserInputStep,
@@ -18,19 +15,10 @@ from google.genai._gaos.types.interactions import (
 from google.genai._interactions import NotFoundError
 
 from .conftest import Served
-from .sdk_checks import assert_known, emulator_text
+from .sdk_checks import assert_known, emulator_text, poll
 
 RESEARCH = "deep-research-preview-04-2026"
 BASE_AGENT = "antigravity-preview-05-2026"
-
-
-def poll(client: genai.Client, interaction_id: str, timeout: float = 5.0) -> Interaction:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = client.interactions.get(interaction_id)
-        if got.status != "in_progress" or time.monotonic() > deadline:
-            return got
-        time.sleep(0.05)
 
 
 def test_deep_research_background_run(sdk: genai.Client, served: Served) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from google import genai
 from google.genai._gaos.types.interactions import (
-    Interaction,
     ModelOutputStep,
     ThoughtStep,
     UserInputStep,
@@ -15,20 +12,10 @@ from google.genai._gaos.types.interactions import (
 from google.genai._interactions import BadRequestError, NotFoundError
 
 from .conftest import Served
-from .sdk_checks import assert_known, emulator_text
+from .sdk_checks import assert_known, emulator_text, poll
 
 MODEL = "gemini-3.5-flash"
 RESEARCH = "deep-research-preview-04-2026"
-
-
-def poll(client: genai.Client, interaction_id: str, timeout: float = 5.0) -> Interaction:
-    """GET until the interaction leaves `in_progress` (the docs' polling loop)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = client.interactions.get(interaction_id)
-        if got.status != "in_progress" or time.monotonic() > deadline:
-            return got
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("version", ["v1beta", "v1"])

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +24,7 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.files import FileInputError, FileLoader
 from gemini_interactions_mcp.services.jobs import JobService
-from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
+from gemini_interactions_mcp.services.turns import Progress, TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.state import (
     ConversationRecord,
     JobKind,
@@ -37,7 +36,6 @@ from gemini_interactions_mcp.state import (
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], Awaitable[None]]
 BuiltinTool = Literal["google_search", "code_execution", "url_context"]
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 

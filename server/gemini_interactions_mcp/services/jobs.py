@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -26,18 +26,18 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
     NotFoundError,
 )
+from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
-from gemini_interactions_mcp.services.turns import failure_message, usage_totals
-from gemini_interactions_mcp.state import JobRecord, Store
+from gemini_interactions_mcp.services.turns import Progress, failure_message, usage_totals
+from gemini_interactions_mcp.state import JobKind, JobRecord, Store
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], Awaitable[None]]
-JobKind = Literal["research", "model", "agent"]
 Announce = Callable[[str], Awaitable[None]]
 
-TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
+TERMINAL = TERMINAL_STATUSES | {"requires_action"}
+"""Statuses that end a job: the terminal ones, and `requires_action`, which never moves on its own."""
 RESOURCE_PREFIX = "gemini://interactions/"
 POLL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
 DEFAULT_PAGE_CHARS = 20_000
