@@ -22,7 +22,6 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.conversations import ConversationService
 from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.jobs import JobService
-from gemini_interactions_mcp.services.reports import render_report
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.turns import usage_totals
 from gemini_interactions_mcp.state import JobRecord, Store, open_store
@@ -131,8 +130,7 @@ def build_server(
 
             async def on_finished(job: JobRecord, interaction: Interaction | None) -> None:
                 if interaction is not None:
-                    text = render_report(interaction).markdown
-                    await conversation_service.record_finished_turn(job, usage_totals(interaction), text)
+                    await conversation_service.record_finished_turn(job, usage_totals(interaction))
 
             job_service = JobService(
                 store=store,

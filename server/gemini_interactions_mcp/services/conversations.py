@@ -224,7 +224,7 @@ class ConversationService:
             "This conversation is being continued by another server process at the same time; try again."
         )
 
-    async def record_finished_turn(self, job: JobRecord, usage: dict[str, int], text: str) -> None:
+    async def record_finished_turn(self, job: JobRecord, usage: dict[str, int]) -> None:
         """Add a background turn's usage (and environment) to its conversation once it is done."""
         if job.conversation_id is None:
             return

@@ -230,7 +230,7 @@ class JobService:
             else:
                 if str(interaction.status) in TERMINAL:
                     job = await self._store.get_job(owner, interaction_id)
-                    if job is not None:
+                    if job is not None and not job.is_finished:  # a cancel may have finished it already
                         await self._finish(job, interaction)
                     return
             await anyio.sleep(POLL_BACKOFF[min(attempt, len(POLL_BACKOFF) - 1)])
