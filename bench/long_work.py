@@ -14,6 +14,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import anyio
 import httpx2
@@ -39,7 +40,7 @@ async def requests_per_minute() -> None:
     log = app.state.emulator.requests()
     per_minute = len(log) * 60 / RESEARCH_SECONDS
     kinds = ", ".join(
-        f"{r['method']} {r['path'].split('/')[-1][:12]}{'?stream' if r['query'] else ''}" for r in log
+        f"{r['method']} {r['path'].split('/')[-1][:10]}?{urlencode(r['query'])}" for r in log
     )
     print(
         f"upstream requests for one {RESEARCH_SECONDS:.0f} s research job: {len(log)} "
