@@ -1,0 +1,79 @@
+"""The command line: settings precedence, bearer-token parsing, and the README's demo end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gemini_interactions_mcp.cli import build_parser, settings_from_args
+from gemini_interactions_mcp.config import SettingsError, parse_tokens
+
+
+def settings_for(argv: list[str], env: dict[str, str]) -> object:
+    return settings_from_args(build_parser().parse_args(["serve", *argv]), env)
+
+
+def test_flags_win_over_environment_over_defaults(tmp_path: Path) -> None:
+    env = {
+        "GEMINI_MCP_STATE": "memory",
+        "GEMINI_MCP_MODEL": "gemini-3.1-pro-preview",
+        "GEMINI_MCP_WAIT_SECONDS": "30",
+    }
+    from_env = settings_from_args(build_parser().parse_args(["serve"]), env)
+    assert (from_env.state, from_env.default_model, from_env.ask_wait_seconds) == (
+        "memory",
+        "gemini-3.1-pro-preview",
+        30,
+    )
+    flags = ["--state", str(tmp_path / "s.db"), "--model", "gemini-3.1-flash-lite", "--wait-seconds", "5"]
+    from_flags = settings_from_args(build_parser().parse_args(["serve", *flags]), env)
+    assert from_flags.state == str(tmp_path / "s.db")
+    assert (from_flags.default_model, from_flags.ask_wait_seconds) == ("gemini-3.1-flash-lite", 5)
+    defaults = settings_from_args(build_parser().parse_args(["serve"]), {})
+    assert (defaults.state, defaults.default_model, defaults.ask_wait_seconds) == (
+        None,
+        "gemini-3.5-flash",
+        45,
+    )
+
+
+def test_tokens_from_environment_and_file(tmp_path: Path) -> None:
+    token_file = tmp_path / "tokens"
+    token_file.write_text("# team\ncarol:token-3\n\n")
+    args = build_parser().parse_args(["serve", "--token-file", str(token_file)])
+    settings = settings_from_args(args, {"GEMINI_MCP_TOKENS": "alice:token-1, bob:token-2"})
+    pairs = {principal: secret.get_secret_value() for principal, secret in settings.tokens}
+    assert pairs == {"alice": "token-1", "bob": "token-2", "carol": "token-3"}
+    assert "token-1" not in repr(settings)
+
+
+@pytest.mark.parametrize("spec", ["alice", "alice:", ":token", "alice:t1,bob:t1"])
+def test_malformed_tokens_are_refused_without_echoing_them(spec: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        parse_tokens(spec, source="GEMINI_MCP_TOKENS")
+    assert "t1" not in str(refused.value) and "token" not in str(refused.value).replace(
+        "'principal:token'", ""
+    )
+
+
+def test_unreadable_token_file_is_a_clear_error(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["serve", "--token-file", str(tmp_path / "missing")])
+    with pytest.raises(SettingsError, match="--token-file"):
+        settings_from_args(args, {})
+
+
+def test_readme_demo_runs_end_to_end() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "gemini_interactions_mcp", "demo", "--research-seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    transcript = completed.stdout
+    assert "Your favourite colour is teal." in transcript
+    assert "«boats»" in transcript and "2 turns" in transcript
+    assert "Deep Research started" in transcript and "## Sources" in transcript
