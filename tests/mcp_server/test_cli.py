@@ -54,9 +54,7 @@ def test_tokens_from_environment_and_file(tmp_path: Path) -> None:
 def test_malformed_tokens_are_refused_without_echoing_them(spec: str) -> None:
     with pytest.raises(SettingsError) as refused:
         parse_tokens(spec, source="GEMINI_MCP_TOKENS")
-    assert "t1" not in str(refused.value) and "token" not in str(refused.value).replace(
-        "'principal:token'", ""
-    )
+    assert "t1" not in str(refused.value)
 
 
 def test_unreadable_token_file_is_a_clear_error(tmp_path: Path) -> None:
