@@ -39,9 +39,7 @@ async def requests_per_minute() -> None:
         )
     log = app.state.emulator.requests()
     per_minute = len(log) * 60 / RESEARCH_SECONDS
-    kinds = ", ".join(
-        f"{r['method']} {r['path'].split('/')[-1][:10]}?{urlencode(r['query'])}" for r in log
-    )
+    kinds = ", ".join(f"{r['method']} {r['path'].split('/')[-1][:10]}?{urlencode(r['query'])}" for r in log)
     print(
         f"upstream requests for one {RESEARCH_SECONDS:.0f} s research job: {len(log)} "
         f"({per_minute:.1f}/min): {kinds}"
