@@ -291,3 +291,68 @@ async def test_request_shape(clock: Clock) -> None:
     assert (cancel.method, cancel.url.path) == ("POST", "/v1/interactions/v1_ok/cancel")
     assert (delete.method, delete.url.path) == ("DELETE", "/v1/interactions/v1_ok")
     assert str(agents.url) == "http://api.test/v1/agents?page_size=2&page_token=t1"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError)],
+)
+async def test_client_errors_are_not_retried_by_default(
+    clock: Clock, status: int, cls: type[APIError]
+) -> None:
+    script = Script(json_response(status, {"error": {"code": status, "message": "no"}}, {"Retry-After": "1"}))
+    async with mock_client(script, clock) as client:  # the default policy, not a narrowed one
+        with pytest.raises(cls):
+            await client.create(BODY)
+    assert len(script.requests) == 1
+    assert clock.sleeps == []
+
+
+async def test_text_plain_body_with_retry_after(clock: Clock) -> None:
+    answer = httpx2.Response(
+        429, text="Too many requests, slow down", headers={"content-type": "text/plain", "Retry-After": "2"}
+    )
+    async with mock_client(Script(answer), clock, retry=RetryPolicy(max_attempts=1)) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.create(BODY)
+    error = caught.value
+    assert (error.status_code, error.code, error.status, error.details) == (429, None, None, [])
+    assert error.message == "Too many requests, slow down"
+    assert error.retry_after == 2.0
+
+
+async def test_retry_after_http_date_is_honoured(clock: Clock) -> None:
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
+    script = Script(
+        json_response(503, {"error": {"code": 503, "message": "busy"}}, {"Retry-After": when}),
+        json_response(200, OK),
+    )
+    async with mock_client(script, clock) as client:
+        assert (await client.create(BODY)).id == "v1_ok"
+    assert len(script.requests) == 2
+    assert clock.sleeps == [pytest.approx(20, abs=1.5)]  # an HTTP date has one-second resolution
+
+
+async def test_gives_up_when_retry_after_exceeds_what_is_left_of_the_budget(clock: Clock) -> None:
+    """6 s of a 10 s budget spent on the first wait; a second request for 5 s cannot fit."""
+    retry = RetryPolicy(max_attempts=10, jitter=0, max_total_seconds=10.0)
+    script = Script(
+        json_response(503, {"error": {"code": 503, "message": "busy"}}, {"Retry-After": "6"}),
+        json_response(429, {"error": {"code": 429, "message": "quota"}}, {"Retry-After": "5"}),
+        json_response(200, OK),
+    )
+    async with mock_client(script, clock, retry=retry) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.create(BODY)
+    assert caught.value.retry_after == 5.0
+    assert clock.sleeps == [6.0]
+    assert len(script.requests) == 2
+
+
+async def test_connect_timeout_becomes_upstream_timeout(clock: Clock) -> None:
+    script = Script(httpx2.ConnectTimeout("no route"))
+    async with mock_client(script, clock, retry=RetryPolicy(max_attempts=2, jitter=0)) as client:
+        with pytest.raises(UpstreamTimeoutError, match="ConnectTimeout"):
+            await client.get("v1_x")
+    assert len(script.requests) == 2
+    assert isinstance(UpstreamTimeoutError("x"), TransportError)

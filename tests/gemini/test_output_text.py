@@ -14,10 +14,20 @@ def _text(value: str) -> dict[str, Any]:
 
 
 def _thought(signature: str) -> dict[str, Any]:
-    return {"type": "thought", "signature": signature}
+    """As the SDK writes it: a thought carries a text summary, which is never answer text."""
+    return {
+        "type": "thought",
+        "signature": signature,
+        "summary": [{"type": "text", "text": f"summary {signature}"}],
+    }
 
 
-_CALL = {"type": "function_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "MV"}}
+_CALL = {
+    "type": "function_call",
+    "id": "call_1",
+    "name": "get_weather",
+    "arguments": {"city": "Mountain View"},
+}
 _RESULT = {"type": "function_result", "call_id": "call_1", "name": "get_weather", "result": "Sunny"}
 
 VECTORS = [
@@ -91,3 +101,11 @@ def test_no_text_is_none() -> None:
     assert output_text(None) is None
     assert output_text([_CALL]) is None
     assert Interaction.model_validate({"id": "x"}).output_text is None
+
+
+@pytest.mark.parametrize(("steps", "expected"), VECTORS)
+def test_output_text_agrees_with_the_sdk(steps: list[dict[str, Any]], expected: str) -> None:
+    """The same vectors through the SDK's own Interaction model: both derive the same text."""
+    sdk = pytest.importorskip("google.genai._gaos.types.interactions.interaction")
+    payload = {"id": "v1_123", "status": "completed", "steps": steps}
+    assert sdk.Interaction.model_validate(payload).output_text == expected == output_text(steps)

@@ -290,3 +290,95 @@ async def test_accumulator_rebuilds_the_interaction(clock: Clock) -> None:
         },
         {"type": "function_call", "id": "f1", "name": "go", "arguments": {"a": 1}},
     ]
+
+
+async def test_event_line_is_ignored_in_favour_of_the_json_event_type(clock: Clock) -> None:
+    raw = (
+        "\ufeffevent: step.delta\r\n"
+        'data: {"event_type": "interaction.created", "event_id": "a",\r\n'
+        'data:  "interaction": {"id": "v1_e"}}\r\n\r\n'
+        "event: interaction.completed\r"
+        ": comment between fields\r"
+        'data: {"event_type": "step.start", "event_id": "b", "index": 0,\r'
+        'data: "step": {"type": "model_output"}}\r\r'
+        "event: lonely-event-without-data\n\n"
+        'data: {"event_type": "interaction.completed", "event_id": "c", "interaction": {"id": "v1_e"}}\n\n'
+        "event: done\ndata: [DONE]\n\n"
+    ).encode()
+    async with mock_client(lambda request: sse(raw), clock) as client:
+        events, stream = await collect(client)
+    assert [(type(e).__name__, e.event_id) for e in events] == [
+        ("InteractionCreatedEvent", "a"),
+        ("StepStartEvent", "b"),
+        ("InteractionCompletedEvent", "c"),
+    ]
+    assert stream.interaction_id == "v1_e"
+
+
+def test_accumulator_tool_results_and_server_tool_deltas() -> None:
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[InteractionEvent] = TypeAdapter(InteractionEvent)
+    raw: list[dict[str, Any]] = [
+        {
+            "event_type": "step.start",
+            "index": 0,
+            "step": {"type": "code_execution_call", "id": "c1", "signature": ""},
+        },
+        {
+            "event_type": "step.delta",
+            "index": 0,
+            "delta": {"type": "code_execution_call", "arguments": {"code": "print(1)", "language": "python"}},
+        },
+        {"event_type": "step.start", "index": 1, "step": {"type": "code_execution_result", "call_id": "c1"}},
+        {
+            "event_type": "step.delta",
+            "index": 1,
+            "delta": {"type": "code_execution_result", "result": "1\n", "is_error": False, "signature": "s"},
+        },
+        {"event_type": "step.start", "index": 2, "step": {"type": "google_search_result", "call_id": "g1"}},
+        {
+            "event_type": "step.delta",
+            "index": 2,
+            "delta": {"type": "google_search_result", "result": [{"url": "https://a"}], "is_error": False},
+        },
+        {"event_type": "step.start", "index": 3, "step": {"type": "function_result", "call_id": "f1"}},
+        {
+            "event_type": "step.delta",
+            "index": 3,
+            "delta": {"type": "function_result", "result": {"temp": 20}, "name": "weather"},
+        },
+        {"event_type": "step.start", "index": 4, "step": {"type": "mcp_server_tool_call", "id": "m1"}},
+        {
+            "event_type": "step.delta",
+            "index": 4,
+            "delta": {"type": "mcp_server_tool_call", "name": "ls", "server_name": "fs", "arguments": {}},
+        },
+    ]
+    accumulator = InteractionAccumulator()
+    for event in raw:
+        accumulator.feed(adapter.validate_python(event))
+    assert [step.wire() for step in accumulator.interaction.steps or []] == [
+        {
+            "type": "code_execution_call",
+            "id": "c1",
+            "signature": "",
+            "arguments": {"code": "print(1)", "language": "python"},
+        },
+        {
+            "type": "code_execution_result",
+            "call_id": "c1",
+            "result": "1\n",
+            "is_error": False,
+            "signature": "s",
+        },
+        {
+            "type": "google_search_result",
+            "call_id": "g1",
+            "result": [{"url": "https://a"}],
+            "is_error": False,
+        },
+        {"type": "function_result", "call_id": "f1", "result": {"temp": 20}, "name": "weather"},
+        {"type": "mcp_server_tool_call", "id": "m1", "name": "ls", "server_name": "fs", "arguments": {}},
+    ]
+    assert accumulator.text is None
