@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -130,3 +131,47 @@ def test_open_non_loopback_bind_is_refused() -> None:
     with pytest.raises(SettingsError, match="--allow-unauthenticated"):
         http_app(settings)
     http_app(settings.model_copy(update={"allow_unauthenticated": True}))
+
+
+async def test_stdio_debug_logs_go_to_stderr_without_the_key(tmp_path: Path) -> None:
+    from mcp.client.stdio import stdio_client
+
+    from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+
+    secret = "sk-live-secret-0123456789"
+    with ServerThread(create_app(EmulatorConfig(api_key=secret))) as upstream:
+        params = StdioServerParameters(
+            command=console_script(),
+            args=["serve", "--state", "memory", "--log-level", "DEBUG"],
+            env={**os.environ, "GEMINI_API_KEY": secret, "GEMINI_BASE_URL": upstream.url},
+            cwd=str(tmp_path),
+        )
+        log_path = tmp_path / "stderr.log"
+        with log_path.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog)) as c:  # type: ignore[arg-type]
+                answer = data(await c.call_tool("ask_gemini", {"prompt": "My pin is 42."}))
+                research = data(await c.call_tool("start_deep_research", {"query": "keys"}))
+                assert answer["status"] == "completed" and research["status"] == "in_progress"
+    logged = log_path.read_text()
+    assert "DEBUG" in logged, "the server logs at DEBUG on stderr"
+    assert secret not in logged
+
+
+async def test_an_allowed_host_is_accepted(emulator_url: str, tmp_path: Path) -> None:
+    settings = ServerSettings(
+        state="memory",
+        allow_dirs=(tmp_path,),
+        transport="http",
+        tokens=TOKENS,
+        allowed_hosts=("mcp.example.com",),
+    )
+    from gemini_interactions_mcp.gemini import ClientConfig
+
+    app = http_app(settings, client_config=ClientConfig(base_url=emulator_url, api_key=None))
+    with ServerThread(app) as running:
+        async with authed("alice-token-1") as raw:
+            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+            foreign = await raw.post(f"{running.url}/mcp", json=body, headers={"Host": "other.example.com"})
+            allowed = await raw.post(f"{running.url}/mcp", json=body, headers={"Host": "mcp.example.com"})
+    assert foreign.status_code == 421
+    assert allowed.status_code != 421
