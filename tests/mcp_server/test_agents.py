@@ -345,13 +345,27 @@ async def test_delete_with_confirm_does_not_ask(emulator: Starlette, settings: S
     assert asked == []
 
 
-async def test_2026_clients_have_no_back_channel_and_confirm_by_argument(
+async def test_2026_clients_are_asked_through_multi_round_trip(
     emulator: Starlette, settings: ServerSettings
 ) -> None:
     asked: list[str] = []
     server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
     callback = confirming(ElicitResult(action="accept", content={"delete": True}), asked)
     async with Client(server, mode="auto", elicitation_callback=callback) as c:
+        await create(c, "gone")
+        await create(c, "kept")
+        deleted = await c.call_tool("manage_agent", {"action": "delete", "id": "gone"})
+        assert not deleted.is_error, text_of(deleted)
+        assert c.protocol_version == "2026-07-28"
+    assert asked == ["Delete the agent 'gone' permanently?"]
+    assert len(requests_log(emulator, "DELETE", "/agents/gone")) == 1
+
+
+async def test_2026_clients_without_elicitation_confirm_by_argument(
+    emulator: Starlette, settings: ServerSettings
+) -> None:
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="auto") as c:
         await create(c, "kept")
         refused = await c.call_tool("manage_agent", {"action": "delete", "id": "kept"})
     assert refused.is_error and "confirm=true" in text_of(refused)

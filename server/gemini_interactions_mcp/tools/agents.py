@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -38,16 +40,28 @@ def _text(text: str, structured: dict[str, Any]) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
-async def _confirmed(ctx: AppContext, agent_id: str) -> bool:
-    """Ask the user through elicitation where the connection allows it; False when it cannot ask."""
+NOT_ASKED = DeleteConfirmation(delete=False)
+
+
+def ask_to_delete(
+    action: str, id: str | None, confirm: bool, ctx: Context[Any, Any]
+) -> Elicit[DeleteConfirmation] | DeleteConfirmation:
+    """Put an unconfirmed delete to the user, on every protocol era, where the client can be asked.
+
+    The SDK turns the request into a push elicitation on 2025-era connections and into a
+    multi-round-trip `input_required` result on 2026-07-28 ones. Anything else (another action, an
+    explicit `confirm`, a client without elicitation) gets a plain "not asked" and no question.
+    """
     capabilities = ctx.client_capabilities
-    if capabilities is None or capabilities.elicitation is None:
-        return False
-    try:
-        answer = await ctx.elicit(f"Delete the agent {agent_id!r} permanently?", DeleteConfirmation)
-    except Exception:  # no back-channel on this connection (2026-07-28 or stateless HTTP)
-        return False
-    return answer.action == "accept" and bool(getattr(answer.data, "delete", False))
+    if action != "delete" or confirm or not id or capabilities is None or capabilities.elicitation is None:
+        return NOT_ASKED
+    return Elicit(f"Delete the agent {id!r} permanently?", DeleteConfirmation)
+
+
+def _confirmed(decision: ElicitationResult[DeleteConfirmation]) -> bool:
+    return (
+        isinstance(decision, AcceptedElicitation) and decision.data is not NOT_ASKED and decision.data.delete
+    )
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -60,6 +74,7 @@ def register(server: MCPServer[Any]) -> None:
     async def manage_agent(
         action: Literal["create", "list", "get", "delete"],
         ctx: AppContext,
+        decision: Annotated[ElicitationResult[DeleteConfirmation], Resolve(ask_to_delete)],
         id: Annotated[str | None, Field(description="Agent id: lowercase letters, digits, hyphens.")] = None,
         base_agent: str | None = None,
         description: str | None = None,
@@ -100,7 +115,7 @@ def register(server: MCPServer[Any]) -> None:
         if action == "get":
             agent = await run_service(service.get(owner, id))
             return _text(json.dumps(agent, indent=1), {"agent": agent})
-        if not confirm and not await _confirmed(ctx, id):
+        if not confirm and not _confirmed(decision):
             raise ToolError(f"Deleting agent {id!r} is permanent: call again with confirm=true to delete it.")
         await run_service(service.delete(owner, id))
         return _text(f"Deleted agent {id!r}.", {"deleted": id})
