@@ -294,3 +294,44 @@ async def test_plan_is_offered_to_the_user_through_elicitation(
     bodies = [r["body"] for r in requests_log(emulator)]
     assert bodies[1]["previous_interaction_id"] == started["interaction_id"]
     assert "focus on Europe" in str(bodies[1]["input"])
+
+
+async def test_plan_is_offered_to_a_2026_client_on_its_next_poll(
+    emulator: Starlette, settings: ServerSettings
+) -> None:
+    from mcp.types import ElicitRequestParams, ElicitResult
+
+    asked: list[str] = []
+
+    async def approve(context: object, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"approve": True, "changes": ""})
+
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="auto", elicitation_callback=approve) as c:
+        started = data(
+            await c.call_tool("start_deep_research", {"query": "Solar", "collaborative_planning": True})
+        )
+        first = data(
+            await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+            )
+        )
+        assert first["done"] and asked == []  # finished during the wait: a 2026 client is asked next time
+        second = data(
+            await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}
+            )
+        )
+        assert len(asked) == 1 and "plan" in asked[0].lower()
+        third = data(
+            await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}
+            )
+        )
+        assert len(asked) == 1 and "next_interaction_id" not in third  # offered once
+        report = await c.call_tool(
+            "poll_interaction", {"interaction_id": second["next_interaction_id"], "wait_seconds": 20}
+        )
+        assert c.protocol_version == "2026-07-28"
+    assert "## Sources" in text_of(report)

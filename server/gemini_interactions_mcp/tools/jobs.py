@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -13,6 +15,7 @@ from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, PollResult, page_hint
 from gemini_interactions_mcp.services.reports import headline
 from gemini_interactions_mcp.services.research import PLAN_LABEL, ResearchRequest, ResearchStarted
+from gemini_interactions_mcp.state import JobRecord
 from gemini_interactions_mcp.tools._common import (
     AppContext,
     ProgressReporter,
@@ -71,41 +74,68 @@ class PlanDecision(BaseModel):
     changes: str = Field("", description="Changes to the plan, if any.")
 
 
-async def _offer_plan_to_user(ctx: AppContext, result: PollResult, rendered: CallToolResult) -> None:
-    """A finished research plan goes to the user through elicitation, where the client offers it.
+NOT_ASKED = PlanDecision(approve=False)
 
-    Approved (with or without changes), the research starts at once on the same conversation and the
-    poll result names the new interaction to poll. Asked once per plan; without elicitation (or on
-    2026-07-28 connections, which have no back-channel) the caller confirms by continuing the conversation.
+
+def _plan_question(job: JobRecord) -> str:
+    return f"Deep Research proposes this plan:\n\n{job.output}\n\nRun it?"
+
+
+async def _plan_awaiting_user(ctx: AppContext, interaction_id: str) -> JobRecord | None:
+    """The caller's finished, not yet offered research plan, if the client can be asked about it."""
+    state = app_state(ctx)
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.elicitation is None:
+        return None
+    job = await state.store.get_job(principal(), interaction_id)
+    if job is None or job.label != PLAN_LABEL or job.status != "completed" or not job.is_finished:
+        return None
+    return None if job.interaction_id in state.offered_plans else job
+
+
+async def ask_about_plan(interaction_id: str, ctx: AppContext) -> Elicit[PlanDecision] | PlanDecision:
+    """A plan that is already finished is put to the user before the poll, on both protocol eras
+    (push elicitation on 2025-era connections, multi-round-trip on 2026-07-28 ones)."""
+    job = await _plan_awaiting_user(ctx, interaction_id)
+    return NOT_ASKED if job is None else Elicit(_plan_question(job), PlanDecision)
+
+
+async def _settle_plan(
+    ctx: AppContext,
+    result: PollResult,
+    rendered: CallToolResult,
+    decision: ElicitationResult[PlanDecision],
+) -> None:
+    """Act on the user's answer about a finished plan: start the research, or say it was not approved.
+
+    A plan that finished during this poll was not known to the resolver; on connections with a
+    back-channel it is asked about here. Each plan is offered once; without elicitation the caller
+    confirms or amends it by continuing the conversation.
     """
     state = app_state(ctx)
-    job = await state.jobs.get(principal(), result.interaction_id)
-    capabilities = ctx.client_capabilities
-    if job.label != PLAN_LABEL or job.interaction_id in state.offered_plans:
+    job = await _plan_awaiting_user(ctx, result.interaction_id)
+    if job is None:
         return
-    if capabilities is None or capabilities.elicitation is None:
-        return
+    if isinstance(decision, AcceptedElicitation) and decision.data is NOT_ASKED:
+        if not ctx.session.can_send_request:
+            return
+        try:
+            decision = await ctx.elicit(_plan_question(job), PlanDecision)
+        except Exception:  # the client failed to answer: the caller can still confirm via `conversation`
+            return
     state.offered_plans.add(job.interaction_id)
-    try:
-        answer = await ctx.elicit(
-            f"Deep Research proposes this plan:\n\n{job.output}\n\nRun it?", PlanDecision
-        )
-    except Exception:  # no back-channel on this connection: the caller confirms via `conversation`
-        return
-    if answer.action != "accept" or not isinstance(answer.data, PlanDecision) or not answer.data.approve:
+    if not isinstance(decision, AcceptedElicitation) or not decision.data.approve:
         note = "The user did not approve the plan: amend it with start_deep_research(conversation=...)."
         rendered.content.append(TextContent(type="text", text=note))
         return
-    query = "The plan is approved; run the research."
-    if answer.data.changes.strip():
-        query = f"Run the research with these changes to the plan: {answer.data.changes.strip()}"
-    started = await run_service(
-        state.research.start(
-            principal(),
-            ResearchRequest(query=query, agent=job.agent or "fast", conversation=job.conversation_id),
-            roots=None,
-        )
+    changes = decision.data.changes.strip()
+    query = (
+        f"Run the research with these changes to the plan: {changes}"
+        if changes
+        else ("The plan is approved; run the research.")
     )
+    request = ResearchRequest(query=query, agent=job.agent or "fast", conversation=job.conversation_id)
+    started = await run_service(state.research.start(principal(), request, roots=None))
     text = (
         "The user approved the plan. Research started: poll_interaction with "
         f"interaction_id={started.interaction_id!r}."
@@ -166,6 +196,7 @@ def register(server: MCPServer[Any]) -> None:
     async def poll_interaction(
         interaction_id: str,
         ctx: AppContext,
+        decision: Annotated[ElicitationResult[PlanDecision], Resolve(ask_about_plan)],
         wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 25,
         offset: Annotated[int, Field(ge=0, description="Output offset (from next_offset).")] = 0,
         max_chars: Annotated[int, Field(ge=500, le=100_000)] = DEFAULT_PAGE_CHARS,
@@ -182,7 +213,7 @@ def register(server: MCPServer[Any]) -> None:
         )
         rendered = render_poll(result)
         if result.done and result.status == "completed":
-            await _offer_plan_to_user(ctx, result, rendered)
+            await _settle_plan(ctx, result, rendered, decision)
         return rendered
 
     @server.tool(
