@@ -6,9 +6,6 @@ sync and async clients talk to it over real HTTP exactly as they would to the up
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,12 +13,12 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from google import genai
 from google.genai import types
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig, create_app
+from tests.helpers.servers import ServerThread
 
 FAST = EmulatorConfig(research_seconds=0.5, agent_seconds=0.2, model_seconds=0.0, step_delay=0.0)
 
@@ -69,24 +66,11 @@ class Served:
 def serve(config: EmulatorConfig, admin_headers: dict[str, str] | None = None) -> Iterator[Served]:
     """Run the emulator under uvicorn on a free 127.0.0.1 port in a daemon thread until the generator ends."""
     app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not server.started:  # uvicorn exposes no start event
-        assert thread.is_alive() and time.monotonic() < deadline, "emulator did not start"
-        time.sleep(0.01)
-    base_url = f"http://127.0.0.1:{port}"
-    with httpx2.Client(base_url=base_url, timeout=10, headers=admin_headers or {}) as http:
-        try:
-            yield Served(base_url, app, http)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=5)
-            sock.close()
+    with (
+        ServerThread(app, lifespan="off") as running,
+        httpx2.Client(base_url=running.url, timeout=10, headers=admin_headers or {}) as http,
+    ):
+        yield Served(running.url, app, http)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx2
@@ -11,6 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig, create_app
+from tests.helpers.servers import ServerThread
 
 BASE = "http://emulator.test"
 
@@ -56,25 +57,7 @@ def sse() -> Callable[[str], list[tuple[str, Any]]]:
 
 
 @pytest.fixture
-async def live_server(app: Starlette) -> AsyncIterator[str]:
+def live_server(app: Starlette) -> Iterator[str]:
     """The same app served by real uvicorn on 127.0.0.1 (ephemeral port); yields its base URL."""
-    import socket
-
-    import anyio
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        for _ in range(500):  # uvicorn exposes no start event; poll its flag (at most 5 s)
-            if server.started:
-                break
-            await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-    sock.close()
+    with ServerThread(app, lifespan="off") as running:
+        yield running.url

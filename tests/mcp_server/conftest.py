@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from tests.helpers.servers import ServerThread
 
 
 @pytest.fixture
@@ -45,37 +42,6 @@ async def client(
     server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
     async with Client(server, mode=request.param, raise_exceptions=True) as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerThread:
-    """A uvicorn server on 127.0.0.1 in a background thread, for tests that need real sockets."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, log_level="warning")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 @pytest.fixture

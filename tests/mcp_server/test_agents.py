@@ -20,9 +20,10 @@ from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.services import agents as agent_service
 from gemini_interactions_mcp.transport.http import http_app
+from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread
 
-from .conftest import ServerThread, requests_log
-from .test_ask import data, text_of
+from .conftest import requests_log
 
 pytestmark = pytest.mark.anyio
 

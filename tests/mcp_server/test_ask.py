@@ -8,25 +8,15 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from tests.helpers.results import data, text_of
 
 from .conftest import requests_log
 
 pytestmark = pytest.mark.anyio
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
-
-
-def data(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def test_follow_up_uses_the_kept_thread(client: Client) -> None:

@@ -11,8 +11,7 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-
-from .test_ask import data, text_of
+from tests.helpers.results import data, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -13,9 +13,9 @@ from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig
+from tests.helpers.results import text_of
 
 from .conftest import requests_log
-from .test_ask import text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from tests.helpers.results import data, text_of
 
 from .conftest import requests_log
-from .test_ask import data, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -15,15 +15,17 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.types import ResourceUpdatedNotification
+from mcp.types import CallToolResult, ResourceUpdatedNotification
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
+from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread, free_port, wait_healthy
+from tests.helpers.waiting import async_wait_until, wait_until
 
-from .conftest import ServerThread, free_port, requests_log
-from .test_ask import data, text_of
+from .conftest import requests_log
 
 pytestmark = pytest.mark.anyio
 
@@ -106,10 +108,8 @@ async def test_cancelled_ask_closes_the_upstream_stream(
     async with Client(server, mode=mode) as c:  # type: ignore[arg-type]
         with anyio.move_on_after(1.0):
             await c.call_tool("ask_gemini", {"prompt": "Take your time [[think 6]]", "wait_seconds": 30})
-        cancelled_at = time.monotonic()
-        with anyio.fail_after(3):
+        with anyio.fail_after(3):  # the turn would take 6 s: the stream was closed, not run out
             await transport.closed_event.wait()
-        assert transport.closed[0] - cancelled_at < 1.0
         cancels = await upstream_cancels(live_emulator)
     assert len(cancels) == 1
     interaction_id = cancels[0]["path"].split("/")[-2]
@@ -119,15 +119,14 @@ async def test_cancelled_ask_closes_the_upstream_stream(
 
 
 async def upstream_cancels(running: ServerThread) -> list[dict[str, Any]]:
-    """The cancel requests the emulator received, waiting up to 3 s for the first to arrive."""
+    """The cancel requests the emulator received, once the first has arrived."""
     async with httpx2.AsyncClient() as raw:
-        for _ in range(150):
+
+        async def cancels() -> list[dict[str, Any]]:
             log = (await raw.get(f"{running.url}/_emulator/requests")).json()["requests"]
-            cancels = [r for r in log if r["method"] == "POST" and r["path"].endswith("/cancel")]
-            if cancels:
-                return cancels
-            await anyio.sleep(0.02)
-    return []
+            return [r for r in log if r["method"] == "POST" and r["path"].endswith("/cancel")]
+
+        return await async_wait_until(cancels, within=5, what="the upstream cancel")
 
 
 @pytest.fixture
@@ -151,24 +150,12 @@ def start_http_server(state: Path, emulator_url: str, port: int) -> subprocess.P
     )
 
 
-async def wait_healthy(port: int) -> None:
-    async with httpx2.AsyncClient() as raw:
-        with anyio.fail_after(20):
-            while True:
-                try:
-                    if (await raw.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        return
-                except httpx2.TransportError:
-                    pass
-                await anyio.sleep(0.1)
-
-
 async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_emulator: ServerThread) -> None:
     state = tmp_path / "state.sqlite3"
     port = free_port()
     first = start_http_server(state, research_emulator.url, port)
     try:
-        await wait_healthy(port)
+        await wait_healthy(f"http://127.0.0.1:{port}")
         async with Client(f"http://127.0.0.1:{port}/mcp") as c:
             started = data(await c.call_tool("start_deep_research", {"query": "Crash safety"}))
         first.send_signal(signal.SIGKILL)
@@ -178,7 +165,7 @@ async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_em
             first.kill()
     second = start_http_server(state, research_emulator.url, port)
     try:
-        await wait_healthy(port)
+        await wait_healthy(f"http://127.0.0.1:{port}")
         async with Client(f"http://127.0.0.1:{port}/mcp") as c:
             polled = await c.call_tool(
                 "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 30}
@@ -210,8 +197,12 @@ async def test_finished_jobs_past_retention_are_pruned_at_start(tmp_path: Path, 
     await store.close()
     settings = ServerSettings(state=str(path), job_retention_days=7)
     async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
-        await anyio.sleep(0.1)
-        gone = await c.call_tool("poll_interaction", {"interaction_id": "v1_old", "wait_seconds": 0})
+
+        async def pruned() -> CallToolResult | None:
+            result = await c.call_tool("poll_interaction", {"interaction_id": "v1_old", "wait_seconds": 0})
+            return result if result.is_error else None
+
+        gone = await async_wait_until(pruned, what="the old job to be pruned")
         kept = await c.call_tool("poll_interaction", {"interaction_id": "v1_recent", "wait_seconds": 0})
     assert gone.is_error and "No background interaction" in text_of(gone)
     assert data(kept)["status"] == "completed" and "done" in text_of(kept)
@@ -249,17 +240,17 @@ def test_emulator_command_serves_the_api() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
+
+        def answer() -> httpx2.Response | None:
             try:
-                response = httpx2.post(
+                return httpx2.post(
                     f"http://127.0.0.1:{port}/v1beta/interactions",
                     json={"model": "gemini-3.5-flash", "input": "hi"},
                 )
-                break
             except httpx2.TransportError:
-                assert time.monotonic() < deadline, "emulator did not start"
-                time.sleep(0.1)
+                return None
+
+        response = wait_until(answer, timeout=20, what="the emulator command to serve")
         assert response.status_code == 200 and response.json()["status"] == "completed"
     finally:
         process.terminate()

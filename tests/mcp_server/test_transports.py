@@ -16,9 +16,8 @@ from pydantic import SecretStr
 
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.http import http_app
-
-from .conftest import ServerThread
-from .test_ask import data, text_of
+from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread
 
 pytestmark = pytest.mark.anyio
 

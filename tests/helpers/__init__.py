@@ -1,0 +1,1 @@
+"""Helpers shared by the test packages: results, servers on real sockets, and waiting on conditions."""

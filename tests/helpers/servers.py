@@ -1,0 +1,71 @@
+"""Real sockets for tests that need them: uvicorn in a thread, free ports, and health waits.
+
+Starting a server and waiting for it used to be written four times; this is the one copy. uvicorn has no
+start event, so `started` is polled through `wait_until`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+import httpx2
+import uvicorn
+
+from tests.helpers.waiting import async_wait_until, wait_until
+
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """An ASGI app under uvicorn on 127.0.0.1 in a daemon thread, bound before it starts (no port race).
+
+    Use as a context manager; `url` is its base URL. `lifespan` follows uvicorn's option ("auto", "off").
+    """
+
+    def __init__(self, app: Any, *, lifespan: str = "auto") -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan=lifespan)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        wait_until(
+            lambda: self._server.started or not self._thread.is_alive(),
+            timeout=START_TIMEOUT,
+            what="uvicorn to start",
+        )
+        assert self._server.started, "server thread died before it started"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+
+async def wait_healthy(url: str, *, path: str = "/healthz", within: float = START_TIMEOUT) -> None:
+    """Wait until `url + path` answers 200 (a server process starting up refuses connections first)."""
+    async with httpx2.AsyncClient() as raw:
+
+        async def healthy() -> bool:
+            try:
+                return (await raw.get(url + path)).status_code == 200
+            except httpx2.TransportError:
+                return False
+
+        await async_wait_until(healthy, within=within, what=f"{url}{path} to answer 200")
