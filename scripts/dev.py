@@ -48,7 +48,10 @@ def test(extra: list[str]) -> None:
     _run(PYTHON, "-m", "ruff", "check", ".")
     _run(PYTHON, "-m", "ruff", "format", "--check", ".")
     _run(PYTHON, "-m", "mypy")
-    _run(PYTHON, "-m", "pytest", *extra)
+    # The suite is independent per test (own ports, temp dirs, emulators), so it runs on every core;
+    # pass -n 0 (or any -n) to choose otherwise.
+    parallel = [] if any(arg.startswith("-n") for arg in extra) else ["-n", "auto"]
+    _run(PYTHON, "-m", "pytest", *parallel, *extra)
 
 
 def demo(extra: list[str]) -> None:
