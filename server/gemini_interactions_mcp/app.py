@@ -119,6 +119,7 @@ def build_server(
                 list(settings.allow_dirs),
                 max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
                 max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
+                show_roots=settings.transport == "stdio",
             )
             conversation_service = ConversationService(
                 store=store,

@@ -204,3 +204,33 @@ async def test_blocks_keep_the_order_of_the_refs(loader: FileLoader, root: Path)
     blocks = await loader.load(["a.png", "https://example.com/x.png", "b.md"])
     assert [b["type"] for b in blocks] == ["image", "image", "text"]
     assert "uri" in blocks[1] and "data" in blocks[0]
+
+
+async def test_a_nul_byte_is_a_clear_refusal_not_a_crash(loader: FileLoader, root: Path) -> None:
+    (root / "a.txt").write_text("fine")
+    for ref in ["a.txt\x00.png", "https://example.com/x\x00.png"]:
+        with pytest.raises(FileInputError, match="contains a NUL byte"):
+            await loader.load(["a.txt", ref])
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+async def test_hidden_roots_never_appear_in_messages(root: Path, tmp_path: Path) -> None:
+    """Over HTTP the caller learns paths relative to the allowed folder, never where it lives."""
+    loader = FileLoader([root], show_roots=False)
+    (tmp_path / "secret.txt").write_text("s3cret")
+    (root / "loop").symlink_to(root / "loop")
+    (root / "dir").mkdir()
+    refusals = {
+        "../secret.txt": "outside the folders",
+        "nope.txt": "no such file (relative paths are read from the first allowed folder)",
+        "loop": "a loop of symbolic links",
+        "dir": "dir is not a regular file",
+    }
+    for ref, expected in refusals.items():
+        with pytest.raises(FileInputError) as caught:
+            await loader.load([ref])
+        assert expected in str(caught.value)
+        assert str(tmp_path) not in str(caught.value)
+    with pytest.raises(FileInputError) as caught:
+        await FileLoader([], show_roots=False).load(["x.txt"])
+    assert "--allow-dir" in str(caught.value) and str(tmp_path) not in str(caught.value)

@@ -131,6 +131,9 @@ class FileLoader:
     MCP client shared instead (`load(..., roots=...)`); the tool layer does so only on stdio, where client
     and server share one machine and one user, never over HTTP, where a client's roots name folders of
     its own machine and must not open the server's.
+
+    `show_roots=False` (HTTP) keeps the server's folder layout out of every message: a remote caller
+    sees paths relative to their allowed folder, never where that folder lives on the server.
     """
 
     def __init__(
@@ -139,13 +142,32 @@ class FileLoader:
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+        show_roots: bool = True,
     ) -> None:
         self.allowed_roots = list(allowed_roots)
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
+        self.show_roots = show_roots
+
+    def _folders(self, roots: Sequence[Path]) -> str:
+        """The allowed folders as a message may name them."""
+        if not roots:
+            return "none"
+        if self.show_roots:
+            return ", ".join(map(str, roots))
+        return "the server's allowed folders; relative paths start in the first one"
+
+    def _first_folder(self, roots: Sequence[Path]) -> str:
+        return str(roots[0]) if self.show_roots else "the first allowed folder"
 
     async def load(self, refs: Sequence[str], roots: Sequence[Path] | None = None) -> list[dict[str, Any]]:
         """Content blocks for `refs`, in order; FileInputError on the first one that cannot be sent."""
+        for ref in refs:
+            if "\x00" in ref:
+                raise FileInputError(
+                    f"{ref!r} contains a NUL byte, which no file name or URL can hold. Pass the path or URL "
+                    "without it."
+                )
         urls = {i: self._url_block(ref) for i, ref in enumerate(refs) if self._url_scheme(ref) is not None}
         local = [ref for i, ref in enumerate(refs) if i not in urls]
         located = iter(await anyio.to_thread.run_sync(self._locate_all, local, roots))
@@ -212,8 +234,7 @@ class FileLoader:
         if not roots:
             raise FileInputError(
                 f"{ref}: no local folder may be read in this session (the server allows "
-                f"{', '.join(map(str, self.allowed_roots)) or 'none'}; folders the client shares count only "
-                "inside those). "
+                f"{self._folders(self.allowed_roots)}; folders the client shares count only inside those). "
                 "Pass an http(s) URL instead, or start the server with --allow-dir for that folder."
             )
         candidate = Path(ref.strip()).expanduser()
@@ -225,18 +246,20 @@ class FileLoader:
             root = next((r for r in roots if path.is_relative_to(r)), None)
             if root is None:
                 raise FileInputError(
-                    f"{ref} is outside the folders files may be read from ({', '.join(map(str, roots))}); "
+                    f"{ref} is outside the folders files may be read from ({self._folders(roots)}); "
                     "symbolic links and '..' may not lead out of them. Use a file inside one of them."
                 )
             if not path.exists():
-                raise FileInputError(f"{ref}: no such file (relative paths are read from {roots[0]}).")
+                raise FileInputError(
+                    f"{ref}: no such file (relative paths are read from {self._first_folder(roots)})."
+                )
             if not path.is_file():
                 raise FileInputError(f"{ref} is not a regular file; pass individual files, not folders.")
             size = path.stat().st_size
-        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11/3.12)
-            raise FileInputError(
-                f"{ref}: cannot be opened ({getattr(exc, 'strerror', None) or exc})."
-            ) from None
+        except RuntimeError:  # a symlink loop (Python 3.11/3.12); its text holds the absolute path
+            raise FileInputError(f"{ref}: cannot be opened (a loop of symbolic links).") from None
+        except OSError as exc:
+            raise FileInputError(f"{ref}: cannot be opened ({exc.strerror or 'error'}).") from None
         if size > self.max_file_bytes:
             raise FileInputError(
                 f"{ref} is {_mb(size)}, over the {_cap(self.max_file_bytes)} limit per file. "
@@ -249,7 +272,7 @@ class FileLoader:
             with file.path.open("rb") as handle:
                 data = handle.read(self.max_file_bytes + 1)
         except OSError as exc:
-            raise FileInputError(f"{file.ref}: cannot be read ({exc.strerror or exc}).") from None
+            raise FileInputError(f"{file.ref}: cannot be read ({exc.strerror or 'error'}).") from None
         if len(data) > self.max_file_bytes:  # it grew since it was measured
             raise FileInputError(f"{file.ref} is over the {_cap(self.max_file_bytes)} limit per file.")
         mime = sniff(data[:16])
