@@ -125,3 +125,20 @@ def test_builtin_managed_agent_with_agent_config(sdk: genai.Client) -> None:
     done = poll(sdk, created.id)
     assert_known(done, "antigravity run")
     assert done.status == "completed" and done.environment_id
+
+
+def test_forked_custom_agent(sdk: genai.Client) -> None:
+    """`agents.create` with a custom agent as `base_agent` and an existing environment as
+    `base_environment` (a fork, as the real service accepts); a run uses a copy of that environment."""
+    seed = sdk.interactions.create(agent=BASE_AGENT, input="seed", environment="remote")
+    assert seed.environment_id
+    sdk.agents.create(id="base-reviewer", base_agent=BASE_AGENT, system_instruction="Review code")
+    fork = sdk.agents.create(
+        id="fork-reviewer", base_agent="base-reviewer", base_environment=seed.environment_id
+    )
+    assert_known(fork, "forked agent")
+    assert fork.base_agent == "base-reviewer"
+    run = sdk.interactions.create(agent="fork-reviewer", input="Check it")
+    assert_known(run, "forked agent run")
+    assert run.status == "completed" and run.environment_id not in (None, seed.environment_id)
+    assert "Following your instruction: Review code" in (run.output_text or "")

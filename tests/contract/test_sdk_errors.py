@@ -12,7 +12,6 @@ from google.genai._interactions import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
 )
 
@@ -99,13 +98,15 @@ def test_missing_api_key_is_authentication_error(locked: Served) -> None:
     assert info.value.body["error"]["status"] == "UNAUTHENTICATED"
 
 
-def test_wrong_api_key_is_permission_denied(locked: Served) -> None:
-    """A wrong key: the gateway's 403 becomes PermissionDeniedError."""
+def test_wrong_api_key_is_the_gateways_bad_request(locked: Served) -> None:
+    """A wrong key: the gateway's 400 INVALID_ARGUMENT with reason API_KEY_INVALID, which the SDK
+    raises as BadRequestError (our client maps it to AuthenticationError)."""
     client = locked.client(api_key="wrong-key")  # keep a reference: a collected Client closes its pool
-    with pytest.raises(PermissionDeniedError) as info:
+    with pytest.raises(BadRequestError) as info:
         client.interactions.create(model=MODEL, input="hi")
-    assert info.value.status_code == 403
-    assert info.value.body["error"]["status"] == "PERMISSION_DENIED"
+    assert info.value.status_code == 400
+    error = info.value.body["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and error["details"][0]["reason"] == "API_KEY_INVALID"
 
 
 def test_right_api_key_is_accepted(locked: Served) -> None:

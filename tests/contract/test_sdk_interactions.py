@@ -71,10 +71,20 @@ def test_previous_interaction_id_chains_turns(sdk: genai.Client, served: Served)
     first = sdk.interactions.create(model=MODEL, input="my city is Lyon")
     second = sdk.interactions.create(model=MODEL, input="what is my city?", previous_interaction_id=first.id)
     assert_known(second, "second turn")
-    assert second.previous_interaction_id == first.id
+    assert second.previous_interaction_id is None  # a create response never echoes it
+    assert sdk.interactions.get(second.id).previous_interaction_id == first.id
     assert "This is turn 2" in (second.output_text or "")
     assert "Your city is Lyon." in (second.output_text or "")
     assert second.output_text == emulator_text(served.raw_get(second.id))
+
+
+def test_store_false_has_no_id(sdk: genai.Client) -> None:
+    """An unstored interaction has no id: absent from the response, empty in its stream."""
+    unary = sdk.interactions.create(model=MODEL, input="hi", store=False)
+    assert unary.status == "completed" and not unary.id
+    events = list(sdk.interactions.create(model=MODEL, input="hi", store=False, stream=True))
+    assert_known(events, "unstored stream")
+    assert events[0].interaction.id == "" and events[-1].interaction.id == ""
 
 
 def test_background_then_poll(sdk: genai.Client, served: Served) -> None:

@@ -45,8 +45,9 @@ def text_of(events: list[Any]) -> str:
     )
 
 
-def check_sequence(events: list[Any]) -> None:
-    """Section 8.2 order: created first, completed last, each step framed by start/stop, known classes."""
+def check_sequence(events: list[Any], *, ids: bool = True) -> None:
+    """Section 8.2 order: created first, completed last, each step framed by start/stop, known classes;
+    event ids on every event of a background stream (`ids`), on none of another."""
     assert_known(events, "stream")
     for event in events:
         assert isinstance(event, EVENT_TYPES[event.event_type]), event
@@ -63,8 +64,11 @@ def check_sequence(events: list[Any]) -> None:
             assert event.index == open_index
             open_index = None
     assert open_index is None
-    ids = [e.event_id for e in events]
-    assert all(ids) and len(set(ids)) == len(ids)
+    seen = [e.event_id for e in events]
+    if ids:
+        assert all(seen) and len(set(seen)) == len(seen)
+    else:
+        assert seen == [None] * len(seen)
 
 
 @pytest.mark.anyio
@@ -78,7 +82,7 @@ async def test_create_stream_parses_and_rebuilds_text(served: Served) -> None:
         stream=True,
     )
     events = [event async for event in stream]
-    check_sequence(events)
+    check_sequence(events, ids=False)
     interaction_id = events[0].interaction.id
     completed = events[-1].interaction
     assert completed.status == "completed" and completed.id == interaction_id
@@ -133,11 +137,13 @@ def test_function_call_stream_arguments(sdk: genai.Client) -> None:
     events = list(
         sdk.interactions.create(model=MODEL, input="get_weather for Oslo", tools=tools, stream=True)
     )
-    check_sequence(events)
-    [start] = [e for e in events if isinstance(e, StepStart)]
+    check_sequence(events, ids=False)
+    thought, start = [e for e in events if isinstance(e, StepStart)]
+    assert thought.step.type == "thought"
     assert start.step.type == "function_call" and start.step.name == "get_weather"
-    pieces = [e.delta.arguments for e in events if isinstance(e, StepDelta)]
-    assert all(isinstance(e.delta, ArgumentsDelta) for e in events if isinstance(e, StepDelta))
+    deltas = [e.delta for e in events if isinstance(e, StepDelta) and e.index == start.index]
+    assert all(isinstance(delta, ArgumentsDelta) for delta in deltas)
+    pieces = [delta.arguments for delta in deltas]
     assert events[-1].interaction.status == "requires_action"
     stored = sdk.interactions.get(events[0].interaction.id)
     assert json.loads("".join(pieces)) == stored.steps[-1].arguments
@@ -153,7 +159,7 @@ def test_server_tool_stream_deltas(sdk: genai.Client) -> None:
     events = list(
         sdk.interactions.create(model=MODEL, input="read https://example.com/x", tools=tools, stream=True)
     )
-    check_sequence(events)
+    check_sequence(events, ids=False)
     kinds = {e.delta.type for e in events if isinstance(e, StepDelta)}
     expected = {
         "google_search_call",

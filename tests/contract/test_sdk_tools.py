@@ -14,6 +14,7 @@ from google.genai._gaos.types.interactions import (
     GoogleSearchCallStep,
     GoogleSearchResultStep,
     ModelOutputStep,
+    ThoughtStep,
     URLCitation,
     URLContextCallStep,
     URLContextResultStep,
@@ -40,7 +41,8 @@ def test_function_calling_round_trip(sdk: genai.Client, served: Served) -> None:
     asked = sdk.interactions.create(model=MODEL, input="Use get_weather for Paris", tools=[WEATHER])
     assert_known(asked, "function call")
     assert asked.status == "requires_action"
-    [call] = asked.steps or []
+    thought, call = asked.steps or []
+    assert isinstance(thought, ThoughtStep) and thought.signature
     assert isinstance(call, FunctionCallStep)
     assert call.name == "get_weather" and re.fullmatch(r"[a-z0-9]{8}", call.id)
     assert isinstance(call.arguments, dict) and "location" in call.arguments
@@ -86,6 +88,7 @@ def test_server_tools_steps_and_citations(sdk: genai.Client, served: Served) -> 
     report = assert_known(result, "server tools")
     kinds = [type(s) for s in result.steps or []]
     assert kinds == [
+        ThoughtStep,
         GoogleSearchCallStep,
         GoogleSearchResultStep,
         CodeExecutionCallStep,
@@ -94,7 +97,7 @@ def test_server_tools_steps_and_citations(sdk: genai.Client, served: Served) -> 
         URLContextResultStep,
         ModelOutputStep,
     ]
-    steps = result.steps or []
+    steps = (result.steps or [])[1:]
     for call, done in zip(steps[0:6:2], steps[1:6:2], strict=True):
         assert done.call_id == call.id
     assert steps[4].arguments.urls == ["https://example.com/page"]
@@ -127,4 +130,24 @@ def test_structured_output_with_schema(sdk: genai.Client, served: Served) -> Non
     assert isinstance(data["name"], str) and isinstance(data["count"], int)
     assert len(data["tags"]) >= 2 and all(isinstance(t, str) for t in data["tags"])
     assert result.output_text == emulator_text(served.raw_get(result.id))
-    assert result.response_format is not None
+    assert result.response_format is None  # a create response never echoes it; the stored one does
+    assert sdk.interactions.get(result.id).response_format is not None
+
+
+def test_function_result_inside_user_input(sdk: genai.Client, served: Served) -> None:
+    """A result sent as a `function_result` block of a `user_input` step (as an SDK sends full history)
+    is accepted and answered; the SDK keeps the block as given."""
+    asked = sdk.interactions.create(model=MODEL, input="Use get_weather for Oslo", tools=[WEATHER])
+    call = (asked.steps or [])[-1]
+    assert isinstance(call, FunctionCallStep)
+    block = {"type": "function_result", "call_id": call.id, "name": call.name, "result": "Snow"}
+    answered = sdk.interactions.create(
+        model=MODEL,
+        previous_interaction_id=asked.id,
+        tools=[WEATHER],
+        input=[{"type": "user_input", "content": [block]}],
+    )
+    assert answered.status == "completed"
+    assert "get_weather returned: Snow" in (answered.output_text or "")
+    sent = [r["body"] for r in served.requests() if r["method"] == "POST"][-1]
+    assert sent["input"] == [{"type": "user_input", "content": [block]}]

@@ -55,7 +55,7 @@ async def test_latency_fault(client: httpx2.AsyncClient, emulator: Emulator) -> 
 
 async def test_drop_stream_fault_cuts_without_done(client: httpx2.AsyncClient, sse: Parse) -> None:
     await client.post("/_emulator/faults", json={"kind": "drop_stream", "after_events": 3})
-    response = await client.post("/v1beta/interactions", json={**BODY, "stream": True})
+    response = await client.post("/v1beta/interactions", json={**BODY, "stream": True, "background": True})
     events = sse(response.text)
     assert len(events) == 3 and all(name != "done" for name, _ in events)
     iid = events[0][1]["interaction"]["id"]

@@ -150,3 +150,39 @@ async def test_custom_agent_runs_with_its_instruction(client: httpx2.AsyncClient
         client, {"agent": "code-reviewer", "input": "x", "agent_config": {"type": "deep-research"}}
     )
     assert wrong.status_code == 400
+
+
+async def test_forked_agent_inherits_and_forks_its_base_environment(client: httpx2.AsyncClient) -> None:
+    """`base_agent` may be a custom agent (a fork) and `base_environment` an existing environment:
+    each run of the fork works in a fresh copy of that environment, with the parent's instruction."""
+    seed = (await post(client, {"agent": ANTIGRAVITY, "input": "Seed", "environment": "remote"})).json()
+    env_id = seed["environment_id"]
+    more = {
+        "agent": ANTIGRAVITY,
+        "input": "More",
+        "environment": env_id,
+        "previous_interaction_id": seed["id"],
+    }
+    assert (await post(client, more)).status_code == 200
+    parent = {"id": "reviewer", "base_agent": ANTIGRAVITY, "system_instruction": "Review code"}
+    assert (await client.post("/v1beta/agents", json=parent)).status_code == 200
+    fork = {"id": "strict-reviewer", "base_agent": "reviewer", "base_environment": env_id}
+    created = await client.post("/v1beta/agents", json=fork)
+    assert created.status_code == 200 and created.json()["base_agent"] == "reviewer"
+    runs = [(await post(client, {"agent": "strict-reviewer", "input": f"Run {i}"})).json() for i in (1, 2)]
+    for run in runs:
+        assert run["status"] == "completed" and run["environment_id"] not in (None, env_id)
+        assert "Following your instruction: Review code" in run["steps"][-1]["content"][0]["text"]
+        assert run["steps"][2]["result"] == "turn-1.txt\nturn-2.txt\n"  # the base's files, copied
+    assert runs[0]["environment_id"] != runs[1]["environment_id"]
+    seed_env = (await client.get(f"/v1beta/environments/{env_id}")).json()
+    assert seed_env["file_count"] == 2
+
+
+async def test_fork_refusals(client: httpx2.AsyncClient) -> None:
+    missing_base = await client.post("/v1beta/agents", json={"id": "a", "base_agent": "nobody"})
+    assert missing_base.status_code == 400 and "Unknown base_agent" in missing_base.json()["error"]["message"]
+    for env in ("env_missing", {"type": "remote", "environment_id": "env_missing"}):
+        body = {"id": "b", "base_agent": ANTIGRAVITY, "base_environment": env}
+        response = await client.post("/v1beta/agents", json=body)
+        assert response.status_code == 404 and "env_missing" in response.json()["error"]["message"]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig, create_app
 
 from .conftest import BASE
 
@@ -42,7 +42,8 @@ async def test_create_returns_output_steps_and_resource_fields(
     assert data["status"] == "completed"
     assert data["model"] == MODEL
     assert TIMESTAMP.match(data["created"]) and TIMESTAMP.match(data["updated"])
-    assert [s["type"] for s in data["steps"]] == ["model_output"]
+    assert [s["type"] for s in data["steps"]] == ["thought", "model_output"]
+    assert data["steps"][0]["signature"] and "summary" not in data["steps"][0]
     usage = data["usage"]
     assert usage["total_input_tokens"] > 0 and usage["total_output_tokens"] > 0
     parts = ("total_input_tokens", "total_output_tokens", "total_thought_tokens", "total_tool_use_tokens")
@@ -52,7 +53,7 @@ async def test_create_returns_output_steps_and_resource_fields(
 async def test_get_returns_full_timeline_and_optional_input(client: httpx2.AsyncClient) -> None:
     created = await create(client, input="Hello there")
     got = (await client.get(f"/v1beta/interactions/{created['id']}", params={"stream": "false"})).json()
-    assert [s["type"] for s in got["steps"]] == ["user_input", "model_output"]
+    assert [s["type"] for s in got["steps"]] == ["user_input", "thought", "model_output"]
     assert got["steps"][0]["content"] == [{"type": "text", "text": "Hello there"}]
     assert "input" not in got
     for param in ("include_input", "includeInput"):
@@ -60,23 +61,32 @@ async def test_get_returns_full_timeline_and_optional_input(client: httpx2.Async
         assert with_input["input"] == "Hello there"
 
 
-async def test_config_fields_are_echoed(client: httpx2.AsyncClient) -> None:
+async def test_create_responses_echo_settings_as_the_service_does(client: httpx2.AsyncClient) -> None:
+    """A create response never echoes tools, response_format or previous_interaction_id (recorded real
+    traffic); the other settings are echoed, and a GET of the stored resource shows them all."""
     tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]
-    data = await create(
-        client,
-        input="hi",
-        system_instruction="Be terse",
-        tools=tools,
-        generation_config={"thinking_level": "low"},
-        labels={"team": "a"},
-        service_tier="flex",
-    )
-    assert data["system_instruction"] == "Be terse"
-    assert data["tools"] == tools
-    assert data["generation_config"] == {"thinking_level": "low"}
-    assert data["labels"] == {"team": "a"}
-    assert data["service_tier"] == "flex"
-    assert "stream" not in data and "store" not in data
+    response_format = {"type": "text", "mime_type": "application/json", "schema": {"type": "object"}}
+    first = await create(client, input="hi")
+    settings: dict[str, Any] = {
+        "system_instruction": "Be terse",
+        "tools": tools,
+        "generation_config": {"thinking_level": "low"},
+        "labels": {"team": "a"},
+        "service_tier": "flex",
+        "response_format": response_format,
+        "previous_interaction_id": first["id"],
+    }
+    for background in (False, True):
+        data = await create(client, input="hi", background=background, **settings)
+        for hidden in ("tools", "response_format", "previous_interaction_id"):
+            assert hidden not in data
+        assert data["system_instruction"] == "Be terse"
+        assert data["generation_config"] == {"thinking_level": "low"}
+        assert data["labels"] == {"team": "a"}
+        assert data["service_tier"] == "flex"
+        assert "stream" not in data and "store" not in data and "background" not in data
+    stored = (await client.get(f"/v1beta/interactions/{data['id']}")).json()
+    assert stored["tools"] == tools and stored["previous_interaction_id"] == first["id"]
 
 
 async def test_chain_counts_turns_remembers_facts_and_instruction(client: httpx2.AsyncClient) -> None:
@@ -127,14 +137,18 @@ async def test_delete_then_404(client: httpx2.AsyncClient) -> None:
         assert response.json()["error"]["code"] == "not_found"
 
 
-async def test_store_false_is_not_retrievable(client: httpx2.AsyncClient) -> None:
+async def test_store_false_has_no_id_and_is_not_retrievable(
+    client: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    """The real service omits the id of an unstored interaction; its stream carries an empty id."""
     data = await create(client, input="ephemeral", store=False)
-    assert data["status"] == "completed"
-    assert (await client.get(f"/v1beta/interactions/{data['id']}")).status_code == 404
-    response = await client.post(
-        "/v1beta/interactions", json={"model": MODEL, "input": "x", "previous_interaction_id": data["id"]}
+    assert data["status"] == "completed" and "id" not in data
+    streamed = await client.post(
+        "/v1beta/interactions", json={"model": MODEL, "input": "ephemeral", "store": False, "stream": True}
     )
-    assert response.status_code == 404
+    ids = re.findall(r'"(?:id|interaction_id)":"([^"]*)"', streamed.text)
+    assert ids and set(ids) == {""}
+    assert emulator.store.interactions == {}  # nothing kept, so no way to reach it again
 
 
 async def test_unknown_ids_are_404(client: httpx2.AsyncClient) -> None:
@@ -209,11 +223,19 @@ async def test_api_key_required_when_configured() -> None:
             missing.json()["error"]["code"] == 401 and missing.json()["error"]["status"] == "UNAUTHENTICATED"
         )
         wrong = await client.post("/v1beta/interactions", json=body, headers={"x-goog-api-key": "nope"})
-        assert wrong.status_code == 403
+        assert wrong.status_code == 400  # as Google's gateway answers a wrong key: not 401/403
         assert wrong.json()["error"] == {
-            "code": 403,
+            "code": 400,
             "message": "API key not valid. Please pass a valid API key.",
-            "status": "PERMISSION_DENIED",
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ],
         }
         ok = await client.post("/v1beta/interactions", json=body, headers={"x-goog-api-key": "sekrit"})
         assert ok.status_code == 200

@@ -40,13 +40,37 @@ async def test_thinking_summaries_produce_thought_step(client: httpx2.AsyncClien
     assert thought["summary"][0]["type"] == "text" and thought["summary"][0]["text"]
     assert data["usage"]["total_thought_tokens"] > 0
     plain = await create(client, input="why?", generation_config={"thinking_summaries": "none"})
-    assert [s["type"] for s in plain["steps"]] == ["model_output"]
+    assert [s["type"] for s in plain["steps"]] == ["thought", "model_output"]
+
+
+@pytest.mark.parametrize(
+    ("model", "thinks"),
+    [
+        ("gemini-3.5-flash", True),
+        ("gemini-3.1-pro-preview", True),
+        ("gemini-3.1-flash-lite", True),
+        ("gemini-3.1-flash-tts-preview", False),
+        ("gemma-4-31b-it", False),
+    ],
+)
+async def test_thinking_models_always_sign_a_thought(
+    client: httpx2.AsyncClient, model: str, thinks: bool
+) -> None:
+    """Real thinking models always emit a signed `thought` step; its summary only when asked for."""
+    data = await create(client, model=model, input="why?")
+    thoughts = [s for s in data["steps"] if s["type"] == "thought"]
+    if thinks:
+        (thought,) = thoughts
+        assert set(thought) == {"type", "signature"} and thought["signature"]
+    else:
+        assert thoughts == []
 
 
 async def test_function_call_round_trip(client: httpx2.AsyncClient) -> None:
     first = await create(client, input="Use get_weather for Boston", tools=[WEATHER])
     assert first["status"] == "requires_action"
-    (call,) = first["steps"]
+    thought, call = first["steps"]
+    assert thought["type"] == "thought" and thought["signature"]
     assert call["type"] == "function_call" and call["name"] == "get_weather"
     assert re.fullmatch(r"[a-z0-9]{8}", call["id"])
     assert call["arguments"] == {"location": "example location", "unit": "c"}
@@ -61,6 +85,40 @@ async def test_function_call_round_trip(client: httpx2.AsyncClient) -> None:
     text = second["steps"][-1]["content"][0]["text"]
     assert 'The function get_weather returned: {"weather":"Sunny and 22C"}' in text
     assert "This is turn 2" in text
+
+
+async def test_function_result_as_a_block_of_user_input(client: httpx2.AsyncClient) -> None:
+    """An SDK sends the result as a content block inside a `user_input` step (full history, no
+    previous id); the real service accepts and answers it, and so must the emulator."""
+    first = await create(client, input="Use get_weather for Boston", tools=[WEATHER])
+    thought, call = first["steps"]
+    result = {"type": "function_result", "call_id": call["id"], "name": "get_weather", "result": "Sunny"}
+    history = [
+        {"type": "user_input", "content": [{"type": "text", "text": "Use get_weather for Boston"}]},
+        thought,
+        call,
+        {"type": "user_input", "content": [result]},
+    ]
+    answered = await create(client, tools=[WEATHER], input=history)
+    assert answered["status"] == "completed"
+    assert "The function get_weather returned: Sunny" in answered["steps"][-1]["content"][0]["text"]
+    chained = await create(
+        client,
+        previous_interaction_id=first["id"],
+        tools=[WEATHER],
+        input=[{"type": "user_input", "content": [result]}],
+    )
+    assert "get_weather returned: Sunny" in chained["steps"][-1]["content"][0]["text"]
+    unmatched = {**result, "call_id": "zzzzzzzz"}
+    response = await client.post(
+        "/v1beta/interactions",
+        json={
+            "model": MODEL,
+            "previous_interaction_id": first["id"],
+            "input": [{"type": "user_input", "content": [unmatched]}],
+        },
+    )
+    assert response.status_code == 400 and "call_id 'zzzzzzzz'" in response.json()["error"]["message"]
 
 
 async def test_function_result_must_match_a_call(client: httpx2.AsyncClient) -> None:
@@ -87,6 +145,7 @@ async def test_server_tools_steps_and_citations(client: httpx2.AsyncClient) -> N
     data = await create(client, input="Summarise https://example.net/page now", tools=tools)
     kinds = [s["type"] for s in data["steps"]]
     assert kinds == [
+        "thought",
         "google_search_call",
         "google_search_result",
         "code_execution_call",
@@ -95,7 +154,7 @@ async def test_server_tools_steps_and_citations(client: httpx2.AsyncClient) -> N
         "url_context_result",
         "model_output",
     ]
-    steps = data["steps"]
+    steps = data["steps"][1:]
     for call, result in ((steps[0], steps[1]), (steps[2], steps[3]), (steps[4], steps[5])):
         assert result["call_id"] == call["id"]
     assert steps[0]["arguments"]["queries"] == ["Summarise https://example.net/page now"]

@@ -10,6 +10,8 @@ import anyio
 import httpx2
 import pytest
 
+from gemini_interactions_mcp.emulator import EmulatorConfig
+
 pytestmark = pytest.mark.anyio
 MODEL = "gemini-3.5-flash"
 Parse = Callable[[str], list[tuple[str, Any]]]
@@ -51,16 +53,26 @@ def rebuild(events: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     return [steps[i] for i in sorted(steps)]
 
 
-async def test_event_order_ids_and_termination(client: httpx2.AsyncClient, sse: Parse) -> None:
-    events = await stream_create(client, sse, input="count", generation_config={"thinking_summaries": "auto"})
+@pytest.mark.parametrize("background", [False, True])
+async def test_event_order_ids_and_termination(
+    client: httpx2.AsyncClient, sse: Parse, background: bool
+) -> None:
+    """Event ids as the real service stamps them: on every event of a background stream, on none of
+    a non-background one."""
+    events = await stream_create(
+        client, sse, input="count", generation_config={"thinking_summaries": "auto"}, background=background
+    )
     names = [name for name, _ in events]
     assert names[:2] == ["interaction.created", "interaction.status_update"]
     assert names[-2:] == ["interaction.completed", "done"]
     assert events[-1][1] == "[DONE]"
     payloads = [data for _, data in events[:-1]]
     assert all(p["event_type"] == name for (name, _), p in zip(events, payloads, strict=False))
-    ids = [p["event_id"] for p in payloads]
-    assert len(set(ids)) == len(ids)
+    ids = [p.get("event_id") for p in payloads]
+    if background:
+        assert all(ids) and len(set(ids)) == len(ids)
+    else:
+        assert ids == [None] * len(ids)
     created = payloads[0]["interaction"]
     assert created["status"] == "in_progress" and created["object"] == "interaction"
     completed = payloads[-1]["interaction"]
@@ -106,15 +118,28 @@ async def test_function_call_streams_arguments_delta(client: httpx2.AsyncClient,
         },
     }
     events = await stream_create(client, sse, input="call get_weather for Paris", tools=[tool])
-    start = next(data for name, data in events if name == "step.start")
-    assert start["step"]["type"] == "function_call" and start["step"]["arguments"] == {}
-    assert {d["delta"]["type"] for n, d in events if n == "step.delta"} == {"arguments_delta"}
-    assert rebuild(events)[0]["arguments"] == {"location": "example location"}
+    starts = [data for name, data in events if name == "step.start"]
+    assert [start["step"]["type"] for start in starts] == ["thought", "function_call"]
+    assert starts[1]["step"]["arguments"] == {}
+    deltas = [d["delta"]["type"] for n, d in events if n == "step.delta" and d["index"] == 1]
+    assert set(deltas) == {"arguments_delta"}
+    assert rebuild(events)[1]["arguments"] == {"location": "example location"}
     assert events[-2][1]["interaction"]["status"] == "requires_action"
 
 
-async def test_resume_replays_exactly_the_events_after(client: httpx2.AsyncClient, sse: Parse) -> None:
-    events = await stream_create(client, sse, input="resume me please, this is a longer prompt to chunk")
+@pytest.mark.parametrize(
+    ("config", "background"),
+    [
+        (EmulatorConfig(step_delay=0.0), True),
+        (EmulatorConfig(step_delay=0.0, event_ids="always"), False),  # the id-bearing mode
+    ],
+)
+async def test_resume_replays_exactly_the_events_after(
+    client: httpx2.AsyncClient, sse: Parse, background: bool
+) -> None:
+    events = await stream_create(
+        client, sse, input="resume me please, this is a longer prompt to chunk", background=background
+    )
     iid = events[0][1]["interaction"]["id"]
     replay = sse((await client.get(f"/v1beta/interactions/{iid}", params={"stream": "true"})).text)
     assert replay == events

@@ -9,13 +9,13 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig
 from gemini_interactions_mcp.gemini import (
+    AuthenticationError,
     BadRequestError,
     ConfigurationError,
     ConflictError,
     InteractionAccumulator,
     InteractionsClient,
     NotFoundError,
-    PermissionDeniedError,
     ServerError,
 )
 from gemini_interactions_mcp.gemini.models import InteractionCompletedEvent, InteractionEvent
@@ -40,6 +40,7 @@ def shape(events: list[InteractionEvent]) -> list[tuple[str, Any]]:
         data = event.wire()
         for volatile in ("event_id", "interaction", "interaction_id"):
             data.pop(volatile, None)
+        data.get("delta", {}).pop("signature", None)  # thought signatures are random per run
         out.append((str(data.pop("event_type")), data))
     return out
 
@@ -99,7 +100,7 @@ async def test_get_with_include_input(client: InteractionsClient) -> None:
 
 
 async def test_stream_get_from_last_event_id(client: InteractionsClient) -> None:
-    created = await client.create({"model": MODEL, "input": "A stored run"})
+    created = await client.create({"model": MODEL, "input": "A stored run", "background": True})
     async with client.stream_get(created.id) as stream:
         full = [event async for event in stream]
     ids = [event.event_id for event in full]
@@ -109,18 +110,41 @@ async def test_stream_get_from_last_event_id(client: InteractionsClient) -> None
     assert [event.event_id for event in rest] == ids[3:]
 
 
-async def test_resume_after_dropped_stream(client: InteractionsClient, emu: Emu) -> None:
-    body = {"model": MODEL, "input": "Tell me a long story about resumption", "background": True}
+async def test_non_background_streams_carry_no_event_ids(client: InteractionsClient) -> None:
+    """As the real service: no `event_id` at all on a stream of a non-background request."""
+    events, stream = await events_of(client, {"model": MODEL, "input": "Plain stream"})
+    assert [event.event_id for event in events] == [None] * len(events)
+    assert stream.interaction_id and stream.last_event_id is None
+    assert isinstance(events[-1], InteractionCompletedEvent)
+
+
+@pytest.mark.parametrize(
+    ("emulator_config", "background"),
+    [
+        (EmulatorConfig(step_delay=0.0), True),  # the real service: a background stream has ids
+        (EmulatorConfig(step_delay=0.0), False),  # ... a non-background one has none
+        (EmulatorConfig(step_delay=0.0, event_ids="always"), False),
+        (EmulatorConfig(step_delay=0.0, event_ids="never"), True),
+    ],
+)
+async def test_resume_after_dropped_stream(client: InteractionsClient, emu: Emu, background: bool) -> None:
+    """Resumes after each drop, from `last_event_id` when the stream has ids, else by replaying from the
+    start and skipping what was already seen; either way every event exactly once."""
+    body = {"model": MODEL, "input": "Tell me a long story about resumption", "background": background}
     undisturbed, _ = await events_of(client, body)
     await emu.fault(kind="drop_stream", after_events=3, count=2)
     await emu.clear_requests()
     resumed, stream = await events_of(client, body)
     assert shape(resumed) == shape(undisturbed)
-    ids = [event.event_id for event in resumed]
-    assert len(set(ids)) == len(ids)
     assert stream.reconnects == 2
+    ids = [event.event_id for event in resumed]
     gets = [r for r in await emu.requests() if r["method"] == "GET"]
-    assert [r["query"].get("last_event_id") for r in gets] == [ids[2], ids[5]]
+    if all(ids):
+        assert len(set(ids)) == len(ids)
+        assert [r["query"].get("last_event_id") for r in gets] == [ids[2], ids[5]]
+    else:
+        assert ids == [None] * len(ids)
+        assert [r["query"] for r in gets] == [{"stream": "true"}] * 2
 
 
 async def test_retry_after_429(client: InteractionsClient, emu: Emu, clock: Clock) -> None:
@@ -150,8 +174,10 @@ async def test_auth_errors(emu: Emu, clock: Clock) -> None:
         with pytest.raises(ConfigurationError, match="GEMINI_API_KEY"):
             await no_key.create({"model": MODEL, "input": "hi"})
     async with InteractionsClient(config(**base, api_key="wrong-key"), **kwargs) as wrong:
-        with pytest.raises(PermissionDeniedError) as caught:
+        # The gateway's answer to a wrong key is 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+        with pytest.raises(AuthenticationError) as caught:
             await wrong.create({"model": MODEL, "input": "hi"})
+        assert caught.value.status_code == 400 and caught.value.status == "INVALID_ARGUMENT"
         assert "wrong-key" not in str(caught.value)
     async with InteractionsClient(config(**base, api_key="right-key"), **kwargs) as right:
         assert (await right.create({"model": MODEL, "input": "hi"})).status == "completed"

@@ -73,6 +73,27 @@ class Script:
             "INVALID_ARGUMENT",
             "Unknown name",
         ),
+        (  # how Google's gateway really rejects a key: 400, not 401/403 (issue 8, recorded traffic)
+            400,
+            {
+                "error": {
+                    "code": 400,
+                    "message": "API key not valid. Please pass a valid API key.",
+                    "status": "INVALID_ARGUMENT",
+                    "details": [
+                        {
+                            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                            "reason": "API_KEY_INVALID",
+                            "domain": "googleapis.com",
+                        }
+                    ],
+                }
+            },
+            AuthenticationError,
+            400,
+            "INVALID_ARGUMENT",
+            "API key not valid. Please pass a valid API key.",
+        ),
         (
             401,
             {"error": {"code": 401, "message": "no key", "status": "UNAUTHENTICATED"}},

@@ -382,3 +382,41 @@ def test_accumulator_tool_results_and_server_tool_deltas() -> None:
         {"type": "mcp_server_tool_call", "id": "m1", "name": "ls", "server_name": "fs", "arguments": {}},
     ]
     assert accumulator.text is None
+
+
+def test_arguments_delta_as_an_object_or_as_text() -> None:
+    """Real streams send a function call's arguments as JSON text fragments or as a whole object."""
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[InteractionEvent] = TypeAdapter(InteractionEvent)
+    raw: list[dict[str, Any]] = []
+    for index, pieces in enumerate(([{"city": "Rome", "days": 2}], ['{"city": "Pa', 'ris"}'])):
+        call = {"type": "function_call", "id": f"f{index}", "name": "weather", "arguments": {}}
+        raw.append({"event_type": "step.start", "index": index, "step": call})
+        raw += [
+            {"event_type": "step.delta", "index": index, "delta": {"type": "arguments_delta", "arguments": p}}
+            for p in pieces
+        ]
+        raw.append({"event_type": "step.stop", "index": index})
+    accumulator = InteractionAccumulator()
+    for event in raw:
+        accumulator.feed(adapter.validate_python(event))
+    assert [step.wire()["arguments"] for step in accumulator.interaction.steps or []] == [
+        {"city": "Rome", "days": 2},
+        {"city": "Paris"},
+    ]
+
+
+async def test_a_known_event_that_does_not_parse_is_kept_and_logged(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Never drop an event silently: a malformed known event is yielded unparsed, with a WARNING."""
+    events = run_events()
+    events.insert(2, {"event_type": "step.delta", "event_id": "odd", "index": "first", "delta": {}})
+    async with mock_client(lambda request: sse(sse_body(events)), clock) as client:
+        got, _ = await collect(client)
+    odd = [e for e in got if e.event_id == "odd"]
+    assert len(got) == len(events) and len(odd) == 1 and isinstance(odd[0], UnknownEvent)
+    assert odd[0].wire()["index"] == "first"
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("step.delta" in r.getMessage() and "index" in r.getMessage() for r in warnings)

@@ -6,7 +6,11 @@ runs long enough to watch (and to outlast an MCP client's tool-call timeout).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+EventIds = Literal["background", "always", "never"]
 
 
 class EmulatorConfig(BaseModel):
@@ -20,4 +24,11 @@ class EmulatorConfig(BaseModel):
     model_seconds: float = Field(default=0.0, ge=0, description="default duration of a model run")
     step_delay: float = Field(
         default=0.01, ge=0, description="pause between streamed deltas while an interaction is running"
+    )
+    event_ids: EventIds = Field(
+        default="background",
+        description=(
+            "which streams stamp an `event_id` on their events: 'background' (as the real service: "
+            "only streams of background interactions), 'always' (every stream), or 'never'"
+        ),
     )

@@ -60,7 +60,17 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
-def gateway_error(status: int, status_name: str, message: str) -> JSONResponse:
-    """A Google-gateway error body (numeric code plus canonical status name), used for auth failures."""
-    body = {"error": {"code": status, "message": message, "status": status_name}}
-    return JSONResponse(body, status_code=status)
+def gateway_error(status: int, status_name: str, message: str, reason: str | None = None) -> JSONResponse:
+    """A Google-gateway error body (numeric code plus canonical status name), used for auth failures;
+    `reason` adds the google.rpc.ErrorInfo detail the gateway attaches (e.g. API_KEY_INVALID)."""
+    error: dict[str, object] = {"code": status, "message": message, "status": status_name}
+    if reason is not None:
+        error["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        ]
+    return JSONResponse({"error": error}, status_code=status)

@@ -24,7 +24,8 @@ class Event:
     """One SSE event: when it happens (seconds after creation) and its JSON payload."""
 
     at: float
-    event_id: str
+    event_id: str | None
+    """None on streams that carry no ids (non-background requests, like the real service)."""
     payload: JSON
 
     @property
@@ -43,9 +44,10 @@ _STEP_ONLY_FIELDS = ("search_type",)
 
 def timeline(rec: InteractionRecord) -> list[Event]:
     """Every event of the interaction in order (cut short and closed if it was cancelled)."""
+    status_update: JSON = {"event_type": "interaction.status_update", "interaction_id": rec.public_id}
     raw: list[tuple[float, JSON]] = [
         (0.0, {"event_type": "interaction.created", "interaction": views.header(rec, 0.0, "in_progress")}),
-        (0.0, {"event_type": "interaction.status_update", "interaction_id": rec.id, "status": "in_progress"}),
+        (0.0, {**status_update, "status": "in_progress"}),
     ]
     for index, planned in enumerate(rec.run.steps):
         raw += _step_events(index, planned)
@@ -53,13 +55,10 @@ def timeline(rec: InteractionRecord) -> list[Event]:
     if end < rec.run.duration:
         raw = [(at, p) for at, p in raw if at <= end]
         raw += _close_open_step(raw, end)
-        raw.append(
-            (
-                end,
-                {"event_type": "interaction.status_update", "interaction_id": rec.id, "status": "cancelled"},
-            )
-        )
+        raw.append((end, {**status_update, "status": "cancelled"}))
     raw.append((end, {"event_type": "interaction.completed", "interaction": views.completed(rec, end)}))
+    if not rec.event_ids:
+        return [Event(at, None, payload) for at, payload in raw]
     return [
         Event(at, f"evt_{i:04d}", {**payload, "event_id": f"evt_{i:04d}"})
         for i, (at, payload) in enumerate(raw)

@@ -55,7 +55,8 @@ def api(handler: Handler) -> Handler:
 
 
 def authenticate(request: Request, api_key: str | None) -> Response | None:
-    """Gateway-style 401 (no credential) or 403 (wrong credential); None when allowed."""
+    """Gateway-style 401 (no credential) or, for a wrong key, the real gateway's 400 INVALID_ARGUMENT
+    with reason API_KEY_INVALID (not a 401/403); None when allowed."""
     if api_key is None:
         return None
     bearer = request.headers.get("authorization", "")
@@ -70,5 +71,7 @@ def authenticate(request: Request, api_key: str | None) -> Response | None:
             "Please use API Key or other form of API consumer identity to call this API.",
         )
     if presented != api_key:
-        return gateway_error(403, "PERMISSION_DENIED", "API key not valid. Please pass a valid API key.")
+        return gateway_error(
+            400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", "API_KEY_INVALID"
+        )
     return None

@@ -1,7 +1,8 @@
 """HTTP endpoints of `/{version}/agents` (section 12) and `/{version}/environments` (section 13).
 
 Custom agents are validated like the service does: the id is client-chosen and must be a lowercase
-slug, the base agent must be a managed agent, and int64 fields travel as strings.
+slug, the base agent is a managed agent or another custom agent (a fork), a `base_environment` naming
+an environment must name an existing one, and int64 fields travel as strings.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
 
-def agent_from_body(body: Any, existing: set[str]) -> JSON:
-    """Validate a create-agent body and return the stored resource."""
+def agent_from_body(body: Any, existing: set[str], environments: set[str]) -> JSON:
+    """Validate a create-agent body against the existing agents and environments; return the resource."""
     if not isinstance(body, dict):
         raise bad_request("Invalid request body: expected a JSON object.")
     unknown = sorted(set(body) - _AGENT_FIELDS)
@@ -49,9 +50,11 @@ def agent_from_body(body: Any, existing: set[str]) -> JSON:
             "starting with a letter."
         )
     base = body.get("base_agent")
-    if not isinstance(base, str) or base not in managed.AGENTS:
+    if not isinstance(base, str) or (base not in managed.AGENTS and base not in existing):
         allowed = ", ".join(sorted(managed.AGENTS))
-        raise bad_request(f"Unknown base_agent '{base}'. Supported base agents: {allowed}.")
+        raise bad_request(
+            f"Unknown base_agent '{base}'. Supported base agents: {allowed}, or one of your own agents."
+        )
     if agent_id in existing or agent_id in managed.AGENTS or agent_id in research.AGENTS:
         raise ApiError(409, f"Agent '{agent_id}' already exists.")
     for key in ("description", "system_instruction"):
@@ -63,6 +66,9 @@ def agent_from_body(body: Any, existing: set[str]) -> JSON:
     env = agent.get("base_environment")
     if env is not None and not isinstance(env, str | dict):
         raise bad_request("'base_environment' must be a string or an object.")
+    named = env.get("environment_id") if isinstance(env, dict) else None if env == "remote" else env
+    if isinstance(named, str) and named.removeprefix("environments/") not in environments:
+        raise not_found(f"Environment '{named}' was not found.")
     if "agent_config" in agent:
         agent["agent_config"] = _agent_config(agent["agent_config"])
     return agent
@@ -117,7 +123,9 @@ def page(items: list[JSON], request: Request, key: str) -> JSON:
 @api
 async def create_agent(request: Request) -> Response:
     emu = emulator_of(request)
-    agent = agent_from_body(json_body(await request.body()), set(emu.store.agents))
+    agent = agent_from_body(
+        json_body(await request.body()), set(emu.store.agents), set(emu.store.environments)
+    )
     emu.store.agents[agent["id"]] = agent
     return JSONResponse(agent)
 

@@ -16,6 +16,7 @@ from .plan import JSON
 from .responders import TurnContext, research, respond
 from .responders import agents as managed
 from .store import TERMINAL, EnvironmentRecord, InteractionRecord
+from .text import function_results
 from .validation import CreateRequest
 
 
@@ -34,7 +35,7 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
     history = [*previous.history, *previous.timeline()] if previous else []
     _check_function_results(req, history)
     turn = previous.turn + 1 if previous else 1
-    if env is not None and req.kind == "agent":
+    if env is not None and req.kind == "agent" and managed.note_path(turn) not in env.files:
         env.files.append(managed.note_path(turn))
     ctx = TurnContext(
         request=req,
@@ -59,11 +60,18 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
         background=req.background,
         stored=req.store,
         turn=turn,
+        event_ids=_stamps_event_ids(emu, req),
         environment_id=env.id if env else None,
     )
     if req.store:
         emu.store.interactions[record.id] = record
     return record
+
+
+def _stamps_event_ids(emu: Emulator, req: CreateRequest) -> bool:
+    """Real streams of non-background requests carry no `event_id`; the config may say otherwise."""
+    mode = emu.config.event_ids
+    return mode == "always" or (mode == "background" and req.background)
 
 
 def lookup(emu: Emulator, interaction_id: str) -> InteractionRecord:
@@ -117,12 +125,25 @@ def _agent(emu: Emulator, req: CreateRequest) -> JSON | None:
         if config_type not in (None, "deep-research"):
             raise bad_request(f"'agent_config.type' must be 'deep-research' for agent '{req.name}'.")
         return None
-    custom = emu.store.agents.get(req.name)
+    custom = _custom_agent(emu, req.name)
     if req.name not in managed.AGENTS and custom is None:
         raise not_found(f"Agent '{req.name}' was not found.")
     if config_type not in (None, "antigravity"):
         raise bad_request(f"'agent_config.type' must be 'antigravity' for agent '{req.name}'.")
     return custom
+
+
+def _custom_agent(emu: Emulator, name: str) -> JSON | None:
+    """A custom agent's effective definition: a fork inherits what it does not set from its base
+    agent, and so on down to the managed agent at the root."""
+    chain: list[JSON] = []
+    while (agent := emu.store.agents.get(name)) is not None and agent not in chain:
+        chain.append(agent)
+        name = agent["base_agent"]
+    merged: JSON = {}
+    for agent in reversed(chain):
+        merged.update(agent)
+    return merged or None
 
 
 def _environment(emu: Emulator, req: CreateRequest, agent: JSON | None) -> EnvironmentRecord:
@@ -133,6 +154,9 @@ def _environment(emu: Emulator, req: CreateRequest, agent: JSON | None) -> Envir
         spec = agent.get("base_environment") if agent else None
         if spec is None:
             raise bad_request(f"Agent '{req.name}' needs an 'environment' (\"remote\" or an environment id).")
+        base = spec.get("environment_id") if isinstance(spec, dict) else None if spec == "remote" else spec
+        if isinstance(base, str):
+            return _fork_environment(emu, _existing_environment(emu, base))
         if isinstance(spec, dict):
             spec = {k: v for k, v in spec.items() if k != "environment_id"}
     if isinstance(spec, str):
@@ -155,6 +179,21 @@ def _new_environment(emu: Emulator, spec: JSON) -> EnvironmentRecord:
     return env
 
 
+def _fork_environment(emu: Emulator, base: EnvironmentRecord) -> EnvironmentRecord:
+    """Each run of an agent whose base environment is an existing one works in a copy of it."""
+    now = emu.wall()
+    env = EnvironmentRecord(
+        ids.environment_id(),
+        now,
+        now,
+        sources=list(base.sources),
+        network=base.network,
+        files=list(base.files),
+    )
+    emu.store.environments[env.id] = env
+    return env
+
+
 def _existing_environment(emu: Emulator, env_id: str) -> EnvironmentRecord:
     env = emu.store.environments.get(env_id.removeprefix("environments/"))
     if env is None:
@@ -164,10 +203,11 @@ def _existing_environment(emu: Emulator, env_id: str) -> EnvironmentRecord:
 
 
 def _check_function_results(req: CreateRequest, history: list[JSON]) -> None:
-    """Every `function_result` must answer a `function_call` the model made (by `call_id`)."""
+    """Every `function_result` (step or user_input block) must answer a `function_call` the model
+    made (by `call_id`)."""
     calls = {s.get("id") for s in [*history, *req.input_steps] if s.get("type") == "function_call"}
-    for step in req.input_steps:
-        if step.get("type") == "function_result" and step["call_id"] not in calls:
+    for result in function_results(req.input_steps):
+        if result["call_id"] not in calls:
             raise bad_request(
-                f"'function_result' call_id '{step['call_id']}' does not match any function_call."
+                f"'function_result' call_id '{result['call_id']}' does not match any function_call."
             )

@@ -33,8 +33,15 @@ class InteractionRecord:
     background: bool
     stored: bool
     turn: int
+    event_ids: bool = True
+    """Whether this interaction's stream events carry `event_id` (see EmulatorConfig.event_ids)."""
     environment_id: str | None = None
     cancelled_at: float | None = None
+
+    @property
+    def public_id(self) -> str:
+        """The id as the service shows it: none for `store: false` (its stream says "")."""
+        return self.id if self.stored else ""
 
     def finish_offset(self) -> float:
         """Seconds after creation at which the run ends (earlier if it was cancelled)."""

@@ -25,10 +25,28 @@ def content_texts(content: Any) -> list[str]:
     return [c["text"] for c in content if isinstance(c, dict) and c.get("type") == "text" and "text" in c]
 
 
+def function_results(steps: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every function result given: `function_result` steps, and `function_result` blocks inside a
+    `user_input` step's content (both forms reach the real service)."""
+    found: list[dict[str, Any]] = []
+    for step in steps:
+        if step.get("type") == "function_result":
+            found.append(step)
+        elif step.get("type") == "user_input" and isinstance(step.get("content"), list):
+            found += [
+                b for b in step["content"] if isinstance(b, dict) and b.get("type") == "function_result"
+            ]
+    return found
+
+
 def step_texts(step: dict[str, Any]) -> list[str]:
-    """Human-readable text carried by a step, for token counting and fact recall."""
+    """All text a step carries (function results included), for token counting."""
     kind = step.get("type")
-    if kind in ("user_input", "model_output"):
+    if kind == "user_input":
+        return content_texts(step.get("content")) + [
+            result_text(r.get("result")) for r in function_results([step])
+        ]
+    if kind == "model_output":
         return content_texts(step.get("content"))
     if kind == "thought":
         return content_texts(step.get("summary"))
@@ -38,15 +56,15 @@ def step_texts(step: dict[str, Any]) -> list[str]:
 
 
 def user_texts(steps: Iterable[dict[str, Any]]) -> list[str]:
-    """All user-written text, oldest first."""
-    return [t for s in steps if s.get("type") == "user_input" for t in step_texts(s)]
+    """All text the user wrote (not function results), oldest first."""
+    return [t for s in steps if s.get("type") == "user_input" for t in content_texts(s.get("content"))]
 
 
 def newest_user_text(steps: list[dict[str, Any]]) -> str:
     """Text of the last `user_input` step (the prompt of this turn), or "" when there is none."""
     for step in reversed(steps):
         if step.get("type") == "user_input":
-            return "\n".join(step_texts(step))
+            return "\n".join(content_texts(step.get("content")))
     return ""
 
 

@@ -14,6 +14,9 @@ from .errors import bad_request
 from .plan import JSON
 
 CONTENT_TYPES = frozenset({"text", "image", "audio", "video", "document"})
+RESULT_BLOCK = "function_result"
+"""Also accepted as a content block of user input: an SDK sends results that way and the service
+answers them (reference media-files-tools.md section 1.4 B)."""
 STEP_TYPES = frozenset(
     {
         "user_input",
@@ -150,7 +153,7 @@ def normalise_input(value: Any) -> list[JSON]:
             raise bad_request("'input' must not be empty.")
         return [{"type": "user_input", "content": [{"type": "text", "text": value}]}]
     if isinstance(value, dict):
-        _content(value, "input")
+        _content(value, "input", user=True)
         return [{"type": "user_input", "content": [value]}]
     if isinstance(value, list) and value:
         if all(isinstance(v, dict) and v.get("type") in STEP_TYPES for v in value):
@@ -158,7 +161,7 @@ def normalise_input(value: Any) -> list[JSON]:
                 _step(step, f"input[{i}]")
             return list(value)
         for i, item in enumerate(value):
-            _content(item, f"input[{i}]")
+            _content(item, f"input[{i}]", user=True)
         return [{"type": "user_input", "content": list(value)}]
     raise bad_request(
         "'input' must be a string, a content object, or a non-empty list of content objects or steps."
@@ -177,10 +180,14 @@ def _target(body: JSON) -> tuple[str, str]:
     return kind, name.removeprefix("models/").removeprefix("agents/")
 
 
-def _content(item: Any, where: str) -> None:
+def _content(item: Any, where: str, *, user: bool = False) -> None:
+    """One content block; `user` content may also carry function results."""
     if not isinstance(item, dict):
         raise bad_request(f"Invalid content at '{where}': expected an object with a 'type'.")
     kind = item.get("type")
+    if user and kind == RESULT_BLOCK:
+        _function_result(item, where)
+        return
     if kind not in CONTENT_TYPES:
         raise bad_request(f"The value '{kind}' is not supported for 'type' at '{where}'.")
     if kind == "text" and not isinstance(item.get("text"), str):
@@ -196,12 +203,16 @@ def _step(step: JSON, where: str) -> None:
         if not isinstance(content, list):
             raise bad_request(f"'content' must be a list at '{where}'.")
         for i, item in enumerate(content):
-            _content(item, f"{where}.content[{i}]")
-    elif kind == "function_result":
-        if not isinstance(step.get("call_id"), str):
-            raise bad_request(f"'call_id' is required at '{where}'.")
-        if "result" not in step:
-            raise bad_request(f"'result' is required at '{where}'.")
+            _content(item, f"{where}.content[{i}]", user=kind == "user_input")
+    elif kind == RESULT_BLOCK:
+        _function_result(step, where)
+
+
+def _function_result(item: JSON, where: str) -> None:
+    if not isinstance(item.get("call_id"), str):
+        raise bad_request(f"'call_id' is required at '{where}'.")
+    if "result" not in item:
+        raise bad_request(f"'result' is required at '{where}'.")
 
 
 def validate_tools(value: Any) -> list[JSON]:

@@ -8,6 +8,8 @@ from .plan import JSON
 from .store import EnvironmentRecord, InteractionRecord
 from .text import step_texts, tokens
 
+NOT_ECHOED_ON_CREATE = frozenset({"tools", "response_format", "previous_interaction_id"})
+
 
 def rfc3339(epoch: float) -> str:
     """RFC 3339 UTC with whole seconds, the service's timestamp format."""
@@ -19,7 +21,7 @@ def header(rec: InteractionRecord, elapsed: float, status: str | None = None) ->
     kind, name = rec.target
     done = min(elapsed, rec.finish_offset())
     return {
-        "id": rec.id,
+        "id": rec.public_id,
         "object": "interaction",
         "status": status or rec.status_at(elapsed),
         kind: name,
@@ -39,11 +41,17 @@ def interaction(
 ) -> JSON:
     """The Interaction resource.
 
-    `timeline` selects GET semantics (input steps first) over POST semantics (output steps only);
+    `timeline` selects GET semantics (input steps first) over POST semantics (output steps only, and
+    no echo of the request's tools, response format or previous id, as the real service answers);
     `status` overrides the computed one (a background create reports `in_progress` before any work).
+    A `store: false` interaction has no id at all.
     """
     body = header(rec, elapsed, status)
-    body.update(rec.echo)
+    if not body["id"]:
+        del body["id"]
+    body.update(
+        rec.echo if timeline else {k: v for k, v in rec.echo.items() if k not in NOT_ECHOED_ON_CREATE}
+    )
     body["service_tier"] = rec.echo.get("service_tier", "standard")
     if rec.environment_id is not None:
         body["environment_id"] = rec.environment_id

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from gemini_interactions_mcp.gemini.models import (
+    EVENT_TYPES,
     ErrorEvent,
     Interaction,
     InteractionCompletedEvent,
@@ -25,8 +27,11 @@ from gemini_interactions_mcp.gemini.models import (
     Step,
     StepDeltaEvent,
     StepStartEvent,
+    UnknownEvent,
 )
 from gemini_interactions_mcp.gemini.output import output_text
+
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -43,6 +48,7 @@ class InteractionAccumulator:
         self._arguments: dict[int, str] = {}
         self.thought_summaries: list[str] = []
         self.error: ErrorEvent | None = None
+        self._ignored: set[str | None] = set()
 
     def feed(self, event: InteractionEvent) -> None:
         """Apply one event, in stream order."""
@@ -63,6 +69,10 @@ class InteractionAccumulator:
             self._apply(event.index, event.delta.wire())
         elif isinstance(event, ErrorEvent):
             self.error = event
+        elif isinstance(event, UnknownEvent) and event.event_type not in self._ignored:
+            self._ignored.add(event.event_type)
+            if event.event_type not in EVENT_TYPES:  # a known type that failed to parse was logged
+                log.warning("ignoring stream events of unknown type %r", event.event_type)
 
     def _note_summary(self, block: Any) -> None:
         if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
@@ -90,14 +100,24 @@ class InteractionAccumulator:
         elif kind == "thought_signature":
             step["signature"] = delta.get("signature")
         elif kind == "arguments_delta":
-            self._arguments[index] = self._arguments.get(index, "") + delta.get("arguments", "")
-            with contextlib.suppress(ValueError):
-                step["arguments"] = json.loads(self._arguments[index])
+            self._add_arguments(index, step, delta.get("arguments"))
         elif kind in ("image", "audio", "video", "document"):
             step.setdefault("content", []).append(delta)
         else:
             # Tool call/result payloads: their fields complete the step shell.
             step.update({k: v for k, v in delta.items() if k != "type"})
+
+    def _add_arguments(self, index: int, step: dict[str, Any], fragment: Any) -> None:
+        """A JSON text fragment joins the earlier ones; an object (real streams send both) is the
+        arguments themselves."""
+        if isinstance(fragment, dict):
+            step["arguments"] = {**(step.get("arguments") or {}), **fragment}
+            return
+        self._arguments[index] = self._arguments.get(index, "") + (fragment or "")
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(self._arguments[index])
+            if isinstance(parsed, dict):
+                step["arguments"] = parsed
 
     @property
     def interaction(self) -> Interaction:

@@ -6,8 +6,8 @@ GeminiError
 │   └── UpstreamTimeoutError  connect or read timed out
 ├── APIError                  an HTTP error answer: status_code, code, message, status, details,
 │   │                         retry_after (seconds the server asked us to wait, if it said)
-│   ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404,
-│   └── ConflictError 409, RateLimitError 429, ServerError 5xx   (other statuses: plain APIError)
+│   ├── BadRequestError 400, AuthenticationError 401 (and 400 API_KEY_INVALID), PermissionDeniedError
+│   └── 403, NotFoundError 404, ConflictError 409, RateLimitError 429, ServerError 5xx (others: APIError)
 └── StreamError               an `error` event inside a stream, or a stream that could not be resumed
 
 The MCP layer turns these into advice for the user (which variable to set, when to retry), so each
@@ -70,7 +70,8 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """401: no key, or the key was not accepted."""
+    """The key was missing or not accepted: 401, or Google's gateway answer to a bad key, which is
+    400 INVALID_ARGUMENT with reason API_KEY_INVALID (so `status_code` may be 400)."""
 
 
 class PermissionDeniedError(APIError):
@@ -123,6 +124,14 @@ def error_class(status_code: int) -> type[APIError]:
     if status_code >= 500:
         return ServerError
     return _BY_STATUS.get(status_code, APIError)
+
+
+KEY_REJECTED_REASONS = frozenset({"API_KEY_INVALID"})
+"""google.rpc.ErrorInfo reasons with which the gateway rejects the key itself (on a 400)."""
+
+
+def _rejects_key(details: list[Any]) -> bool:
+    return any(isinstance(d, dict) and d.get("reason") in KEY_REJECTED_REASONS for d in details)
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -201,6 +210,5 @@ def api_error(
     delay = retry_after(headers)
     if delay is None:
         delay = _retry_info(details)
-    return error_class(status_code)(
-        status_code, message, code=code, status=status, details=details, retry_after=delay
-    )
+    kind = AuthenticationError if _rejects_key(details) else error_class(status_code)
+    return kind(status_code, message, code=code, status=status, details=details, retry_after=delay)

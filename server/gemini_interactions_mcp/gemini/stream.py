@@ -29,6 +29,7 @@ from gemini_interactions_mcp.gemini.models import (
     InteractionCreatedEvent,
     InteractionEvent,
     InteractionStatusUpdateEvent,
+    UnknownEvent,
 )
 from gemini_interactions_mcp.gemini.sse import aiter_messages
 
@@ -45,12 +46,29 @@ def event_adapter() -> TypeAdapter[InteractionEvent]:
 
 
 def parse_event(data: str) -> InteractionEvent | None:
-    """One event from its `data:` JSON; None (logged) for data that is not an event object at all."""
+    """One event from its `data:` JSON, never dropped silently.
+
+    An event of a known type whose payload does not match our model (the service changes shapes
+    before the docs do) is logged at WARNING and kept as an UnknownEvent with all its fields; only data
+    that is not a JSON object at all is skipped, also with a WARNING.
+    """
     try:
         return event_adapter().validate_json(data)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+    try:
+        kept = UnknownEvent.model_validate_json(data)
     except ValidationError:
         log.warning("skipping stream data that is not an event object (%d chars)", len(data))
         return None
+    where = ".".join(str(part) for part in problem["loc"])
+    log.warning(
+        "stream event %r does not match its schema at %s (%s); kept unparsed",
+        kept.event_type,
+        where,
+        problem["type"],
+    )
+    return kept
 
 
 class InteractionStream:

@@ -63,8 +63,12 @@ def usage(
     return body
 
 
-def thought(summary: str) -> JSON:
-    return {"type": "thought", "signature": signature(), "summary": [{"type": "text", "text": summary}]}
+def thought(summary: str | None = None) -> JSON:
+    """A thought step: always signed; its summary is only there when summaries were asked for."""
+    step: JSON = {"type": "thought", "signature": signature()}
+    if summary is not None:
+        step["summary"] = [{"type": "text", "text": summary}]
+    return step
 
 
 class CitedText:

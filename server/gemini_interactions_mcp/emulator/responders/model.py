@@ -17,6 +17,7 @@ from ..schema_gen import instance
 from ..text import (
     asked_keys,
     facts,
+    function_results,
     is_blocked,
     newest_user_text,
     parse_think,
@@ -46,6 +47,8 @@ def respond(ctx: TurnContext) -> Run:
     if req.generation_config.get("thinking_summaries") == "auto":
         count = 1 if think is None else max(1, min(5, math.ceil(think)))
         steps.extend(thought(s) for s in _summaries(prompt, count))
+    elif thinks(req.name):
+        steps.append(thought())
     thought_tokens = 40 + 20 * len(steps) + int(30 * (think or 0))
     calls = _function_calls(req.tools, prompt) if prompt else []
     if calls:
@@ -82,10 +85,9 @@ def _compose(ctx: TurnContext, prompt: str, findings: list[Finding]) -> CitedTex
     if ctx.system_instruction:
         lines.append(f"Following your instruction: {ctx.system_instruction}")
     lines.append(f"This is turn {ctx.turn} of our conversation.")
-    for step in req.input_steps:
-        if step.get("type") == "function_result":
-            name = step.get("name") or _call_name(ctx.history, step["call_id"]) or "function"
-            lines.append(f"The function {name} returned: {result_text(step.get('result'))}")
+    for result in function_results(req.input_steps):
+        name = result.get("name") or _call_name(ctx.steps, result["call_id"]) or "function"
+        lines.append(f"The function {name} returned: {result_text(result.get('result'))}")
     known = facts(user_texts(ctx.steps))
     for key in asked_keys(prompt):
         lines.append(f"Your {key} is {known[key]}." if key in known else f"I don't know your {key} yet.")
@@ -99,6 +101,12 @@ def _compose(ctx: TurnContext, prompt: str, findings: list[Finding]) -> CitedTex
         answer.add("\n")
         answer.add(text, url=url, title=title)
     return answer
+
+
+def thinks(model: str) -> bool:
+    """Gemini text models think on every turn, and always return the thought's signature (its summary
+    only on request); speech, music and open Gemma models do not."""
+    return model.startswith("gemini-") and not any(k in model for k in ("tts", "lyria", "transcribe"))
 
 
 def _summaries(prompt: str, count: int) -> list[str]:

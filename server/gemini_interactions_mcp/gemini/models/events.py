@@ -68,10 +68,11 @@ class ThoughtSignatureDelta(OpenModel):
 
 
 class ArgumentsDelta(OpenModel):
-    """A fragment of a function call's JSON arguments; fragments concatenate in order."""
+    """A function call's arguments: a JSON text fragment (fragments concatenate in order), or, as real
+    streams also send, the arguments whole as a JSON object."""
 
     type: Literal["arguments_delta"] = "arguments_delta"
-    arguments: str = ""
+    arguments: str | dict[str, Any] = ""
 
 
 class ToolCallDelta(OpenModel):
