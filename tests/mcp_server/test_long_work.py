@@ -30,9 +30,13 @@ from .conftest import requests_log
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.parametrize("event_ids", ["background", "never"])
 async def test_dropped_research_stream_is_resumed_without_loss(
-    emulator: Starlette, settings: ServerSettings
+    emulator: Starlette, settings: ServerSettings, event_ids: str
 ) -> None:
+    """The watcher resumes after `last_event_id` where the stream has ids (as real background streams
+    do), and by replaying and skipping what it saw where it has none."""
+    emulator.state.emulator.configure(event_ids=event_ids)
     emulator.state.emulator.add_fault({"kind": "drop_stream", "after_events": 4, "count": 2, "method": "GET"})
     async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
         started = data(await c.call_tool("start_deep_research", {"query": "Dropped streams"}))
@@ -43,9 +47,13 @@ async def test_dropped_research_stream_is_resumed_without_loss(
         )
     assert polled["status"] == "completed"
     assert len(polled["progress"]) == len(set(polled["progress"])) == 4, polled["progress"]
-    gets = requests_log(emulator, "GET", started["interaction_id"])
+    gets = [
+        g
+        for g in requests_log(emulator, "GET", started["interaction_id"])
+        if g["query"].get("stream") == "true"
+    ]
     resumed = [g for g in gets if "last_event_id" in g["query"]]
-    assert len(resumed) == 2, gets
+    assert len(gets) == 3 and len(resumed) == (2 if event_ids == "background" else 0), gets
     assert polled["citations"] and polled["total_chars"] > 200
 
 

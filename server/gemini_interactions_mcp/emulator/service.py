@@ -35,7 +35,7 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
     history = [*previous.history, *previous.timeline()] if previous else []
     _check_function_results(req, history)
     turn = previous.turn + 1 if previous else 1
-    if env is not None and req.kind == "agent" and managed.note_path(turn) not in env.files:
+    if env is not None and req.kind == "agent":
         env.files.append(managed.note_path(turn))
     ctx = TurnContext(
         request=req,
