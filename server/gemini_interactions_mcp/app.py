@@ -17,6 +17,8 @@ from mcp.server.mcpserver import MCPServer
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig, Interaction, InteractionsClient
+from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
+from gemini_interactions_mcp.protocol import ProtocolDetails
 from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.conversations import ConversationService
@@ -31,12 +33,6 @@ from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL_SECONDS = 3600
-
-INSTRUCTIONS = (
-    "Gemini through the Interactions API. ask_gemini answers and keeps the conversation server-side "
-    "(continue it with the returned `conversation`; list_conversations finds earlier ones). Long work "
-    "(start_deep_research, or an answer past its deadline) returns an interaction_id: poll_interaction it."
-)
 
 
 @dataclass
@@ -159,7 +155,7 @@ def build_server(
             )
 
     server: MCPServer[AppState] = MCPServer(
-        "gemini-interactions-mcp",
+        SERVER_NAME,
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
@@ -174,4 +170,5 @@ def build_server(
     catalog.register(server)
     announcer.register(server)
     compact_tool_schemas(server)
+    server.middleware.append(ProtocolDetails(server))
     return server

@@ -5,23 +5,21 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from pydantic import SecretStr
 
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.http import http_app
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
-pytestmark = pytest.mark.anyio
+from .conftest import TOKENS, authed
 
-TOKENS = (("alice", SecretStr("alice-token-1")), ("bob", SecretStr("bob-token-2")))
+pytestmark = pytest.mark.anyio
 
 
 def console_script() -> str:
@@ -45,25 +43,6 @@ async def test_console_script_over_stdio(tmp_path: Path, mode: str) -> None:
             "ask_gemini", {"prompt": "What is my code?", "conversation": first["conversation"]}
         )
         assert "Your code is 1234" in text_of(again)
-
-
-@pytest.fixture
-def http_server(emulator_url: str, tmp_path: Path) -> Iterator[ServerThread]:
-    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), transport="http", tokens=TOKENS)
-    from gemini_interactions_mcp.gemini import ClientConfig
-
-    app = http_app(settings, client_config=ClientConfig(base_url=emulator_url, api_key=None))
-    with ServerThread(app) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator_url(live_emulator: ServerThread) -> str:
-    return live_emulator.url
-
-
-def authed(token: str) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 async def test_http_requires_a_token(http_server: ServerThread) -> None:

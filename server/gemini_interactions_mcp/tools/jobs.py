@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
 from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, PollResult, page_hint
 from gemini_interactions_mcp.services.reports import headline
 from gemini_interactions_mcp.services.research import PLAN_LABEL, ResearchRequest, ResearchStarted
@@ -238,6 +238,8 @@ def register(server: MCPServer[Any]) -> None:
     async def interaction_report(interaction_id: str, ctx: AppContext) -> str:
         try:
             job = await app_state(ctx).jobs.get(principal(), interaction_id)
+        except UnknownHandleError as exc:  # unknown and someone else's alike: invalid params (-32602)
+            raise ResourceNotFoundError(str(exc)) from None
         except ServiceError as exc:
             raise ResourceError(str(exc)) from None
         if not job.is_finished:

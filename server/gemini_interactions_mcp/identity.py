@@ -1,0 +1,27 @@
+"""Who this server says it is: name, instructions and the capabilities it advertises.
+
+Standard library only, on purpose: the stdio transport answers a client's first `server/discover` or
+`initialize` from these before the MCP SDK is even imported (transport/stdio.py), and the app states the
+same facts through the SDK (app.py, protocol.py). One home, so the early answer and the SDK's never differ;
+a test compares them in both protocol eras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVER_NAME = "gemini-interactions-mcp"
+
+INSTRUCTIONS = (
+    "Gemini through the Interactions API. ask_gemini answers and keeps the conversation server-side "
+    "(continue it with the returned `conversation`; list_conversations finds earlier ones). Long work "
+    "(start_deep_research, or an answer past its deadline) returns an interaction_id: poll_interaction it."
+)
+
+# What the server really does: it announces resource updates (2025-era `resources/subscribe`, 2026-07-28
+# `subscriptions/listen`) but never a list change, since its tool and resource lists are fixed, and it
+# has no prompts. protocol.py makes the SDK's derived capabilities say exactly this.
+CAPABILITIES: dict[str, Any] = {
+    "resources": {"listChanged": False, "subscribe": True},
+    "tools": {"listChanged": False},
+}
