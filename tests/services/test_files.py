@@ -159,7 +159,7 @@ async def test_missing_files_and_folders(loader: FileLoader, root: Path) -> None
     ):
         await loader.load(["nope.txt"])
     (root / "dir").mkdir()
-    with pytest.raises(FileInputError, match="dir is not a regular file"):
+    with pytest.raises(FileInputError, match="dir holds no text file"):
         await loader.load(["dir"])
 
 
@@ -224,7 +224,7 @@ async def test_hidden_roots_never_appear_in_messages(root: Path, tmp_path: Path)
         "../secret.txt": "outside the folders",
         "nope.txt": "no such file (relative paths are read from the first allowed folder)",
         "loop": "a loop of symbolic links",
-        "dir": "dir is not a regular file",
+        "dir": "dir holds no text file",
     }
     for ref, expected in refusals.items():
         with pytest.raises(FileInputError) as caught:
@@ -234,3 +234,48 @@ async def test_hidden_roots_never_appear_in_messages(root: Path, tmp_path: Path)
     with pytest.raises(FileInputError) as caught:
         await FileLoader([], show_roots=False).load(["x.txt"])
     assert "--allow-dir" in str(caught.value) and str(tmp_path) not in str(caught.value)
+
+
+@pytest.fixture
+def project(root: Path) -> Path:
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "main.py").write_text("print('main')\n")
+    (root / "src" / "pkg" / "util.py").write_text("x = 1\n")
+    (root / "src" / "pkg" / "notes.md").write_text("# notes\n")
+    (root / "src" / "pkg" / "icon.png").write_bytes(PNG)
+    (root / "src" / "gen").mkdir()
+    (root / "src" / "gen" / "big.py").write_text("y = 2\n")
+    (root / ".gitignore").write_text("src/gen/\n")
+    return root
+
+
+async def test_a_glob_brings_matching_text_files_with_a_note(project: Path) -> None:
+    loaded = await FileLoader([project]).load_files(["src/**/*.py"])
+    names = [b["text"].split("\n")[0] for b in loaded.blocks]
+    assert names == ["[file src/main.py]", "[file src/pkg/util.py]"]
+    assert loaded.notes == ["src/**/*.py: 2 files, ~5 tokens (.gitignore honoured)."]
+
+
+async def test_a_folder_brings_its_text_files_skipping_binaries_and_ignored(project: Path) -> None:
+    loaded = await FileLoader([project]).load_files(["src", "https://example.com/a.png"])
+    names = [b["text"].split("\n")[0] for b in loaded.blocks if b["type"] == "text"]
+    assert names == ["[file src/main.py]", "[file src/pkg/notes.md]", "[file src/pkg/util.py]"]
+    assert loaded.blocks[-1]["uri"] == "https://example.com/a.png"
+    assert "3 files" in loaded.notes[0] and "skipped 1 binary" in loaded.notes[0]
+
+
+async def test_expansions_obey_caps_and_say_how_to_narrow(project: Path) -> None:
+    with pytest.raises(FileInputError, match=r"brings more than 2 files .*workspace"):
+        await FileLoader([project], max_expanded_files=2).load(["src"])
+    with pytest.raises(FileInputError, match=r"src/\*\*/\*\.rs matches no text file"):
+        await FileLoader([project]).load(["src/**/*.rs"])
+    (project / "src" / "huge.py").write_text("z" * 2000)
+    loaded = await FileLoader([project], max_file_bytes=1000).load_files(["src/*.py"])
+    assert len(loaded.blocks) == 1 and "1 over the size cap" in loaded.notes[0]
+
+
+async def test_globs_and_folders_stay_inside_the_roots(project: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside.py").write_text("secret = 1\n")
+    for ref in ["../*.py", f"{tmp_path}/*.py", "..", "src/../../*.py"]:
+        with pytest.raises(FileInputError, match="outside the folders"):
+            await FileLoader([project]).load([ref])

@@ -13,16 +13,23 @@ import base64
 import mimetypes
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from gemini_interactions_mcp.downstream.gitignore import wildmatch
+from gemini_interactions_mcp.downstream.paths import Confinement, Located, PathRefused
+from gemini_interactions_mcp.downstream.tree import is_binary_file, walk
+
 MIB = 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 20 * MIB
 DEFAULT_MAX_TOTAL_BYTES = 50 * MIB
+DEFAULT_MAX_EXPANDED_FILES = 1_000
+DEFAULT_MAX_EXPANDED_BYTES = 4 * MIB
+"""Text a folder or glob may bring: about a million tokens, as much as one request can take."""
 URL_SUPPORTED = "images, audio, video, PDF, office documents and CSV"
 SUPPORTED = f"{URL_SUPPORTED}, and UTF-8 text (plain text, Markdown, JSON, YAML, source code)"
 
@@ -122,6 +129,20 @@ class _LocalFile:
     path: Path
     name: str
     size: int
+    expanded: bool = False
+    """Found through a folder or a glob: sent only as text (binaries were skipped)."""
+
+
+@dataclass
+class LoadedFiles:
+    """The content blocks of a call's `files`, in order, and notes on what folders and globs brought."""
+
+    blocks: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+
+def is_glob(ref: str) -> bool:
+    return any(char in ref for char in "*?[")
 
 
 class FileLoader:
@@ -131,6 +152,10 @@ class FileLoader:
     MCP client shared instead (`load(..., roots=...)`); the tool layer does so only on stdio, where client
     and server share one machine and one user, never over HTTP, where a client's roots name folders of
     its own machine and must not open the server's.
+
+    A folder or a glob (`src/**/*.py`) brings the text files it holds, the way a developer would pick
+    them: `.gitignore` honoured, binaries and over-sized files skipped, and the whole within
+    `max_expanded_bytes` (about what one request can take), with the count and a token estimate noted.
 
     `show_roots=False` (HTTP) keeps the server's folder layout out of every message: a remote caller
     sees paths relative to their allowed folder, never where that folder lives on the server.
@@ -142,26 +167,28 @@ class FileLoader:
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+        max_expanded_files: int = DEFAULT_MAX_EXPANDED_FILES,
+        max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES,
         show_roots: bool = True,
     ) -> None:
         self.allowed_roots = list(allowed_roots)
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
+        self.max_expanded_files = max_expanded_files
+        self.max_expanded_bytes = min(max_expanded_bytes, max_total_bytes)
         self.show_roots = show_roots
 
-    def _folders(self, roots: Sequence[Path]) -> str:
-        """The allowed folders as a message may name them."""
-        if not roots:
-            return "none"
-        if self.show_roots:
-            return ", ".join(map(str, roots))
-        return "the server's allowed folders; relative paths start in the first one"
-
-    def _first_folder(self, roots: Sequence[Path]) -> str:
-        return str(roots[0]) if self.show_roots else "the first allowed folder"
+    def confinement(self, roots: Sequence[Path] | None = None) -> Confinement:
+        """The folders a call may read: the client's roots when it shared some (they replace the
+        defaults), else the allowed folders."""
+        return Confinement.of(self.allowed_roots if roots is None else roots, show_roots=self.show_roots)
 
     async def load(self, refs: Sequence[str], roots: Sequence[Path] | None = None) -> list[dict[str, Any]]:
         """Content blocks for `refs`, in order; FileInputError on the first one that cannot be sent."""
+        return (await self.load_files(refs, roots)).blocks
+
+    async def load_files(self, refs: Sequence[str], roots: Sequence[Path] | None = None) -> LoadedFiles:
+        """Content blocks for `refs` (a folder or glob gives several), with notes on the expansions."""
         for ref in refs:
             if "\x00" in ref:
                 raise FileInputError(
@@ -170,13 +197,16 @@ class FileLoader:
                 )
         urls = {i: self._url_block(ref) for i, ref in enumerate(refs) if self._url_scheme(ref) is not None}
         local = [ref for i, ref in enumerate(refs) if i not in urls]
-        located = iter(await anyio.to_thread.run_sync(self._locate_all, local, roots))
+        groups, notes = await anyio.to_thread.run_sync(self._locate_all, local, roots)
+        located = iter(groups)
         blocks: list[dict[str, Any]] = []
         for i in range(len(refs)):
-            blocks.append(
-                urls[i] if i in urls else await anyio.to_thread.run_sync(self._read_block, next(located))
-            )
-        return blocks
+            if i in urls:
+                blocks.append(urls[i])
+                continue
+            for file in next(located):
+                blocks.append(await anyio.to_thread.run_sync(self._read_block, file))
+        return LoadedFiles(blocks, notes)
 
     # -- URLs --------------------------------------------------------------------------------------
 
@@ -209,55 +239,52 @@ class FileLoader:
 
     # -- local files -------------------------------------------------------------------------------
 
-    def _effective_roots(self, roots: Sequence[Path] | None) -> list[Path]:
-        """The client's roots when it shared some (they replace the defaults), else the allowed folders."""
-        chosen = self.allowed_roots if roots is None else roots
-        return [root.expanduser().resolve() for root in chosen]
+    def _locate_all(
+        self, refs: list[str], roots: Sequence[Path] | None
+    ) -> tuple[list[list[_LocalFile]], list[str]]:
+        """Resolve and size-check every local file before any is read (fail fast, read nothing twice).
 
-    def _locate_all(self, refs: list[str], roots: Sequence[Path] | None) -> list[_LocalFile]:
-        """Resolve and size-check every local file before any is read (fail fast, read nothing twice)."""
+        One group per ref: a single file, or what a folder or glob brought.
+        """
         if not refs:
-            return []
-        effective = self._effective_roots(roots)
-        located = [self._locate(ref, effective) for ref in refs]
+            return [], []
+        confinement = self.confinement(roots)
+        if not confinement.roots:
+            raise FileInputError(
+                f"{refs[0]}: no local folder may be read in this session (the server allows "
+                f"{Confinement.of(self.allowed_roots, show_roots=self.show_roots).describe()}; folders the "
+                "client shares count only inside those). "
+                "Pass an http(s) URL instead, or start the server with --allow-dir for that folder."
+            )
+        groups: list[list[_LocalFile]] = []
+        notes: list[str] = []
+        for ref in refs:
+            group, note = self._locate(ref, confinement)
+            groups.append(group)
+            if note:
+                notes.append(note)
         total = 0
-        for file in located:
+        for file in (f for group in groups for f in group):
             total += file.size
             if total > self.max_total_bytes:
                 raise FileInputError(
                     f"The files of this call add up to more than the {_cap(self.max_total_bytes)} limit per "
                     f"call ({file.ref} brings the total to {_mb(total)}). Send fewer or smaller files."
                 )
-        return located
+        return groups, notes
 
-    def _locate(self, ref: str, roots: list[Path]) -> _LocalFile:
-        if not roots:
-            raise FileInputError(
-                f"{ref}: no local folder may be read in this session (the server allows "
-                f"{self._folders(self.allowed_roots)}; folders the client shares count only inside those). "
-                "Pass an http(s) URL instead, or start the server with --allow-dir for that folder."
-            )
-        candidate = Path(ref.strip()).expanduser()
-        if not candidate.is_absolute():
-            candidate = roots[0] / candidate
+    def _locate(self, ref: str, confinement: Confinement) -> tuple[list[_LocalFile], str | None]:
         try:
-            # Containment is checked before existence, so a refusal never reveals what exists outside.
-            path = candidate.resolve()
-            root = next((r for r in roots if path.is_relative_to(r)), None)
-            if root is None:
-                raise FileInputError(
-                    f"{ref} is outside the folders files may be read from ({self._folders(roots)}); "
-                    "symbolic links and '..' may not lead out of them. Use a file inside one of them."
-                )
-            if not path.exists():
-                raise FileInputError(
-                    f"{ref}: no such file (relative paths are read from {self._first_folder(roots)})."
-                )
-            if not path.is_file():
-                raise FileInputError(f"{ref} is not a regular file; pass individual files, not folders.")
-            size = path.stat().st_size
-        except RuntimeError:  # a symlink loop (Python 3.11/3.12); its text holds the absolute path
-            raise FileInputError(f"{ref}: cannot be opened (a loop of symbolic links).") from None
+            if is_glob(ref):
+                return self._expand(ref, *self._glob_base(ref, confinement), confinement)
+            located = confinement.locate(ref, want="any")
+            if located.path.is_dir():
+                return self._expand(ref, located, None, confinement)
+            if not located.path.is_file():
+                raise PathRefused(f"{ref} is not a regular file.")
+            size = located.path.stat().st_size
+        except PathRefused as exc:
+            raise FileInputError(str(exc)) from None
         except OSError as exc:
             raise FileInputError(f"{ref}: cannot be opened ({exc.strerror or 'error'}).") from None
         if size > self.max_file_bytes:
@@ -265,7 +292,52 @@ class FileLoader:
                 f"{ref} is {_mb(size)}, over the {_cap(self.max_file_bytes)} limit per file. "
                 "Send a smaller file or an excerpt."
             )
-        return _LocalFile(ref=ref, path=path, name=path.relative_to(root).as_posix(), size=size)
+        return [_LocalFile(ref=ref, path=located.path, name=located.name, size=size)], None
+
+    @staticmethod
+    def _glob_base(ref: str, confinement: Confinement) -> tuple[Located, re.Pattern[str]]:
+        """The folder a glob starts in (its leading parts without wildcards) and the rest as a pattern."""
+        parts = ref.strip().split("/")
+        first = next(i for i, part in enumerate(parts) if is_glob(part))
+        base = "/".join(parts[:first]) or ("/" if ref.strip().startswith("/") else ".")
+        return confinement.locate(base, want="dir"), wildmatch("/".join(parts[first:]))
+
+    def _expand(
+        self, ref: str, base: Located, pattern: re.Pattern[str] | None, confinement: Confinement
+    ) -> tuple[list[_LocalFile], str]:
+        """The text files under `base` (matching `pattern`), .gitignore honoured, within the caps."""
+        files: list[_LocalFile] = []
+        binary = too_big = 0
+        total = 0
+        for entry in walk(base.root, base.path, confinement):
+            relative = entry.path.relative_to(base.path).as_posix()
+            if entry.is_dir or (pattern is not None and not pattern.fullmatch(relative)):
+                continue
+            if entry.size > self.max_file_bytes:
+                too_big += 1
+                continue
+            if is_binary_file(entry.path):
+                binary += 1
+                continue
+            total += entry.size
+            files.append(
+                _LocalFile(ref, entry.path, confinement.name_of(entry.path), entry.size, expanded=True)
+            )
+            if len(files) > self.max_expanded_files or total > self.max_expanded_bytes:
+                raise PathRefused(
+                    f"{ref} brings more than {self.max_expanded_files} files or "
+                    f"{_cap(self.max_expanded_bytes)} of text (more than one request should carry). Narrow "
+                    "it (e.g. 'src/**/*.py'), or enable the 'workspace' tool so Gemini reads files on demand."
+                )
+        if not files:
+            what = "matches" if pattern is not None else "holds"
+            raise PathRefused(
+                f"{ref} {what} no text file (.gitignore honoured; {binary} binary files skipped). Name "
+                "binary files (images, PDFs) one by one."
+            )
+        skipped = [f"{binary} binary" if binary else "", f"{too_big} over the size cap" if too_big else ""]
+        extra = "; skipped " + " and ".join(s for s in skipped if s) if binary or too_big else ""
+        return files, f"{ref}: {len(files)} files, ~{total // 4:,} tokens{extra} (.gitignore honoured)."
 
     def _read_block(self, file: _LocalFile) -> dict[str, Any]:
         try:
@@ -275,10 +347,10 @@ class FileLoader:
             raise FileInputError(f"{file.ref}: cannot be read ({exc.strerror or 'error'}).") from None
         if len(data) > self.max_file_bytes:  # it grew since it was measured
             raise FileInputError(f"{file.ref} is over the {_cap(self.max_file_bytes)} limit per file.")
-        mime = sniff(data[:16])
+        mime = None if file.expanded else sniff(data[:16])
         if mime is None:
             named = guess_from_name(file.name)
-            text = None if named in DOCUMENT_TYPES else as_text(data)
+            text = as_text(data) if file.expanded or named not in DOCUMENT_TYPES else None
             if text is not None:
                 return {"type": "text", "text": f"[file {file.name}]\n{text}"}
             mime = named

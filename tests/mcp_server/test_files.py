@@ -1,4 +1,4 @@
-"""Bad `files` reach the model as one actionable line in every tool that takes them (issue 8)."""
+"""`files` in the tools that take them: folders and globs, and bad entries as one actionable line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from tests.helpers.results import text_of
+
+from .conftest import requests_log
 
 pytestmark = pytest.mark.anyio
 
@@ -43,3 +45,23 @@ async def test_over_http_errors_name_paths_relative_to_the_allowed_folder(
             result = await c.call_tool("ask_gemini", {"prompt": "Read it", "files": [ref]})
             assert result.is_error
             assert str(allowed) not in text_of(result)
+
+
+async def test_a_glob_in_files_sends_the_matching_text_files(
+    client: Client, emulator: Starlette, settings: ServerSettings
+) -> None:
+    root = settings.allow_dirs[0]
+    (root / "src" / "lib").mkdir(parents=True)
+    (root / "src" / "main.py").write_text("print('hello')\n")
+    (root / "src" / "lib" / "util.py").write_text("ANSWER = 42\n")
+    (root / "src" / "lib" / "data.bin").write_bytes(b"\x00\x01")
+    result = await client.call_tool("ask_gemini", {"prompt": "Review", "files": ["src/**/*.py", "src/lib"]})
+    assert not result.is_error, text_of(result)
+    (sent,) = [r["body"] for r in requests_log(emulator)]
+    texts = [b["text"] for b in sent["input"][0]["content"] if b["type"] == "text"]
+    assert texts == [
+        "Review",
+        "[file src/lib/util.py]\nANSWER = 42\n",
+        "[file src/main.py]\nprint('hello')\n",
+        "[file src/lib/util.py]\nANSWER = 42\n",
+    ]

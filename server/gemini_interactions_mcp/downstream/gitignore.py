@@ -1,0 +1,131 @@
+"""`.gitignore` patterns, and the glob patterns of `files`, as compiled regular expressions.
+
+The subset of git's rules that decides what a workspace reader skips: comments and blank lines,
+trailing-space trimming, `!` negation (last match wins), `/` anchoring, trailing `/` for folders only,
+`*`, `?`, `[...]` classes and `**` in leading, trailing and middle position. Written here rather than
+taken from a library because it is one translation to `re` and the tests check it against `git
+check-ignore` itself; files under an ignored folder are never reached (the walk prunes the folder), which
+is also git's rule that a file cannot be re-included when its parent folder is excluded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_SPECIAL_IN_CLASS = re.compile(r"[\\^\]]")
+
+
+def _translate_segment(segment: str) -> str:
+    """One path segment of a wildmatch pattern (no `/`) as a regular expression."""
+    out: list[str] = []
+    i = 0
+    while i < len(segment):
+        char = segment[i]
+        if char == "\\" and i + 1 < len(segment):
+            out.append(re.escape(segment[i + 1]))
+            i += 2
+            continue
+        if char == "*":
+            while i + 1 < len(segment) and segment[i + 1] == "*":
+                i += 1  # `**` inside a segment is an ordinary `*`
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = segment.find("]", i + 2 if segment[i + 1 : i + 2] in ("!", "^", "]") else i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = segment[i + 1 : end]
+                negate = body[:1] in ("!", "^")
+                body = body[1:] if negate else body
+                body = _SPECIAL_IN_CLASS.sub(lambda m: "\\" + m.group(0), body)
+                out.append(f"[^/{body}]" if negate else f"[{body}]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def wildmatch(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
+    """A regex for a `/`-separated wildmatch pattern, matched against a whole relative path.
+
+    `**` as a whole segment spans any number of folders; an unanchored pattern may match at any depth.
+    """
+    parts = pattern.split("/")
+    pieces: list[str] = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            pieces.append(".*" if last else "(?:[^/]+/)*")
+        else:
+            pieces.append(_translate_segment(part) + ("" if last else "/"))
+    body = "".join(pieces)
+    return re.compile(body if anchored else f"(?:[^/]+/)*{body}", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Rule:
+    regex: re.Pattern[str]
+    negated: bool
+    dirs_only: bool
+
+
+def parse(text: str) -> list[Rule]:
+    """The rules of one `.gitignore` file, in order."""
+    rules: list[Rule] = []
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")
+        while line.endswith(" ") and not line.endswith("\\ "):
+            line = line[:-1]
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated or line.startswith("\\!") or line.startswith("\\#"):
+            line = line[1:]
+        dirs_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        rules.append(Rule(wildmatch(line.lstrip("/"), anchored=anchored), negated, dirs_only))
+    return rules
+
+
+class IgnoreRules:
+    """The `.gitignore` files met on the way down a tree, each applying below its own folder."""
+
+    def __init__(self) -> None:
+        self._layers: list[tuple[str, list[Rule]]] = []
+
+    def add(self, base: str, rules: list[Rule]) -> None:
+        """Rules read from the folder `base` (relative, `""` for the top; deeper layers win)."""
+        if rules:
+            self._layers.append((base, rules))
+
+    def add_file(self, base: str, gitignore: Path) -> None:
+        try:
+            text = gitignore.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+        self.add(base, parse(text))
+
+    def ignored(self, relative: str, *, is_dir: bool) -> bool:
+        """Whether the path (relative to the top, `/`-separated) is ignored; the last match decides."""
+        verdict = False
+        for base, rules in self._layers:
+            if base and not relative.startswith(base + "/"):
+                continue
+            local = relative[len(base) + 1 :] if base else relative
+            for rule in rules:
+                if (is_dir or not rule.dirs_only) and rule.regex.fullmatch(local):
+                    verdict = not rule.negated
+        return verdict
+
+    def copy(self) -> IgnoreRules:
+        clone = IgnoreRules()
+        clone._layers = list(self._layers)
+        return clone
