@@ -16,6 +16,7 @@ from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.auth import StaticTokenVerifier
+from gemini_interactions_mcp.transport.resumability import RETRY_MILLISECONDS, EventBuffer, resume_per_session
 
 LOOPBACK_HOST_PATTERNS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 
@@ -61,7 +62,11 @@ def http_app(settings: ServerSettings, **build_options: Any) -> Starlette:
 
     server.custom_route("/healthz", methods=["GET"])(healthz)
 
-    return server.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
+    app = server.streamable_http_app(
+        transport_security=transport_security(settings), host=settings.host, retry_interval=RETRY_MILLISECONDS
+    )
+    resume_per_session(server.session_manager, EventBuffer())
+    return app
 
 
 def serve_http(settings: ServerSettings) -> None:
