@@ -1,8 +1,25 @@
-"""Shared bits of the benchmarks: percentiles and a readable table. Benchmarks are scripts, not tests."""
+"""Shared bits of the benchmarks: percentiles, a readable table, the emulator in its own process, and the
+CPU a process has used. Benchmarks are scripts, not tests."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import statistics
+import subprocess
+import sys
+import time
+
+import httpx2
+
+# The emulator as tests and benches use it: quiet (no access log), settings from argv as JSON.
+_EMULATOR = """
+import json, sys, uvicorn
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+app = create_app(EmulatorConfig.model_validate(json.loads(sys.argv[2])))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -17,3 +34,32 @@ def summary(label: str, seconds: list[float]) -> str:
         f"{label:<42} n={len(ms):<4} p50={percentile(ms, 50):8.2f} ms  p99={percentile(ms, 99):8.2f} ms  "
         f"mean={statistics.fmean(ms):8.2f} ms"
     )
+
+
+def serve_emulator(**config: object) -> tuple[str, subprocess.Popen[bytes]]:
+    """The emulator under uvicorn in its own process, so it does not share a GIL (or a CPU count) with the
+    side being measured. Returns its base URL and the process (terminate it when done)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-c", _EMULATOR, str(port), json.dumps(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx2.get(f"{url}/_emulator/config")
+            return url, process
+        except httpx2.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the emulator did not start")
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds used so far by process `pid` (this process when None), from /proc."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -10,38 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import anyio
-import httpx2
 from mcp import Client, StdioServerParameters
 
-from bench._common import percentile, summary
+from bench._common import percentile, serve_emulator, summary
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionAccumulator, InteractionsClient
 
 HERE = Path(__file__).resolve().parent
-
-
-def serve_emulator() -> tuple[str, subprocess.Popen[bytes]]:
-    """The emulator in its own process, so it does not share a GIL with the side being measured."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "gemini_interactions_mcp", "emulator", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx2.get(f"{url}/_emulator/config")
-            return url, process
-        except httpx2.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the emulator did not start")
 
 
 async def direct(url: str, calls: int) -> list[float]:

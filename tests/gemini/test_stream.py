@@ -420,3 +420,31 @@ async def test_a_known_event_that_does_not_parse_is_kept_and_logged(
     assert odd[0].wire()["index"] == "first"
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert any("step.delta" in r.getMessage() and "index" in r.getMessage() for r in warnings)
+
+
+class RecordingBody(httpx2.AsyncByteStream):
+    """A response body that notes how many of its chunks were read before it was closed."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.read = 0
+        self.read_when_closed: int | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            self.read += 1
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.read_when_closed = self.read
+
+
+async def test_the_body_is_read_to_its_end_after_done(clock: Clock) -> None:
+    """A response closed before its end closes its connection too, and the next turn opens a new one (a
+    TLS handshake each time). After `[DONE]` the rest of the body is read, so the connection is reused."""
+    frames = [sse_body([event], done=False) for event in run_events()]
+    body = RecordingBody([*frames, b"event: done\ndata: [DONE]\n\n", b": the end of the body\n\n"])
+    async with mock_client(lambda request: httpx2.Response(200, stream=body), clock) as client:
+        events, _ = await collect(client)
+    assert len(events) == len(frames)
+    assert body.read_when_closed == len(body.chunks)

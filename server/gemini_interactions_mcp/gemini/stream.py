@@ -13,12 +13,14 @@ yielded: the MCP layer needs a failure it can explain, and nothing follows an er
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
+import anyio
 import httpx2
 from pydantic import TypeAdapter, ValidationError
 
@@ -69,6 +71,23 @@ def parse_event(data: str) -> InteractionEvent | None:
         problem["type"],
     )
     return kept
+
+
+DRAIN_MAX_BYTES = 64 * 1024
+DRAIN_MAX_SECONDS = 2.0
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what follows `[DONE]` to the end of the body (normally nothing but the chunked-encoding
+    terminator). A response closed before its end takes its connection down with it, so every turn
+    would open a new one (a TLS handshake each time against Google); read to the end, it goes back to
+    the pool. Bounded, in case a server keeps talking after `[DONE]`."""
+    read = 0
+    with anyio.move_on_after(DRAIN_MAX_SECONDS), contextlib.suppress(httpx2.TransportError):
+        async for chunk in chunks:
+            read += len(chunk)
+            if read > DRAIN_MAX_BYTES:
+                return
 
 
 class InteractionStream:
@@ -137,10 +156,12 @@ class InteractionStream:
             response = self._response
             progressed = finished = False
             skip = self._seen_count if self.reconnects and self.last_event_id is None else 0
-            messages = aiter_messages(response.aiter_bytes())
+            chunks = response.aiter_bytes()
+            messages = aiter_messages(chunks)
             try:
                 async for message in messages:
                     if message.is_done:
+                        await _drain(chunks)
                         return
                     event = parse_event(message.data)
                     if event is None:
