@@ -1,7 +1,7 @@
 """Overhead of ask_gemini over stdio against the emulator, minus a direct client call to the same emulator.
 
 Goal (issue 3): p50 overhead within 2 ms of the MCP SDK's own echo round trip over stdio.
-The direct call does what ask_gemini does upstream (create in the background, then follow the stream).
+The direct call does what ask_gemini does upstream (one POST with background and stream, followed).
 
     .venv/bin/python bench/overhead.py [--calls 200]
 """
@@ -34,9 +34,8 @@ async def direct(url: str, calls: int) -> list[float]:
                 "generation_config": {"thinking_summaries": "auto"},  # what ask_gemini sends
                 "background": True,
             }
-            created = await client.create(body)
             accumulator = InteractionAccumulator()
-            async with client.stream_get(created.id) as stream:
+            async with client.stream_create(body) as stream:
                 async for event in stream:
                     accumulator.feed(event)
             timings.append(time.perf_counter() - started)
@@ -75,7 +74,7 @@ async def measure(url: str, calls: int) -> None:
     direct_t = await direct(url, calls)
     ask_t = await over_stdio(ours, "ask_gemini", {"prompt": "question "}, calls)
     echo_t = await over_stdio(echo, "echo", {"text": "hello "}, calls)
-    print(summary("direct client call (create + stream)", direct_t))
+    print(summary("direct client call (background stream)", direct_t))
     print(summary("ask_gemini over stdio", ask_t))
     print(summary("SDK echo round trip over stdio", echo_t))
     for q in (50, 99):

@@ -14,7 +14,9 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.gemini import ClientConfig
 from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread
 
 from .conftest import requests_log
 
@@ -124,7 +126,17 @@ async def test_deprecated_research_agent_is_substituted(client: Client, emulator
     assert started["agent"] == "deep-research-preview-04-2026" and started["notes"]
 
 
-async def test_ask_past_its_deadline_returns_a_handle_then_the_answer(client: Client) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_ask_past_its_deadline_returns_a_handle_then_the_answer(
+    live_emulator: ServerThread, settings: ServerSettings, mode: str
+) -> None:
+    """On a real socket, as from Gemini: an in-process transport hands a stream over only once it ended."""
+    server = build_server(settings, client_config=ClientConfig(base_url=live_emulator.url))
+    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        await ask_past_deadline(client)
+
+
+async def ask_past_deadline(client: Client) -> None:
     result = data(
         await client.call_tool(
             "ask_gemini", {"prompt": "Slow one [[think 2.5]] my pet is Tom", "wait_seconds": 1}

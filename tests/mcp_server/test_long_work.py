@@ -86,7 +86,7 @@ class RecordingTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
-        if request.url.params.get("stream") == "true":
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
             recorder, body = self, response.stream
 
             class Watched(httpx2.AsyncByteStream):

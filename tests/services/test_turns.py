@@ -1,0 +1,56 @@
+"""How a model turn talks upstream: one request, resumable, and a handle when the deadline passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.services.turns import run_streamed_turn
+from tests.helpers.servers import ServerThread
+
+pytestmark = pytest.mark.anyio
+BODY: dict[str, Any] = {"model": "gemini-3.5-flash", "input": "my pet is Tom"}
+
+
+async def quiet(_: str) -> None:
+    return None
+
+
+async def test_a_turn_is_one_request_whose_stream_names_the_interaction() -> None:
+    """A single POST with `background` and `stream` (its first event carries the id), where a create
+    followed by a GET of the stream used to take two."""
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    config = ClientConfig(base_url="http://emulator.test")
+    async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
+        outcome = await run_streamed_turn(client, BODY, quiet, label="test", deadline=10)
+    assert outcome.status == "completed" and 'You said: "my pet is Tom"' in outcome.text
+    (request,) = app.state.emulator.requests()
+    assert request["method"] == "POST" and request["body"]["background"] is True
+    assert request["body"]["stream"] is True
+    assert outcome.interaction_id in app.state.emulator.store.interactions
+
+
+async def test_a_dropped_turn_stream_resumes_after_its_last_event() -> None:
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    app.state.emulator.add_fault({"kind": "drop_stream", "after_events": 3, "method": "POST"})
+    config = ClientConfig(base_url="http://emulator.test")
+    async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
+        outcome = await run_streamed_turn(client, BODY, quiet, label="test", deadline=10)
+    assert outcome.status == "completed" and "Noted: your pet is Tom." in outcome.text
+    post, resume = app.state.emulator.requests()
+    assert resume["method"] == "GET" and resume["query"]["last_event_id"]
+
+
+async def test_past_the_deadline_the_turn_leaves_a_handle() -> None:
+    """The id arrives first, before any answer text, so a turn cut by its deadline can be collected."""
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    with ServerThread(app, lifespan="off") as running:
+        async with InteractionsClient(ClientConfig(base_url=running.url)) as client:
+            body = {**BODY, "input": "[[think 3]] slow"}
+            outcome = await run_streamed_turn(client, body, quiet, label="test", deadline=0.5)
+            assert outcome.status == "in_progress" and outcome.interaction_id
+            assert (await client.get(outcome.interaction_id)).status == "in_progress"
