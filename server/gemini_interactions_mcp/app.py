@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
@@ -16,38 +15,27 @@ from mcp.server.mcpserver import MCPServer
 
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings
-from gemini_interactions_mcp.gemini import ClientConfig, Interaction, InteractionsClient
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
 from gemini_interactions_mcp.protocol import ProtocolDetails
 from gemini_interactions_mcp.services.agents import AgentService
+from gemini_interactions_mcp.services.ask import AskService
+from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.conversations import ConversationService
+from gemini_interactions_mcp.services.chain import ConversationChain
+from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.files import FileLoader
-from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.inputs import TurnInputs
+from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resource_uri
 from gemini_interactions_mcp.services.research import ResearchService
-from gemini_interactions_mcp.services.turns import usage_totals
-from gemini_interactions_mcp.state import JobRecord, Store, open_store
-from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, jobs
+from gemini_interactions_mcp.state import Store, open_store
+from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, interactions, research
+from gemini_interactions_mcp.tools._common import AppState
 from gemini_interactions_mcp.tools._schema import compact_tool_schemas
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL_SECONDS = 3600
-
-
-@dataclass
-class AppState:
-    """Process-wide services, shared by every request (and every caller)."""
-
-    settings: ServerSettings
-    store: Store
-    client: InteractionsClient
-    conversations: ConversationService
-    jobs: JobService
-    research: ResearchService
-    agents: AgentService
-    task_group: TaskGroup
-    offered_plans: set[str] = field(default_factory=set)
 
 
 class ClientFactory(Protocol):
@@ -75,6 +63,57 @@ async def prune_periodically(store: Store, retention_days: float) -> None:
         if pruned:
             log.info("pruned %d finished jobs older than %g days", pruned, retention_days)
         await anyio.sleep(PRUNE_INTERVAL_SECONDS)
+
+
+async def _services(
+    settings: ServerSettings,
+    store: Store,
+    client: InteractionsClient,
+    task_group: TaskGroup,
+    announcer: UpdateAnnouncer,
+) -> AppState:
+    """Wire the services (each gets only what it uses) and resume the jobs a previous run left running."""
+    catalog_data = Catalog.load()
+    inputs = TurnInputs(
+        FileLoader(
+            list(settings.allow_dirs),
+            max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+            max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
+            show_roots=settings.transport == "stdio",
+        )
+    )
+    jobs = JobService(store=store, client=client, task_group=task_group)
+    directory = ConversationDirectory(store)
+    chain = ConversationChain(store=store, client=client, jobs=jobs)
+
+    async def announce(event: JobFinished) -> None:
+        await announcer.announce(resource_uri(event.job.interaction_id))
+
+    jobs.on_finished(chain.job_finished)  # the conversation records the turn before anyone hears of it
+    jobs.on_finished(announce)
+    background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs)
+    task_group.start_soon(prune_periodically, store, settings.job_retention_days)
+    resumed = await jobs.resume_unfinished()
+    if resumed:
+        log.info("resumed %d unfinished background interactions", resumed)
+    return AppState(
+        settings=settings,
+        asks=AskService(
+            directory=directory,
+            chain=chain,
+            client=client,
+            jobs=jobs,
+            catalog=catalog_data,
+            inputs=inputs,
+            default_model=settings.default_model,
+        ),
+        conversations=directory,
+        jobs=jobs,
+        research=ResearchService(background=background, inputs=inputs, catalog=catalog_data, store=store),
+        agents=AgentService(
+            store=store, client=client, catalog=catalog_data, inputs=inputs, background=background
+        ),
+    )
 
 
 def build_server(
@@ -110,49 +149,7 @@ def build_server(
             client = await stack.enter_async_context(make_client())
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
-            catalog_data = Catalog.load()
-            files = FileLoader(
-                list(settings.allow_dirs),
-                max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-                max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
-                show_roots=settings.transport == "stdio",
-            )
-            conversation_service = ConversationService(
-                store=store,
-                client=client,
-                catalog=catalog_data,
-                files=files,
-                default_model=settings.default_model,
-            )
-
-            async def on_finished(job: JobRecord, interaction: Interaction | None) -> None:
-                if interaction is not None:
-                    await conversation_service.record_finished_turn(job, usage_totals(interaction))
-
-            job_service = JobService(
-                store=store,
-                client=client,
-                task_group=task_group,
-                announce=announcer.announce,
-                on_finished=on_finished,
-            )
-            conversation_service.attach_jobs(job_service)
-            task_group.start_soon(prune_periodically, store, settings.job_retention_days)
-            resumed = await job_service.resume_unfinished()
-            if resumed:
-                log.info("resumed %d unfinished background interactions", resumed)
-            yield AppState(
-                settings=settings,
-                store=store,
-                client=client,
-                conversations=conversation_service,
-                jobs=job_service,
-                research=ResearchService(conversations=conversation_service, catalog=catalog_data),
-                agents=AgentService(
-                    store=store, client=client, catalog=catalog_data, conversations=conversation_service
-                ),
-                task_group=task_group,
-            )
+            yield await _services(settings, store, client, task_group, announcer)
 
     server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
@@ -165,7 +162,8 @@ def build_server(
     )
     ask.register(server)
     conversations.register(server)
-    jobs.register(server)
+    research.register(server)
+    interactions.register(server)
     agents.register(server)
     catalog.register(server)
     announcer.register(server)

@@ -14,7 +14,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-DEFAULT_MODEL = "gemini-3.5-flash"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -31,7 +30,9 @@ class ServerSettings(BaseModel):
     allow_dirs: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
     max_file_mb: float = 20.0
     max_total_mb: float = 50.0
-    default_model: str = DEFAULT_MODEL
+    default_model: str | None = Field(
+        None, description="Model of new conversations; None: the catalog's default."
+    )
     ask_wait_seconds: float = Field(
         45.0, description="Soft deadline of ask_gemini before it returns a handle."
     )

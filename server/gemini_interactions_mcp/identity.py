@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_interactions_mcp.tool_names import ToolName
+
 SERVER_NAME = "gemini-interactions-mcp"
 
 INSTRUCTIONS = (
-    "Gemini through the Interactions API. ask_gemini answers and keeps the conversation server-side "
-    "(continue it with the returned `conversation`; list_conversations finds earlier ones). Long work "
-    "(start_deep_research, or an answer past its deadline) returns an interaction_id: poll_interaction it."
+    f"Gemini through the Interactions API. {ToolName.ASK} answers and keeps the conversation server-side "
+    f"(continue it with the returned `conversation`; {ToolName.LIST_CONVERSATIONS} finds earlier ones). Long "
+    f"work ({ToolName.START_RESEARCH}, or an answer past its deadline) returns an interaction_id: "
+    f"{ToolName.POLL} it."
 )
 
 # What the server really does: it announces resource updates (2025-era `resources/subscribe`, 2026-07-28

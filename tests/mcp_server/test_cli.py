@@ -33,11 +33,7 @@ def test_flags_win_over_environment_over_defaults(tmp_path: Path) -> None:
     assert from_flags.state == str(tmp_path / "s.db")
     assert (from_flags.default_model, from_flags.ask_wait_seconds) == ("gemini-3.1-flash-lite", 5)
     defaults = settings_from_args(build_parser().parse_args(["serve"]), {})
-    assert (defaults.state, defaults.default_model, defaults.ask_wait_seconds) == (
-        None,
-        "gemini-3.5-flash",
-        45,
-    )
+    assert (defaults.state, defaults.default_model, defaults.ask_wait_seconds) == (None, None, 45)
 
 
 def test_tokens_from_environment_and_file(tmp_path: Path) -> None:

@@ -334,3 +334,55 @@ async def test_plan_is_offered_to_a_2026_client_on_its_next_poll(
         )
         assert c.protocol_version == "2026-07-28"
     assert "## Sources" in text_of(report)
+
+
+async def test_an_approved_max_plan_runs_on_max(emulator: Starlette, settings: ServerSettings) -> None:
+    from mcp.types import ElicitRequestParams, ElicitResult
+
+    async def approve(context: object, params: ElicitRequestParams) -> ElicitResult:
+        return ElicitResult(action="accept", content={"approve": True, "changes": ""})
+
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="legacy", elicitation_callback=approve) as c:
+        started = data(
+            await c.call_tool(
+                "start_deep_research",
+                {"query": "Fusion", "agent": "max", "collaborative_planning": True},
+            )
+        )
+        polled = data(
+            await c.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+            )
+        )
+        assert polled["next_interaction_id"]
+    bodies = [r["body"] for r in requests_log(emulator)]
+    assert [b["agent"] for b in bodies] == ["deep-research-max-preview-04-2026"] * 2
+
+
+async def test_a_plan_is_offered_once_across_server_processes(tmp_path: Path, emulator: Starlette) -> None:
+    """The offer is on the job record: a second server on the same state file does not ask again."""
+    from mcp.types import ElicitRequestParams, ElicitResult
+
+    asked: list[str] = []
+
+    async def decline(context: object, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    settings = ServerSettings(state=str(tmp_path / "state.sqlite3"), allow_dirs=(tmp_path,))
+    first = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(first, mode="legacy", elicitation_callback=decline) as c:
+        started = data(
+            await c.call_tool("start_deep_research", {"query": "Tides", "collaborative_planning": True})
+        )
+        declined = await c.call_tool(
+            "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+        )
+    assert len(asked) == 1 and "did not approve" in text_of(declined)
+    second = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(second, mode="legacy", elicitation_callback=decline) as c:
+        again = await c.call_tool(
+            "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}
+        )
+    assert len(asked) == 1 and data(again)["done"] and "did not approve" not in text_of(again)

@@ -17,14 +17,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gemini_interactions_mcp.gemini import ConflictError, GeminiError, InteractionsClient, NotFoundError
+from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.conversations import ConversationService
+from gemini_interactions_mcp.services.chain import TurnRequest
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
+from gemini_interactions_mcp.services.inputs import TurnInputs
+from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.state import AgentTakenError, JobRecord, Store
+from gemini_interactions_mcp.tool_names import ToolName
 
-LOCAL_PRINCIPAL = "local"
 AGENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
-DEFAULT_BASE_AGENT = "antigravity-preview-05-2026"
+DEFAULT_BASE_AGENT = Catalog.load().default_managed_agent
 MAX_UPSTREAM_PAGES = 20  # one list call reads at most this many upstream pages looking for the caller's
 UPSTREAM_PAGE_SIZE = 100
 
@@ -92,7 +95,7 @@ class AgentRunRequest(BaseModel):
 
 def unknown_agent(agent_id: str) -> UnknownHandleError:
     return UnknownHandleError(
-        f"No agent {agent_id!r} for you. manage_agent with action='list' shows yours; built-in: "
+        f"No agent {agent_id!r} for you. {ToolName.MANAGE_AGENT} with action='list' shows yours; built-in: "
         f"{DEFAULT_BASE_AGENT}."
     )
 
@@ -132,12 +135,14 @@ class AgentService:
         store: Store,
         client: InteractionsClient,
         catalog: Catalog,
-        conversations: ConversationService,
+        inputs: TurnInputs,
+        background: BackgroundTurns,
     ) -> None:
         self._store = store
         self._client = client
         self._catalog = catalog
-        self._conversations = conversations
+        self._inputs = inputs
+        self._background = background
 
     async def _visible(self, owner: str, agent_id: str) -> bool:
         if owner == LOCAL_PRINCIPAL:
@@ -260,22 +265,20 @@ class AgentService:
             notes.append(resolution.note)
         kind = self._catalog.kind_of_agent(resolution.id)
         if kind == "deep-research":
-            raise ServiceError(f"{resolution.id!r} is a Deep Research agent: use start_deep_research.")
+            raise ServiceError(f"{resolution.id!r} is a Deep Research agent: use {ToolName.START_RESEARCH}.")
         if kind != "managed" and not await self._visible(owner, resolution.id):
             raise unknown_agent(resolution.id)
-        body: dict[str, Any] = {
-            "agent": resolution.id,
-            "input": await self._conversations.turn_input(request.input, request.files, roots),
-        }
+        body: dict[str, Any] = {"agent": resolution.id}
         if request.environment:
             body["environment"] = request.environment
-        job = await self._conversations.start_job_turn(
+        turn_input = await self._inputs.build(request.input, request.files, roots)
+        job = await self._background.start(
             owner,
             request.conversation,
+            TurnRequest(prompt=request.input, files=request.files, turn_input=turn_input),
             body,
             kind="agent",
             agent=resolution.id,
-            preview=request.input,
             default_environment="remote",
         )
         return job, notes

@@ -52,6 +52,7 @@ class CatalogData(_Data):
     """The schema of catalog.json, checked for internal consistency when loaded."""
 
     default_model: str
+    default_managed_agent: str
     models: tuple[ModelEntry, ...]
     agents: tuple[AgentEntry, ...]
     agent_kinds: tuple[KindRule, ...] = ()
@@ -63,6 +64,8 @@ class CatalogData(_Data):
         agents = {a.id for a in self.agents}
         if self.default_model not in models:
             raise ValueError(f"default_model {self.default_model!r} is not among the models")
+        if not any(a.id == self.default_managed_agent and a.kind == "managed" for a in self.agents):
+            raise ValueError(f"default_managed_agent {self.default_managed_agent!r} is not a managed agent")
         for deprecation in self.deprecations:
             if deprecation.replacement not in models | agents:
                 raise ValueError(f"replacement {deprecation.replacement!r} is neither a model nor an agent")
@@ -101,6 +104,11 @@ class Catalog:
     @property
     def default_model(self) -> str:
         return self.data.default_model
+
+    @property
+    def default_managed_agent(self) -> str:
+        """What `run_agent` runs, and custom agents build on, when no agent is named."""
+        return self.data.default_managed_agent
 
     def _replacement(self, requested: str, current: dict[str, Any]) -> str | None:
         for deprecation in self.data.deprecations:

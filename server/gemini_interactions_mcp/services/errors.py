@@ -11,10 +11,23 @@ from __future__ import annotations
 import math
 
 from gemini_interactions_mcp.gemini import errors as upstream
+from gemini_interactions_mcp.state import StoreError
 
 
 class ServiceError(Exception):
     """A failure the caller can act on; `str(error)` is the whole message for the model."""
+
+
+EXPLAINED = (ServiceError, StoreError)
+"""What a tool turns into a one-line error for the model (anything else is a bug, and is logged)."""
+
+
+def failure_message(error: ServiceError | StoreError) -> str:
+    """The one line the model reads for a service or store failure."""
+    if isinstance(error, ServiceError):
+        return str(error)
+    detail = " ".join(str(error).split()) or type(error).__name__
+    return f"The server's state store failed: {detail}"
 
 
 class UnknownHandleError(ServiceError):

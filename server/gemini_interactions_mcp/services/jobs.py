@@ -1,10 +1,16 @@
 """Background jobs: upstream interactions that outlive the tool call that started them.
 
 Each running job has exactly one watcher in the server's task group. The watcher follows the upstream
-event stream (resumed from the stored `last_event_id` when it drops, with polling as the fallback),
-writes progress notes and the final output to the store, and wakes whoever is waiting in
-`poll_interaction`. Because everything a watcher needs is in the store, the server resumes every
-unfinished job at start-up: a crash or restart loses nothing.
+event stream (the client resumes a dropped stream from its last event id; polling is the fallback),
+writes progress notes and the final output to the store, and wakes whoever is waiting in a poll. Because
+everything a watcher needs is in the store, the server resumes every unfinished job at start-up: a crash
+or restart loses nothing. A resumed watcher replays the stream from the start rather than from a stored
+event id: storing one would cost a write per event on every job to save one replay per restart, and the
+final output is read from the full interaction anyway.
+
+When a job finishes, its listeners hear of it (`JobFinished`): the conversation it belongs to records
+its usage, and subscribers are told the resource changed. Listeners are callbacks registered at wiring
+time, so this service knows nothing of the services above it.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
 
 import anyio
 from anyio.abc import TaskGroup
@@ -29,18 +35,32 @@ from gemini_interactions_mcp.gemini import (
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
-from gemini_interactions_mcp.services.turns import Progress, failure_message, usage_totals
+from gemini_interactions_mcp.services.turns import HEARTBEAT_SECONDS, Progress, failure_message, usage_totals
 from gemini_interactions_mcp.state import JobKind, JobRecord, Store
+from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
 
-Announce = Callable[[str], Awaitable[None]]
+
+@dataclass(frozen=True)
+class JobFinished:
+    """A job reached its end; `interaction` is the final upstream state (None if it was lost upstream)."""
+
+    job: JobRecord
+    interaction: Interaction | None
+
+
+JobListener = Callable[[JobFinished], Awaitable[None]]
 
 TERMINAL = TERMINAL_STATUSES | {"requires_action"}
 """Statuses that end a job: the terminal ones, and `requires_action`, which never moves on its own."""
 RESOURCE_PREFIX = "gemini://interactions/"
+RESOURCE_TEMPLATE = RESOURCE_PREFIX + "{interaction_id}"
 POLL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
 DEFAULT_PAGE_CHARS = 20_000
+MAX_PAGE_CHARS = 100_000
+MAX_WAIT_SECONDS = 50
+"""Longest wait of one poll: well under the 60 s after which the most impatient clients give up."""
 
 
 def resource_uri(interaction_id: str) -> str:
@@ -50,7 +70,7 @@ def resource_uri(interaction_id: str) -> str:
 def unknown_job(interaction_id: str) -> UnknownHandleError:
     return UnknownHandleError(
         f"No background interaction {interaction_id!r} for you. Use the interaction_id returned by "
-        "start_deep_research, run_agent or ask_gemini."
+        f"{ToolName.START_RESEARCH}, {ToolName.RUN_AGENT} or {ToolName.ASK}."
     )
 
 
@@ -78,40 +98,19 @@ class PollResult(BaseModel):
 class JobService:
     """Starts, watches, polls and cancels background interactions for their owners."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        client: InteractionsClient,
-        task_group: TaskGroup,
-        announce: Announce,
-        on_finished: Callable[[JobRecord, Interaction | None], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, *, store: Store, client: InteractionsClient, task_group: TaskGroup) -> None:
         self._store = store
         self._client = client
         self._tg = task_group
-        self._announce = announce
-        self._on_finished = on_finished
+        self._listeners: list[JobListener] = []
         self._watching: set[str] = set()
         self._changed: dict[str, anyio.Event] = {}
 
-    # -- starting and resuming -------------------------------------------------------------------
+    def on_finished(self, listener: JobListener) -> None:
+        """Call `listener` for every job that finishes from now on, after the ones registered before."""
+        self._listeners.append(listener)
 
-    async def start(
-        self,
-        owner: str,
-        kind: JobKind,
-        body: dict[str, Any],
-        *,
-        conversation_id: str | None = None,
-        label: str | None = None,
-    ) -> JobRecord:
-        """Create a background interaction upstream, record it, and watch it."""
-        try:
-            created = await self._client.create({**body, "background": True})
-        except GeminiError as exc:
-            raise explain_upstream(exc, what="starting this job") from None
-        return await self.adopt(owner, kind, created, conversation_id=conversation_id, label=label)
+    # -- adopting and resuming -------------------------------------------------------------------
 
     async def adopt(
         self,
@@ -121,15 +120,18 @@ class JobService:
         *,
         conversation_id: str | None = None,
         label: str | None = None,
+        agent: str | None = None,
     ) -> JobRecord:
-        """Record an interaction that already exists upstream as this owner's job and watch it."""
+        """Record an interaction just created upstream in the background as this owner's job; watch it."""
         now = time.time()
         job = JobRecord(
             interaction_id=interaction.id,
             owner=owner,
             kind=kind,
             conversation_id=conversation_id,
-            label=label or interaction.model or interaction.agent or kind,
+            model=interaction.model,
+            agent=interaction.agent or agent,
+            label=label or interaction.model or interaction.agent or agent or kind,
             status=str(interaction.status or "in_progress"),
             environment_id=getattr(interaction, "environment_id", None),
             created=now,
@@ -143,7 +145,7 @@ class JobService:
         return job
 
     async def adopt_running(
-        self, owner: str, kind: JobKind, interaction_id: str, conversation_id: str | None, label: str
+        self, owner: str, kind: JobKind, interaction_id: str, conversation_id: str | None, model: str
     ) -> JobRecord:
         """Take over an interaction a tool call started but stopped waiting for (its soft deadline)."""
         now = time.time()
@@ -152,7 +154,8 @@ class JobService:
             owner=owner,
             kind=kind,
             conversation_id=conversation_id,
-            label=label,
+            model=model,
+            label=model,
             created=now,
             updated=now,
         )
@@ -250,15 +253,21 @@ class JobService:
             environment_id=getattr(interaction, "environment_id", None),
             error=error if str(interaction.status) == "failed" else None,
         )
-        if self._on_finished is not None and finished is not None:
-            await self._on_finished(finished, interaction)
-        self._signal(job.interaction_id)
-        await self._announce(resource_uri(job.interaction_id))
+        await self._finished(finished, interaction)
 
     async def _fail(self, owner: str, interaction_id: str, reason: str) -> None:
-        await self._store.finish_job(owner, interaction_id, status="failed", error=reason)
-        self._signal(interaction_id)
-        await self._announce(resource_uri(interaction_id))
+        failed = await self._store.finish_job(owner, interaction_id, status="failed", error=reason)
+        await self._finished(failed, None)
+
+    async def _finished(self, job: JobRecord | None, interaction: Interaction | None) -> None:
+        """Tell the listeners, then wake the waiters (who then see everything the listeners recorded)."""
+        if job is not None:
+            for listener in self._listeners:
+                try:
+                    await listener(JobFinished(job, interaction))
+                except Exception:  # one listener's failure must not keep the others or the waiters waiting
+                    log.exception("a listener failed on the end of %s", job.interaction_id)
+            self._signal(job.interaction_id)
 
     def _signal(self, interaction_id: str) -> None:
         event = self._changed.pop(interaction_id, None)
@@ -284,7 +293,7 @@ class JobService:
         with anyio.move_on_after(seconds):
             while not job.is_finished:
                 event = self._changed.setdefault(interaction_id, anyio.Event())
-                with anyio.move_on_after(10.0) as heartbeat:
+                with anyio.move_on_after(HEARTBEAT_SECONDS) as heartbeat:
                     await event.wait()
                 job = await self.get(owner, interaction_id)
                 if progress is not None:
@@ -330,6 +339,14 @@ class JobService:
             resource=resource_uri(job.interaction_id),
             error=job.error,
         )
+
+    async def report(self, owner: str, interaction_id: str) -> str:
+        """The job's full output as markdown (what `gemini://interactions/{id}` serves)."""
+        job = await self.get(owner, interaction_id)
+        title = f"# {job.label or job.kind}"
+        if not job.is_finished:
+            return f"{title}\n\nStill {job.status}; {ToolName.POLL} shows progress."
+        return job.output or f"{title}\n\nFinished with status {job.status}: {job.error or ''}"
 
     async def cancel(self, owner: str, interaction_id: str) -> JobRecord:
         job = await self.get(owner, interaction_id)

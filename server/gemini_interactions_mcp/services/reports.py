@@ -24,7 +24,6 @@ class Citation(BaseModel):
 class Report(BaseModel):
     markdown: str
     citations: list[Citation]
-    tool_summary: list[str]
 
 
 def _dump(obj: Any) -> dict[str, Any]:
@@ -93,4 +92,4 @@ def render_report(interaction: Interaction) -> Report:
         )
     if tools:
         parts.append("Tool steps:\n" + "\n".join(f"- {line}" for line in tools))
-    return Report(markdown="\n\n".join(p for p in parts if p), citations=citations, tool_summary=tools)
+    return Report(markdown="\n\n".join(p for p in parts if p), citations=citations)

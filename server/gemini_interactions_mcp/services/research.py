@@ -1,4 +1,10 @@
-"""Deep Research runs: the request body for the agent, chained onto a conversation when asked."""
+"""Deep Research: runs started as background turns, and the collaborative plan's lifecycle.
+
+With collaborative planning the agent first proposes a plan (a job labelled `PLAN_LABEL`). Once it is
+done the plan is put to the user once (the offer is flagged on the job record, so no other poll or
+server process asks again), and an approval starts the research on the same agent, chained onto the
+plan. Without a way to ask, the caller confirms or amends the plan by continuing the conversation.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.conversations import ConversationService
+from gemini_interactions_mcp.services.chain import TurnRequest
 from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import resource_uri
-from gemini_interactions_mcp.state import JobRecord
+from gemini_interactions_mcp.state import JobRecord, Store
+from gemini_interactions_mcp.tool_names import ToolName
 
+DEFAULT_AGENT = "fast"
 POLL_AFTER_SECONDS = 30
 PLAN_LABEL = "research plan"
 """Job label of a collaborative-planning turn: its output is a plan awaiting the user's go-ahead."""
@@ -20,7 +30,7 @@ PLAN_LABEL = "research plan"
 
 class ResearchRequest(BaseModel):
     query: str
-    agent: str = "fast"
+    agent: str = DEFAULT_AGENT
     conversation: str | None = None
     files: list[str] = Field(default_factory=list)
     file_search_stores: list[str] = Field(default_factory=list)
@@ -37,12 +47,30 @@ class ResearchStarted(BaseModel):
     notes: list[str]
 
 
-class ResearchService:
-    """Starts Deep Research as a background job; polling and results go through JobService."""
+class PlanOffer(BaseModel):
+    """A finished plan the user has not been asked about yet, and the question to ask."""
 
-    def __init__(self, *, conversations: ConversationService, catalog: Catalog) -> None:
-        self._conversations = conversations
+    interaction_id: str
+    question: str
+
+
+class PlanAnswer(BaseModel):
+    """What came of the user's answer: the research it started, if approved."""
+
+    approved: bool
+    started: ResearchStarted | None = None
+
+
+class ResearchService:
+    """Starts Deep Research as background turns; polling and results go through JobService."""
+
+    def __init__(
+        self, *, background: BackgroundTurns, inputs: TurnInputs, catalog: Catalog, store: Store
+    ) -> None:
+        self._background = background
+        self._inputs = inputs
         self._catalog = catalog
+        self._store = store
 
     async def start(
         self, owner: str, request: ResearchRequest, *, roots: list[Path] | None
@@ -54,11 +82,10 @@ class ResearchService:
         if self._catalog.kind_of_agent(resolution.id) != "deep-research":
             raise ServiceError(
                 f"{resolution.id!r} is not a Deep Research agent: use agent 'fast' or 'max' "
-                "(or run_agent for managed agents)."
+                f"(or {ToolName.RUN_AGENT} for managed agents)."
             )
         body: dict[str, Any] = {
             "agent": resolution.id,
-            "input": await self._conversations.turn_input(request.query, request.files, roots),
             "agent_config": {
                 "type": "deep-research",
                 "thinking_summaries": "auto",
@@ -67,13 +94,14 @@ class ResearchService:
         }
         if request.file_search_stores:
             body["tools"] = [{"type": "file_search", "file_search_store_names": request.file_search_stores}]
-        job: JobRecord = await self._conversations.start_job_turn(
+        turn_input = await self._inputs.build(request.query, request.files, roots)
+        job = await self._background.start(
             owner,
             request.conversation,
+            TurnRequest(prompt=request.query, files=request.files, turn_input=turn_input),
             body,
             kind="research",
             agent=resolution.id,
-            preview=request.query,
             label=PLAN_LABEL if request.collaborative_planning else None,
         )
         return ResearchStarted(
@@ -85,3 +113,40 @@ class ResearchService:
             poll_after_seconds=POLL_AFTER_SECONDS,
             notes=notes,
         )
+
+    async def _finished_plan(self, owner: str, interaction_id: str) -> JobRecord | None:
+        job = await self._store.get_job(owner, interaction_id)
+        if job is None or job.label != PLAN_LABEL or job.status != "completed" or not job.is_finished:
+            return None
+        return None if job.plan_offered else job
+
+    async def plan_to_offer(self, owner: str, interaction_id: str) -> PlanOffer | None:
+        """The caller's finished plan with this id, if the user has not been asked about it yet."""
+        job = await self._finished_plan(owner, interaction_id)
+        if job is None:
+            return None
+        question = f"Deep Research proposes this plan:\n\n{job.output}\n\nRun it?"
+        return PlanOffer(interaction_id=job.interaction_id, question=question)
+
+    async def answer_plan(
+        self, owner: str, interaction_id: str, *, approve: bool, changes: str = ""
+    ) -> PlanAnswer | None:
+        """Act on the user's answer: start the research on the plan's agent, or leave it be.
+
+        None when the plan was already answered (another poll got there first): each plan runs once.
+        """
+        job = await self._finished_plan(owner, interaction_id)
+        if job is None or not await self._store.mark_plan_offered(owner, interaction_id):
+            return None
+        if not approve:
+            return PlanAnswer(approved=False)
+        changes = changes.strip()
+        query = (
+            f"Run the research with these changes to the plan: {changes}"
+            if changes
+            else "The plan is approved; run the research."
+        )
+        request = ResearchRequest(
+            query=query, agent=job.agent or DEFAULT_AGENT, conversation=job.conversation_id
+        )
+        return PlanAnswer(approved=True, started=await self.start(owner, request, roots=None))

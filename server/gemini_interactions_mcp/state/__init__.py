@@ -18,6 +18,7 @@ from gemini_interactions_mcp.state.records import (
     JobKind,
     JobRecord,
     ProgressNote,
+    TranscriptTurn,
     Usage,
     new_conversation_id,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "SchemaVersionError",
     "Store",
     "StoreError",
+    "TranscriptTurn",
     "Usage",
     "default_state_path",
     "new_conversation_id",

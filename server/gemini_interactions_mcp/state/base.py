@@ -146,6 +146,18 @@ class Store(ABC):
             lambda job: job.model_copy(update={"progress_seen": max(job.progress_seen, seq)}),
         )
 
+    async def mark_plan_offered(self, owner: str, interaction_id: str) -> bool:
+        """Flag the job's plan as offered to its owner; True only for the one call that set the flag."""
+        first = False
+
+        def change(job: JobRecord) -> JobRecord:
+            nonlocal first
+            first = not job.plan_offered
+            return job.model_copy(update={"plan_offered": True})
+
+        await self._change_job(owner, interaction_id, change)
+        return first
+
     async def finish_job(
         self,
         owner: str,

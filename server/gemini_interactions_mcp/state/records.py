@@ -40,12 +40,22 @@ class Usage(BaseModel):
         return self.model_dump()
 
 
+class TranscriptTurn(BaseModel):
+    """One turn of a conversation's compact local copy: what was asked, what came back, which files."""
+
+    prompt: str
+    answer: str = ""
+    files: list[str] = Field(default_factory=list)
+
+
 class ConversationRecord(BaseModel):
     """A caller-owned thread over a chain of upstream interactions.
 
     `settings` holds the interaction-scoped request fields (system_instruction, tools, generation_config,
     response_format, agent_config, ...) because the API does not carry them over `previous_interaction_id`:
-    they are re-sent every turn.
+    they are re-sent every turn. `transcript` is a compact, capped local copy of the turns, kept so the
+    thread can be rebuilt when upstream has expired the chain; `head_is_job` says the head interaction
+    was started as a background job (which may still be running).
     """
 
     id: str
@@ -59,6 +69,8 @@ class ConversationRecord(BaseModel):
     turns: int = 0
     usage: Usage = Field(default_factory=Usage)
     preview: str = ""
+    transcript: list[TranscriptTurn] = Field(default_factory=list)
+    head_is_job: bool = False
     created: float
     updated: float
 
@@ -86,7 +98,8 @@ class JobRecord(BaseModel):
     """A background upstream interaction, watched by the server and polled by its owner.
 
     `finished` is set by `Store.finish_job`: which upstream statuses end a job is the jobs service's
-    rule, not the store's, so the store only knows "finished or not".
+    rule, not the store's, so the store only knows "finished or not". `plan_offered` marks a research
+    plan the owner has already been asked to approve (each plan is put to the user once).
     """
 
     interaction_id: str
@@ -106,6 +119,7 @@ class JobRecord(BaseModel):
     last_event_id: str | None = None
     environment_id: str | None = None
     error: str | None = None
+    plan_offered: bool = False
     created: float
     updated: float
     finished: float | None = None

@@ -4,20 +4,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.services.agents import AgentService
+from gemini_interactions_mcp.services.ask import AskService
+from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
+from gemini_interactions_mcp.services.research import ResearchService
 
-if TYPE_CHECKING:
-    from gemini_interactions_mcp.app import AppState
+MAX_OFFSET = 1_000_000_000
+"""Schema maximum of every offset a tool takes (far past any real list or output, far below int64)."""
 
-AppContext: TypeAlias = Context["AppState", Any]
 
-LOCAL_PRINCIPAL = "local"
+@dataclass(frozen=True)
+class AppState:
+    """What the tools may use, shared by every request (and every caller): settings and services.
+
+    The app's lifespan builds it; the store and the Gemini client stay behind the services.
+    """
+
+    settings: ServerSettings
+    asks: AskService
+    conversations: ConversationDirectory
+    jobs: JobService
+    research: ResearchService
+    agents: AgentService
+
+
+AppContext: TypeAlias = Context[AppState, Any]
 
 
 def app_state(ctx: AppContext) -> AppState:
@@ -34,8 +56,8 @@ async def run_service(call: Awaitable[Any]) -> Any:
     """Await a service call, turning its actionable failures into errors the model can read."""
     try:
         return await call
-    except ServiceError as exc:
-        raise ToolError(str(exc)) from None
+    except EXPLAINED as exc:
+        raise ToolError(failure_message(exc)) from None
 
 
 class ProgressReporter:

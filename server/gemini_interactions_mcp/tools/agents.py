@@ -19,6 +19,8 @@ from gemini_interactions_mcp.services.agents import (
     BaseEnvironment,
     McpServerTool,
 )
+from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, MAX_WAIT_SECONDS
+from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     AppContext,
     ProgressReporter,
@@ -26,7 +28,7 @@ from gemini_interactions_mcp.tools._common import (
     principal,
     run_service,
 )
-from gemini_interactions_mcp.tools.jobs import render_poll
+from gemini_interactions_mcp.tools.interactions import render_poll
 from gemini_interactions_mcp.tools.roots import client_roots
 
 RUN_WAIT_SECONDS = 20
@@ -66,9 +68,9 @@ def _confirmed(decision: ElicitationResult[DeleteConfirmation]) -> bool:
 
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
-        name="manage_agent",
+        name=ToolName.MANAGE_AGENT,
         description="Create, list, get or delete your custom managed agents (built on Antigravity). "
-        "Run one with run_agent.",
+        f"Run one with {ToolName.RUN_AGENT}.",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
     )
     async def manage_agent(
@@ -110,7 +112,9 @@ def register(server: MCPServer[Any]) -> None:
                 base_environment=base_environment,
             )
             created, notes = await run_service(service.create(owner, spec))
-            text = "\n".join([f"Created agent {id!r}. Run it with run_agent(agent={id!r}, …).", *notes])
+            text = "\n".join(
+                [f"Created agent {id!r}. Run it with {ToolName.RUN_AGENT}(agent={id!r}, …).", *notes]
+            )
             return _text(text, {"agent": created, "notes": notes})
         if action == "get":
             agent = await run_service(service.get(owner, id))
@@ -121,9 +125,9 @@ def register(server: MCPServer[Any]) -> None:
         return _text(f"Deleted agent {id!r}.", {"deleted": id})
 
     @server.tool(
-        name="run_agent",
+        name=ToolName.RUN_AGENT,
         description="Run a task on the Antigravity agent or one of your custom agents in a sandbox. Runs in "
-        "the background: poll_interaction the returned interaction_id; pass `conversation` to continue in "
+        f"the background: {ToolName.POLL} the returned interaction_id; pass `conversation` to continue in "
         "the same sandbox.",
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
     )
@@ -141,7 +145,7 @@ def register(server: MCPServer[Any]) -> None:
         environment: Annotated[
             str | None, Field(description="'remote' (fresh sandbox) or an environment id.")
         ] = None,
-        wait_seconds: Annotated[float, Field(ge=0, le=50)] = RUN_WAIT_SECONDS,
+        wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = RUN_WAIT_SECONDS,
     ) -> CallToolResult:
         state = app_state(ctx)
         request = AgentRunRequest(
@@ -155,7 +159,7 @@ def register(server: MCPServer[Any]) -> None:
                 job.interaction_id,
                 wait_seconds=wait_seconds,
                 offset=0,
-                max_chars=20_000,
+                max_chars=DEFAULT_PAGE_CHARS,
                 progress=ProgressReporter(ctx),
             )
         )

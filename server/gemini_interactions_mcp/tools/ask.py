@@ -8,7 +8,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.conversations import AskRequest, BuiltinTool, ThinkingLevel, TurnResult
+from gemini_interactions_mcp.services.ask import AskRequest, BuiltinTool, ThinkingLevel, TurnResult
+from gemini_interactions_mcp.services.catalog import Catalog
+from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     AppContext,
     ProgressReporter,
@@ -30,7 +32,7 @@ def render(result: TurnResult) -> CallToolResult:
     footer = f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}]"
     if result.status == "in_progress":
         answer = (
-            f"Gemini is still answering. Call poll_interaction with interaction_id={result.interaction_id!r} "
+            f"Gemini is still answering. Call {ToolName.POLL} with interaction_id={result.interaction_id!r} "
             "to get the answer; nothing is lost."
         )
     else:
@@ -44,7 +46,7 @@ def render(result: TurnResult) -> CallToolResult:
 
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
-        name="ask_gemini",
+        name=ToolName.ASK,
         description=DESCRIPTION,
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
     )
@@ -58,7 +60,8 @@ def register(server: MCPServer[Any]) -> None:
             ),
         ] = None,
         model: Annotated[
-            str | None, Field(description="Model id (default gemini-3.5-flash; gemini://models).")
+            str | None,
+            Field(description=f"Model id (default {Catalog.load().default_model}; gemini://models)."),
         ] = None,
         system_instruction: Annotated[
             str | None, Field(description="Standing instruction; kept for later turns.")
@@ -92,8 +95,6 @@ def register(server: MCPServer[Any]) -> None:
         )
         roots = await client_roots(ctx) if request.files else None
         result = await run_service(
-            state.conversations.ask(
-                principal(), request, ProgressReporter(ctx), wait_seconds=wait, roots=roots
-            )
+            state.asks.ask(principal(), request, ProgressReporter(ctx), wait_seconds=wait, roots=roots)
         )
         return render(result)

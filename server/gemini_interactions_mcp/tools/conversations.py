@@ -1,4 +1,4 @@
-"""list_conversations and manage_conversation: find, rename and forget the caller's conversations."""
+"""list_conversations and manage_conversation: find, rename, reset and forget the caller's conversations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gemini_interactions_mcp.services.conversations import ConversationSummary
-from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, run_service
+from gemini_interactions_mcp.tool_names import ToolName
+from gemini_interactions_mcp.tools._common import MAX_OFFSET, AppContext, app_state, principal, run_service
+
+MAX_LIMIT = 100
 
 
 def _line(c: ConversationSummary) -> str:
@@ -20,21 +23,21 @@ def _line(c: ConversationSummary) -> str:
 
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
-        name="list_conversations",
+        name=ToolName.LIST_CONVERSATIONS,
         description="Your Gemini conversations, most recent first (id, name, model, turns, preview). "
-        "Use it to find a conversation to continue with ask_gemini.",
+        f"Use it to find a conversation to continue with {ToolName.ASK}.",
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
     )
     async def list_conversations(
         ctx: AppContext,
-        limit: Annotated[int, Field(ge=1, le=100)] = 20,
-        offset: Annotated[int, Field(ge=0, description="Skip this many (paging).")] = 0,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20,
+        offset: Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Skip this many (paging).")] = 0,
     ) -> CallToolResult:
         found = await run_service(
             app_state(ctx).conversations.summaries(principal(), limit=limit + 1, offset=offset)
         )
         page, more = found[:limit], len(found) > limit
-        lines = [_line(c) for c in page] or ["No conversations yet: ask_gemini starts one."]
+        lines = [_line(c) for c in page] or [f"No conversations yet: {ToolName.ASK} starts one."]
         if more:
             lines.append(f"More: call again with offset={offset + limit}.")
         structured = {
@@ -46,13 +49,14 @@ def register(server: MCPServer[Any]) -> None:
         )
 
     @server.tool(
-        name="manage_conversation",
-        description="Rename or forget one of your conversations (forget removes it from your list).",
+        name=ToolName.MANAGE_CONVERSATION,
+        description="Rename, reset or forget one of your conversations (reset keeps it and its settings but "
+        "starts its history afresh; forget removes it from your list).",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False),
     )
     async def manage_conversation(
         conversation: Annotated[str, Field(description="Conversation id or name.")],
-        action: Literal["rename", "forget"],
+        action: Literal["rename", "reset", "forget"],
         ctx: AppContext,
         name: Annotated[str | None, Field(description="New name (rename only).")] = None,
     ) -> CallToolResult:
@@ -63,6 +67,10 @@ def register(server: MCPServer[Any]) -> None:
             summary = await run_service(service.rename(principal(), conversation, name))
             text = f"Renamed: {_line(summary)}"
             structured: dict[str, Any] = {"conversation": summary.model_dump()}
+        elif action == "reset":
+            summary = await run_service(service.reset(principal(), conversation))
+            text = f"Reset: {_line(summary)}. Its next turn starts a fresh thread."
+            structured = {"conversation": summary.model_dump()}
         else:
             forgotten = await run_service(service.forget(principal(), conversation))
             text = f"Forgot conversation {forgotten}."

@@ -1,0 +1,249 @@
+"""Asking a model: one turn of a conversation, answered within a soft deadline or handed to a job.
+
+The Interactions API keeps the history (`previous_interaction_id`) but not the interaction-scoped
+settings (system instruction, tools, generation config), so they are stored with the conversation and
+re-sent every turn.
+
+A turn may end in `requires_action` (the model called functions). What to send back is an
+`ActionHandler`'s decision: it returns the next input (the function results), which is chained as
+another interaction of the same turn, or None to hand the calls to the caller as they are. Without a
+handler every such turn ends there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from gemini_interactions_mcp.gemini import InteractionsClient
+from gemini_interactions_mcp.services.catalog import Catalog
+from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
+from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.inputs import TurnInputs
+from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.transcript import TurnInput
+from gemini_interactions_mcp.services.turns import Progress, TurnOutcome, run_streamed_turn
+from gemini_interactions_mcp.state import ConversationRecord
+
+BuiltinTool = Literal["google_search", "code_execution", "url_context"]
+ThinkingLevel = Literal["minimal", "low", "medium", "high"]
+MIN_TURN_SECONDS = 1.0
+"""However late a turn starts, it gets at least this long to be accepted upstream."""
+
+
+class AskRequest(BaseModel):
+    """One question for a model, with the settings the caller wants to change for this conversation."""
+
+    prompt: str
+    conversation: str | None = None
+    model: str | None = None
+    system_instruction: str | None = None
+    files: list[str] = Field(default_factory=list)
+    tools: list[BuiltinTool] | None = None
+    thinking_level: ThinkingLevel | None = None
+    response_schema: dict[str, Any] | None = None
+
+
+class TurnResult(BaseModel):
+    """The outcome of one turn, shaped for the tool result."""
+
+    text: str
+    conversation: str
+    name: str | None
+    interaction_id: str
+    model: str
+    status: str
+    turn: int
+    usage: dict[str, int]
+    notes: list[str]
+    data: Any = None
+
+
+class ActionHandler(Protocol):
+    """Decides what answers a turn that ended in `requires_action` (function calls)."""
+
+    async def __call__(self, owner: str, outcome: TurnOutcome) -> TurnInput | None:
+        """The input of the next interaction of this turn (function results), or None to stop here."""
+        ...
+
+
+def merged_settings(stored: dict[str, Any], request: AskRequest) -> dict[str, Any]:
+    """Stored interaction-scoped settings with this call's overrides applied (and kept)."""
+    settings = dict(stored)
+    if request.system_instruction is not None:
+        settings["system_instruction"] = request.system_instruction or None
+    if request.tools is not None:
+        settings["tools"] = [{"type": name} for name in dict.fromkeys(request.tools)] or None
+    if request.thinking_level is not None:
+        settings["generation_config"] = {
+            **(settings.get("generation_config") or {}),
+            "thinking_level": request.thinking_level,
+        }
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def model_body(
+    model: str,
+    turn_input: TurnInput,
+    previous: str | None,
+    settings: dict[str, Any],
+    response_schema: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The create body of one model interaction: input, chain link and the re-sent settings."""
+    generation_config = {**settings.get("generation_config", {}), "thinking_summaries": "auto"}
+    body: dict[str, Any] = {
+        "model": model,
+        "input": turn_input,
+        **{k: v for k, v in settings.items() if k != "generation_config"},
+        "generation_config": generation_config,
+    }
+    if previous is not None:
+        body["previous_interaction_id"] = previous
+    if response_schema is not None:
+        body["response_format"] = {"type": "text", "mime_type": "application/json", "schema": response_schema}
+    return body
+
+
+def _summed(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {key: a.get(key, 0) + b.get(key, 0) for key in a.keys() | b.keys()}
+
+
+@dataclass
+class _ModelTurn:
+    """A model answer as the chain runs it: streamed until the deadline, then adopted as a job."""
+
+    owner: str
+    conversation_id: str
+    model: str
+    settings: dict[str, Any]
+    response_schema: dict[str, Any] | None
+    progress: Progress
+    deadline: float
+    """time.monotonic() by which the caller wants an answer or a handle."""
+    client: InteractionsClient
+    jobs: JobService
+    actions: ActionHandler | None
+    what: str = "this question"
+
+    async def create(
+        self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
+    ) -> Created[TurnOutcome]:
+        outcome = await self._hop(previous, turn_input)
+        usage = outcome.usage
+        while outcome.status == "requires_action" and self.actions is not None:
+            follow = await self.actions(self.owner, outcome)
+            if follow is None:
+                break
+            outcome = await self._hop(outcome.interaction_id, follow)
+            usage = _summed(usage, outcome.usage)
+        running = outcome.status == "in_progress"
+        if running:
+            await self.jobs.adopt_running(
+                self.owner, "model", outcome.interaction_id, self.conversation_id, self.model
+            )
+        return Created(
+            interaction_id=outcome.interaction_id,
+            result=outcome,
+            answer="" if running else outcome.text,
+            running=running,
+            usage=usage,
+            updates={"model": self.model, "settings": self.settings},
+        )
+
+    async def _hop(self, previous: str | None, turn_input: TurnInput) -> TurnOutcome:
+        body = model_body(self.model, turn_input, previous, self.settings, self.response_schema)
+        remaining = max(MIN_TURN_SECONDS, self.deadline - time.monotonic())
+        return await run_streamed_turn(self.client, body, self.progress, label=self.model, deadline=remaining)
+
+    async def discard(self, created: Created[TurnOutcome]) -> None:
+        if created.running:
+            await self.jobs.cancel(self.owner, created.interaction_id)
+
+
+class AskService:
+    """Runs `ask_gemini` turns: the model and settings to use, the turn itself, the result."""
+
+    def __init__(
+        self,
+        *,
+        directory: ConversationDirectory,
+        chain: ConversationChain,
+        client: InteractionsClient,
+        jobs: JobService,
+        catalog: Catalog,
+        inputs: TurnInputs,
+        default_model: str | None = None,
+        actions: ActionHandler | None = None,
+    ) -> None:
+        self._directory = directory
+        self._chain = chain
+        self._client = client
+        self._jobs = jobs
+        self._catalog = catalog
+        self._inputs = inputs
+        self._default_model = default_model
+        self._actions = actions
+
+    async def ask(
+        self,
+        owner: str,
+        request: AskRequest,
+        progress: Progress,
+        *,
+        wait_seconds: float,
+        roots: list[Path] | None = None,
+    ) -> TurnResult:
+        """Run one turn; the answer (or, past `wait_seconds`, a handle to poll) and the conversation."""
+        deadline = time.monotonic() + wait_seconds
+        notes: list[str] = []
+        conversation = await self._directory.open(owner, request.conversation)
+        resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
+        if resolution.note:
+            notes.append(resolution.note)
+        turn_input = await self._inputs.build(request.prompt, request.files, roots)
+        turn = _ModelTurn(
+            owner=owner,
+            conversation_id=conversation.id,
+            model=resolution.id,
+            settings=merged_settings(conversation.settings, request),
+            response_schema=request.response_schema,
+            progress=progress,
+            deadline=deadline,
+            client=self._client,
+            jobs=self._jobs,
+            actions=self._actions,
+        )
+        advanced = await self._chain.advance(
+            owner,
+            conversation,
+            TurnRequest(prompt=request.prompt, files=request.files, turn_input=turn_input),
+            turn,
+            wait_seconds=wait_seconds,
+            progress=progress,
+        )
+        outcome = advanced.created.result
+        data: Any = None
+        notes += advanced.notes
+        if request.response_schema is not None and outcome.status == "completed":
+            try:
+                data = json.loads(outcome.text)
+            except ValueError:
+                notes.append("The answer was meant to be JSON for response_schema but did not parse.")
+        record = advanced.record
+        return TurnResult(
+            text=outcome.text,
+            conversation=record.id,
+            name=record.name,
+            interaction_id=outcome.interaction_id,
+            model=resolution.id,
+            status=outcome.status,
+            turn=record.turns,
+            usage=advanced.created.usage,
+            notes=notes + outcome.notes,
+            data=data,
+        )

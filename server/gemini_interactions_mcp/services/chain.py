@@ -1,0 +1,249 @@
+"""Turns on a conversation: one at a time, never forked, never lost, never stuck on a dead head.
+
+A turn is created upstream chained to the conversation's head (`previous_interaction_id`); then the head
+moves to the new interaction by a compare-and-set in the store. The guards:
+- a lock per conversation orders the calls of this process before anything is created upstream;
+- the compare-and-set catches whatever slipped through (another process advanced the head meanwhile):
+  the losing turn is discarded and replayed on the new head, so the chain stays one line;
+- a turn waits for (or refuses to start over) a background turn still running on the head.
+
+A head that upstream no longer knows (stored interactions expire after a day on the free tier, or were
+deleted) does not kill the conversation: the turn is created on a fresh chain whose first input carries
+the conversation's local copy (`services/transcript.py`), and the caller is told so in a note.
+
+Each kind of turn (a model answer, a background job) plugs in as a `Turn`: how to create it upstream and
+how to discard it. Everything they share (serialising, the head, the counters, the local copy, the
+rebuild) happens here once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from gemini_interactions_mcp.gemini import (
+    BadRequestError,
+    GeminiError,
+    InteractionsClient,
+    NotFoundError,
+)
+from gemini_interactions_mcp.services.conversations import CAS_ATTEMPTS, contended, unknown_conversation
+from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
+from gemini_interactions_mcp.services.jobs import JobFinished, JobService
+from gemini_interactions_mcp.services.locks import KeyedLocks
+from gemini_interactions_mcp.services.transcript import (
+    TurnInput,
+    history_text,
+    with_answer,
+    with_history,
+    with_turn,
+)
+from gemini_interactions_mcp.services.turns import Progress
+from gemini_interactions_mcp.state import ConversationRecord, Store
+from gemini_interactions_mcp.tool_names import ToolName
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """What the caller asked for in this turn, as the local copy keeps it."""
+
+    prompt: str
+    files: list[str]
+    turn_input: TurnInput
+
+
+@dataclass
+class Created(Generic[T]):
+    """A turn that exists upstream: its interaction, the kind's own result, and what the record keeps."""
+
+    interaction_id: str
+    result: T
+    answer: str = ""
+    running: bool = False
+    """The interaction is a background job that may still be running (its answer comes later)."""
+    usage: dict[str, int] = field(default_factory=dict)
+    updates: dict[str, Any] = field(default_factory=dict)
+    """Fields of the conversation record this kind of turn sets (model, settings, usage, agent...)."""
+
+
+class Turn(Protocol[T]):
+    """One kind of turn, as the chain runs it."""
+
+    what: str
+    """What is being done, for error messages: "this question", "starting the research"."""
+
+    async def create(
+        self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
+    ) -> Created[T]:
+        """Create the turn upstream on the conversation as it is now, chained to `previous` (its head,
+        or None on a rebuilt chain); GeminiError passes through unexplained."""
+        ...
+
+    async def discard(self, created: Created[T]) -> None:
+        """Stop what can be stopped of a turn that lost the race for the head (cancel its job)."""
+        ...
+
+
+@dataclass
+class Advanced(Generic[T]):
+    """The conversation after the turn, the turn itself, and notes for the caller."""
+
+    record: ConversationRecord
+    created: Created[T]
+    notes: list[str]
+
+
+def _rebuilt_note(head: str, turns: int) -> str:
+    kept = f"the last {turns} turn(s)" if turns else "no earlier turns"
+    return (
+        f"This conversation was rebuilt from the server's local copy ({kept}): Gemini no longer has its "
+        f"thread (interaction {head} is gone: stored interactions expire after 1 day on the free tier and "
+        "55 days on paid tiers, or it was deleted). The answer continues from that copy."
+    )
+
+
+class ConversationChain:
+    """Runs turns on conversations and keeps their records (head, counters, local copy) current."""
+
+    def __init__(self, *, store: Store, client: InteractionsClient, jobs: JobService) -> None:
+        self._store = store
+        self._client = client
+        self._jobs = jobs
+        self._locks = KeyedLocks()
+
+    async def advance(
+        self,
+        owner: str,
+        conversation: ConversationRecord,
+        request: TurnRequest,
+        turn: Turn[T],
+        *,
+        wait_seconds: float,
+        progress: Progress | None,
+    ) -> Advanced[T]:
+        """Run one turn on the conversation and move its head there.
+
+        A background turn still running on the head is waited for up to `wait_seconds` (0: refuse at once
+        with the handle to poll).
+        """
+        async with self._locks.hold(conversation.id):
+            current = await self._current(owner, conversation.id)
+            if await self._await_previous_turn(owner, current, wait_seconds, progress):
+                current = await self._current(owner, conversation.id)  # its end was recorded meanwhile
+            for attempt in range(CAS_ATTEMPTS):
+                if attempt:
+                    current = await self._current(owner, conversation.id)
+                created, notes = await self._create(current, request, turn)
+                updated = self._after(current, request, created)
+                if await self._store.advance_conversation(owner, current.id, current.head, updated):
+                    return Advanced(updated, created, notes)
+                log.warning(
+                    "conversation %s advanced elsewhere; replaying the turn on the new head", current.id
+                )
+                await turn.discard(created)
+        raise contended()
+
+    async def _current(self, owner: str, conversation_id: str) -> ConversationRecord:
+        current = await self._store.get_conversation(owner, conversation_id)
+        if current is None:
+            raise unknown_conversation(conversation_id)
+        return current
+
+    async def _create(
+        self, current: ConversationRecord, request: TurnRequest, turn: Turn[T]
+    ) -> tuple[Created[T], list[str]]:
+        """Create the turn on the head; on a head upstream no longer knows, on a rebuilt chain."""
+        try:
+            return await turn.create(current, current.head, request.turn_input), []
+        except GeminiError as exc:
+            if current.head is None or not await self._head_is_gone(current.head, exc):
+                raise explain_upstream(exc, what=turn.what) from None
+        log.info("conversation %s: head %s is gone upstream; rebuilding", current.id, current.head)
+        turn_input = request.turn_input
+        if current.transcript:
+            turn_input = with_history(turn_input, history_text(current.transcript))
+        try:
+            created = await turn.create(current, None, turn_input)
+        except GeminiError as exc:
+            raise explain_upstream(exc, what=turn.what) from None
+        return created, [_rebuilt_note(current.head, len(current.transcript))]
+
+    async def _head_is_gone(self, head: str, error: GeminiError) -> bool:
+        """Whether a failed create failed because its `previous_interaction_id` is gone (asked upstream:
+        a 404 or 400 may be about something else, such as an unknown model)."""
+        if not isinstance(error, NotFoundError | BadRequestError):
+            return False
+        try:
+            await self._client.get(head)
+        except NotFoundError:
+            return True
+        except GeminiError:
+            return False
+        return False
+
+    @staticmethod
+    def _after(
+        current: ConversationRecord, request: TurnRequest, created: Created[Any]
+    ) -> ConversationRecord:
+        preview = f"{request.prompt} → {created.answer}" if created.answer else request.prompt
+        return current.model_copy(
+            update={
+                **created.updates,
+                "head": created.interaction_id,
+                "head_is_job": created.running,
+                "turns": current.turns + 1,
+                "usage": current.usage.plus(created.usage),
+                "transcript": with_turn(current.transcript, request.prompt, created.answer, request.files),
+                "preview": preview,
+                "updated": time.time(),
+            }
+        )
+
+    async def _await_previous_turn(
+        self, owner: str, current: ConversationRecord, wait_seconds: float, progress: Progress | None
+    ) -> bool:
+        """Wait (up to `wait_seconds`) for a background turn still running on the head; True if it was.
+
+        Only the head can be running (every turn waits for it first), and the record says whether the
+        head was started as a job, so a plain turn costs no job lookup at all.
+        """
+        if not current.head_is_job or current.head is None:
+            return False
+        job = await self._store.get_job(owner, current.head)
+        if job is None or job.is_finished:
+            return False
+        done = await self._jobs.wait(owner, job.interaction_id, wait_seconds, progress)
+        if not done.is_finished:
+            raise ServiceError(
+                f"The previous turn of this conversation is still running. Call {ToolName.POLL} with "
+                f"interaction_id={job.interaction_id!r} until it is done, then continue."
+            )
+        return True
+
+    async def job_finished(self, event: JobFinished) -> None:
+        """Record a finished background turn on its conversation: usage, sandbox, and its answer."""
+        job = event.job
+        if job.conversation_id is None:
+            return
+        for _ in range(CAS_ATTEMPTS):
+            current = await self._store.get_conversation(job.owner, job.conversation_id)
+            if current is None:
+                return
+            update: dict[str, Any] = {
+                "usage": current.usage.plus(job.usage),
+                "environment_id": job.environment_id or current.environment_id,
+                "updated": time.time(),
+            }
+            if current.head == job.interaction_id:
+                update["head_is_job"] = False
+                update["transcript"] = with_answer(current.transcript, job.output or job.error or "")
+            updated = current.model_copy(update=update)
+            if await self._store.advance_conversation(job.owner, current.id, current.head, updated):
+                return
