@@ -130,6 +130,7 @@ def test_markdown_lists_everything_briefly(catalog: Catalog) -> None:
     "broken",
     [
         {"default_model": "nope"},
+        {"default_managed_agent": "deep-research-preview-04-2026"},
         {"deprecations": [{"pattern": "x-*", "replacement": "missing"}]},
         {"agents": [{"id": "a", "kind": "managed", "aliases": ["a"], "description": "d"}]},
         {"unexpected": 1},

@@ -272,7 +272,7 @@ class AgentService:
         if request.environment:
             body["environment"] = request.environment
         turn_input = await self._inputs.build(request.input, request.files, roots)
-        job = await self._background.start(
+        job, started_notes = await self._background.start(
             owner,
             request.conversation,
             TurnRequest(prompt=request.input, files=request.files, turn_input=turn_input),
@@ -281,4 +281,4 @@ class AgentService:
             agent=resolution.id,
             default_environment="remote",
         )
-        return job, notes
+        return job, notes + started_notes

@@ -85,8 +85,8 @@ class BackgroundTurns:
         agent: str,
         default_environment: str | None = None,
         label: str | None = None,
-    ) -> JobRecord:
-        """Start the turn as a job; `body` is everything but its input and chain link."""
+    ) -> tuple[JobRecord, list[str]]:
+        """Start the turn as a job (`body` is all but its input and chain link); the job, and notes."""
         conversation = await self._directory.open(owner, key)
         turn = _JobTurn(
             owner=owner,
@@ -103,4 +103,4 @@ class BackgroundTurns:
         advanced = await self._chain.advance(
             owner, conversation, request, turn, wait_seconds=0.0, progress=None
         )
-        return advanced.created.result
+        return advanced.created.result, advanced.notes

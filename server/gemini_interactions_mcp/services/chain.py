@@ -243,7 +243,7 @@ class ConversationChain:
             }
             if current.head == job.interaction_id:
                 update["head_is_job"] = False
-                update["transcript"] = with_answer(current.transcript, job.output or job.error or "")
+                update["transcript"] = with_answer(current.transcript, job.output or "")
             updated = current.model_copy(update=update)
             if await self._store.advance_conversation(job.owner, current.id, current.head, updated):
                 return

@@ -95,7 +95,7 @@ class ResearchService:
         if request.file_search_stores:
             body["tools"] = [{"type": "file_search", "file_search_store_names": request.file_search_stores}]
         turn_input = await self._inputs.build(request.query, request.files, roots)
-        job = await self._background.start(
+        job, started_notes = await self._background.start(
             owner,
             request.conversation,
             TurnRequest(prompt=request.query, files=request.files, turn_input=turn_input),
@@ -111,7 +111,7 @@ class ResearchService:
             conversation=job.conversation_id or "",
             resource=resource_uri(job.interaction_id),
             poll_after_seconds=POLL_AFTER_SECONDS,
-            notes=notes,
+            notes=notes + started_notes,
         )
 
     async def _finished_plan(self, owner: str, interaction_id: str) -> JobRecord | None:
