@@ -7,7 +7,11 @@ import pytest
 from mcp import Client
 from starlette.applications import Starlette
 
+from gemini_interactions_mcp.app import build_server
+from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.gemini import ClientConfig
 from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread
 
 from .conftest import requests_log
 
@@ -44,24 +48,30 @@ async def test_an_expired_thread_is_rebuilt_and_remembers_turn_one(
 
 
 async def test_a_lost_background_turn_does_not_kill_the_conversation(
-    client: Client, emulator: Starlette
+    live_emulator: ServerThread, emulator: Starlette, settings: ServerSettings
 ) -> None:
-    """The head's GET answers 404 too: the job fails, and the next turn rebuilds."""
-    first = data(await client.call_tool("ask_gemini", {"prompt": "My pet is Tom.", "conversation": "pets"}))
-    slow = data(
-        await client.call_tool(
-            "ask_gemini", {"prompt": "[[think 5]] Tell me more.", "conversation": "pets", "wait_seconds": 1}
+    """The head's GET answers 404 too: the job fails, and the next turn rebuilds. (A real socket: the
+    soft deadline needs the stream's first event as it is produced.)"""
+    server = build_server(settings, client_config=ClientConfig(base_url=live_emulator.url))
+    async with Client(server) as client:
+        first = data(
+            await client.call_tool("ask_gemini", {"prompt": "My pet is Tom.", "conversation": "pets"})
         )
-    )
-    assert slow["status"] == "in_progress"
-    await delete_upstream(emulator, slow["interaction_id"])
-    polled = data(
-        await client.call_tool(
-            "poll_interaction", {"interaction_id": slow["interaction_id"], "wait_seconds": 20}
+        slow = data(
+            await client.call_tool(
+                "ask_gemini",
+                {"prompt": "[[think 5]] Tell me more.", "conversation": "pets", "wait_seconds": 1},
+            )
         )
-    )
-    assert polled["status"] == "failed"
-    again = await client.call_tool("ask_gemini", {"prompt": "What is my pet?", "conversation": "pets"})
+        assert slow["status"] == "in_progress"
+        await delete_upstream(emulator, slow["interaction_id"])
+        polled = data(
+            await client.call_tool(
+                "poll_interaction", {"interaction_id": slow["interaction_id"], "wait_seconds": 20}
+            )
+        )
+        assert polled["status"] == "failed"
+        again = await client.call_tool("ask_gemini", {"prompt": "What is my pet?", "conversation": "pets"})
     assert "Your pet is Tom" in text_of(again)
     assert data(again)["conversation"] == first["conversation"]
     assert any("rebuilt" in n for n in data(again)["notes"])
