@@ -41,7 +41,7 @@ async def test_a_dropped_turn_stream_resumes_after_its_last_event() -> None:
     async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
         outcome = await run_streamed_turn(client, BODY, quiet, label="test", deadline=10)
     assert outcome.status == "completed" and "Noted: your pet is Tom." in outcome.text
-    post, resume = app.state.emulator.requests()
+    _create, resume = app.state.emulator.requests()
     assert resume["method"] == "GET" and resume["query"]["last_event_id"]
 
 
