@@ -98,4 +98,5 @@ def _quiet_experimental() -> Iterator[None]:
     """`client.agents` warns that it is experimental; that is the SDK's business, not ours."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Agents usage is experimental", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Environments usage is experimental", category=UserWarning)
         yield

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, routes_agents, routes_interactions
+from . import admin, env_files, file_search, files_api, routes_agents, routes_interactions
 from .config import EmulatorConfig
 from .emulator import Emulator
 from .errors import not_found
@@ -25,6 +25,9 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *admin.ROUTES,
+            *files_api.ROUTES,
+            *file_search.ROUTES,
+            *env_files.ROUTES,
             *routes_interactions.ROUTES,
             *routes_agents.ROUTES,
             Route("/{version}/{rest:path}", _unknown, methods=methods),

@@ -32,3 +32,8 @@ class EmulatorConfig(BaseModel):
             "only streams of background interactions), 'always' (every stream), or 'never'"
         ),
     )
+    file_processing_seconds: float = Field(
+        default=0.3, ge=0, description="how long an uploaded video or audio file stays PROCESSING"
+    )
+    indexing_seconds: float = Field(default=0.2, ge=0, description="how long File Search takes to index")
+    file_ttl_seconds: float = Field(default=48 * 3600, gt=0, description="lifetime of an uploaded file")

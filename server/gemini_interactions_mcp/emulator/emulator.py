@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import EmulatorConfig
 from .faults import Fault, FaultBook, RequestLog
+from .resources import Resources
 from .store import Store
 
 
@@ -21,6 +22,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.store = Store()
+        self.resources = Resources()
         self.faults = FaultBook()
         self.log = RequestLog()
 
@@ -53,10 +55,11 @@ class Emulator:
         self.log.clear()
 
     def reset(self) -> None:
-        """Forget faults, the log, and all stored interactions, agents and environments."""
+        """Forget faults, the log, and all stored interactions, agents, environments and files."""
         self.faults.clear()
         self.log.clear()
         self.store.clear()
+        self.resources.clear()
 
     def configure(self, **changes: Any) -> EmulatorConfig:
         """Change settings (validated); affects interactions created afterwards."""

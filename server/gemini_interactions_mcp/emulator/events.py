@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import views
+from .media import block_deltas
 from .plan import JSON, PlannedStep
 from .store import InteractionRecord
 
@@ -107,7 +108,7 @@ def split_step(step: JSON) -> tuple[JSON, list[JSON]]:
                 if block.get("annotations"):
                     deltas.append({"type": "text_annotation_delta", "annotations": block["annotations"]})
             else:
-                deltas.append(dict(block))
+                deltas += block_deltas(block)
         shell: JSON = {"type": "model_output"}
         if "error" in step:
             shell["error"] = step["error"]

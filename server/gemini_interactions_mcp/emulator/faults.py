@@ -88,11 +88,22 @@ class RequestLog:
         self.entries.clear()
 
 
+LOGGED_TEXT_BYTES = 64 * 1024
+
+
 def parse_body(raw: bytes) -> Any:
-    """JSON body, or the raw text when it is not JSON, or None when empty."""
+    """JSON body, or the raw text when it is short text, or `{"bytes": n}` for uploaded file content
+    (binary, or long and not JSON), or None when empty."""
     if not raw.strip():
         return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
+    if len(raw) <= LOGGED_TEXT_BYTES or raw[:64].lstrip()[:1] in (b"{", b"["):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    if len(raw) <= LOGGED_TEXT_BYTES:
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            pass
+    return {"bytes": len(raw)}

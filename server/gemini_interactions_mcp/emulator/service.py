@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ids
+from . import ids, references
 from .emulator import Emulator
 from .errors import ApiError, bad_request, not_found
 from .plan import JSON
@@ -34,6 +34,7 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
         env = _environment(emu, req, agent)
     history = [*previous.history, *previous.timeline()] if previous else []
     _check_function_results(req, history)
+    references.check_references(emu, req.input_steps)
     turn = previous.turn + 1 if previous else 1
     if env is not None and req.kind == "agent":
         env.files.append(managed.note_path(turn))
@@ -46,6 +47,7 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
         system_instruction=system_instruction,
         environment_id=env.id if env else None,
         environment_files=list(env.files) if env else [],
+        documents=references.documents_for(emu, req.tools),
     )
     record = InteractionRecord(
         id=ids.interaction_id(),
@@ -65,6 +67,8 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
     )
     if req.store:
         emu.store.interactions[record.id] = record
+    if env is not None:
+        references.record_written(emu, env, record.run.notes.get("files"))
     return record
 
 

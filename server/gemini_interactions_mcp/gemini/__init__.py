@@ -16,8 +16,11 @@ from gemini_interactions_mcp.gemini.errors import (
     ServerError,
     StreamError,
     TransportError,
+    UploadInterruptedError,
     UpstreamTimeoutError,
 )
+from gemini_interactions_mcp.gemini.file_search import FileSearchAPI
+from gemini_interactions_mcp.gemini.files import ChunkReader, FilesAPI, UploadProgress
 from gemini_interactions_mcp.gemini.models import (
     Agent,
     AgentPage,
@@ -27,7 +30,15 @@ from gemini_interactions_mcp.gemini.models import (
     Step,
     Usage,
 )
+from gemini_interactions_mcp.gemini.models.files import (
+    Document,
+    EnvironmentFile,
+    File,
+    FileSearchStore,
+    Operation,
+)
 from gemini_interactions_mcp.gemini.output import output_text
+from gemini_interactions_mcp.gemini.sandbox import SandboxFilesAPI
 from gemini_interactions_mcp.gemini.stream import InteractionStream
 
 __all__ = [
@@ -36,10 +47,17 @@ __all__ = [
     "AgentPage",
     "AuthenticationError",
     "BadRequestError",
+    "ChunkReader",
     "ClientConfig",
     "ConfigurationError",
     "ConflictError",
     "CreateInteraction",
+    "Document",
+    "EnvironmentFile",
+    "File",
+    "FileSearchAPI",
+    "FileSearchStore",
+    "FilesAPI",
     "GeminiError",
     "Interaction",
     "InteractionAccumulator",
@@ -47,13 +65,17 @@ __all__ = [
     "InteractionStream",
     "InteractionsClient",
     "NotFoundError",
+    "Operation",
     "PermissionDeniedError",
     "RateLimitError",
     "RetryPolicy",
+    "SandboxFilesAPI",
     "ServerError",
     "Step",
     "StreamError",
     "TransportError",
+    "UploadInterruptedError",
+    "UploadProgress",
     "UpstreamTimeoutError",
     "Usage",
     "output_text",

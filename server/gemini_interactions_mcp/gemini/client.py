@@ -109,21 +109,28 @@ class InteractionsClient:
         json_body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         stream: bool = False,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
     ) -> httpx2.Response:
         """Send with bounded retries; return a successful response (still open if `stream`) or raise.
 
         Retries cover transport errors and the policy's statuses, only until response headers arrive;
-        a stream failing later is resumed by InteractionStream instead.
+        a stream failing later is resumed by InteractionStream instead. `path` may be an absolute URL
+        (an upload session's); `retry=False` leaves recovery to the caller (an upload chunk is resumed
+        from the offset the server reports, not blindly resent).
         """
         if self.config.api_key is None and self.config.is_google:
             raise errors.ConfigurationError(NO_KEY)
         policy = self.config.retry
         started = self._clock()
-        headers = {"accept": "text/event-stream" if stream else "application/json"}
+        sent_headers = {"accept": "text/event-stream" if stream else "application/json", **(headers or {})}
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request(method, path, json=json_body, params=params, headers=headers)
+            request = self._http.build_request(
+                method, path, json=json_body, content=content, params=params, headers=sent_headers
+            )
             failure: errors.GeminiError
             try:
                 response = await self._http.send(request, stream=True)
@@ -146,7 +153,7 @@ class InteractionsClient:
                 requested = failure.retry_after
             delay = requested if requested is not None else policy.backoff(attempt - 1, self._random.random())
             remaining = policy.max_total_seconds - (self._clock() - started)
-            if attempt >= policy.max_attempts or delay > remaining:
+            if not retry or attempt >= policy.max_attempts or delay > remaining:
                 raise failure
             log.info("retrying %s %s in %.2f s after %s", method, path, delay, type(failure).__name__)
             await self._sleep(delay)

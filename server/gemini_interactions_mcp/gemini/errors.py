@@ -8,7 +8,8 @@ GeminiError
 │   │                         retry_after (seconds the server asked us to wait, if it said)
 │   ├── BadRequestError 400, AuthenticationError 401 (and 400 API_KEY_INVALID), PermissionDeniedError
 │   └── 403, NotFoundError 404, ConflictError 409, RateLimitError 429, ServerError 5xx (others: APIError)
-└── StreamError               an `error` event inside a stream, or a stream that could not be resumed
+├── StreamError               an `error` event inside a stream, or a stream that could not be resumed
+└── UploadInterruptedError    a resumable upload stopped part-way; `upload_url` and `received` resume it
 
 The MCP layer turns these into advice for the user (which variable to set, when to retry), so each
 carries the facts needed for that rather than a preformatted sentence.
@@ -108,6 +109,18 @@ class StreamError(GeminiError):
         self.message = message
         self.code = code
         self.interaction_id = interaction_id
+
+
+class UploadInterruptedError(GeminiError):
+    """A resumable upload failed part-way (after the allowed retries). The session stays open
+    upstream: passing `upload_url` back resumes it from `received` bytes instead of starting over."""
+
+    def __init__(self, message: str, *, upload_url: str, received: int, total: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.upload_url = upload_url
+        self.received = received
+        self.total = total
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

@@ -42,4 +42,5 @@ def respond(ctx: TurnContext) -> Run:
     steps.append(model_output({"type": "text", "text": summary}))
     duration = ctx.config.agent_seconds
     run_usage = usage(input_tokens(ctx), tokens(summary), 120, tool_use_count=tokens(code + listing))
-    return Run(sequential(steps, duration), duration, "completed", run_usage)
+    written = {f"workspace/{path}": task + "\n"}
+    return Run(sequential(steps, duration), duration, "completed", run_usage, notes={"files": written})

@@ -27,6 +27,8 @@ class TurnContext:
     """Effective instruction (a custom agent's own one when the request has none)."""
     environment_id: str | None = None
     environment_files: list[str] = field(default_factory=list)
+    documents: tuple[JSON, ...] = ()
+    """Active documents of the File Search stores the request's `file_search` tools name."""
 
     @property
     def steps(self) -> list[JSON]:

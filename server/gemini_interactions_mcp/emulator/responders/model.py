@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from .. import references
 from ..ids import call_id
 from ..plan import JSON, Run, sequential
 from ..schema_gen import instance
@@ -26,7 +27,7 @@ from ..text import (
     urls,
     user_texts,
 )
-from .common import CitedText, TurnContext, input_tokens, model_output, thought, tool_pair, usage
+from .common import CitedText, TurnContext, input_tokens, thought, tool_pair, usage
 
 Finding = tuple[str, str | None, str | None]
 """A sentence a server tool contributes to the answer, with the URL it cites (if any)."""
@@ -62,15 +63,20 @@ def respond(ctx: TurnContext) -> Run:
         )
     tool_steps, findings = _server_tools(req.tools, prompt)
     steps.extend(tool_steps)
+    cited: list[JSON] = []
+    if _has(req.tools, "file_search"):
+        search_steps, found = references.search(ctx.documents, prompt, references.top_k(req.tools))
+        steps.extend(search_steps)
+        cited.append(found)
     schema = _json_schema(req.response_format)
     if schema is not None:
         block: JSON = {"type": "text", "text": json.dumps(instance(schema), ensure_ascii=False)}
     else:
         block = _compose(ctx, prompt, findings).block()
-    steps.append(model_output(block))
+    steps.append({"type": "model_output", "content": [block, *cited]})
     run_usage = usage(
         input_tokens(ctx),
-        tokens(block["text"]),
+        tokens(block["text"] + "".join(c["text"] for c in cited)),
         thought_tokens,
         tool_use_count=30 * len(tool_steps),
         grounding=[{"type": "google_search", "count": 1}] if _has(req.tools, "google_search") else None,

@@ -1,12 +1,19 @@
 """Deep Research agents: a long background run that thinks aloud, then writes a cited report.
 
 Thought summaries finish at evenly spaced moments over `research_seconds`, so a poller sees progress
-grow; the report is one markdown text block whose sentences carry url_citation annotations. With
-collaborative planning the first turn only proposes a plan and the next turn does the research.
+grow; the report is markdown whose sentences carry url_citation annotations. With collaborative
+planning the first turn only proposes a plan and the next turn does the research.
+
+Visuals follow the documented rule: `visualization` defaults to `auto`, and charts appear only when the
+question asks for them. The report is then one model_output whose text blocks alternate with chart
+images (text, chart, text, chart, text), each block's citations indexed within that block.
 """
 
 from __future__ import annotations
 
+import re
+
+from .. import media, references
 from ..plan import JSON, Run, sequential
 from ..text import newest_user_text, parse_think, tokens, user_texts
 from .common import CitedText, TurnContext, input_tokens, model_output, thought, usage
@@ -18,6 +25,9 @@ AGENTS = frozenset(
         "deep-research-pro-preview-12-2025",
     }
 )
+_ASKS_FOR_VISUALS = re.compile(r"\b(charts?|graphs?|plots?|visuali[sz]\w*|diagrams?|figures?)\b", re.I)
+_CHART_VALUES = ((3.0, 5.0, 2.0, 8.0), (1.0, 2.5, 4.0, 6.5, 7.0))
+CHART_TOKENS = 1120
 _SOURCES = (
     ("https://en.wikipedia.org/wiki/Special:Search", "Encyclopedia overview"),
     ("https://scholar.example.org/papers/1", "Peer-reviewed survey"),
@@ -36,11 +46,17 @@ def respond(ctx: TurnContext) -> Run:
     steps: list[JSON] = []
     if config.get("thinking_summaries", "auto") != "none":
         steps += [thought(text) for text in _progress(topic)]
-    report = _report(topic, ctx.request.name)
-    steps.append(model_output(report.block()))
+    sections = _report(topic, ctx.request.name)
+    charts = config.get("visualization", "auto") != "off" and _ASKS_FOR_VISUALS.search(prompt) is not None
+    content = _with_charts(sections) if charts else [_cited([p for s in sections for p in s])]
+    if any(t.get("type") == "file_search" for t in ctx.request.tools):
+        search_steps, found = references.search(ctx.documents, topic, references.top_k(ctx.request.tools))
+        steps += search_steps
+        content.insert(1, found)
+    steps.append({"type": "model_output", "content": content})
     run_usage = usage(
         input_tokens(ctx) + 2000,
-        tokens(report.text),
+        sum(tokens(b.get("text", "")) for b in content) + CHART_TOKENS * (len(content) // 2),
         thought_count=1500,
         tool_use_count=4000,
         grounding=[{"type": "google_search", "count": len(_SOURCES)}],
@@ -90,20 +106,41 @@ def _progress(topic: str) -> list[str]:
     ]
 
 
-def _report(topic: str, agent: str) -> CitedText:
-    report = CitedText()
-    report.add(f"# Research report: {topic}\n\n## Summary\n")
-    report.add(f"This report on {topic} was produced by the emulated agent {agent}. ")
-    report.add(
-        "Background sources describe the topic in general terms.", url=_SOURCES[0][0], title=_SOURCES[0][1]
-    )
-    report.add("\n\n## Findings\n\n### Background\n")
-    report.add(
-        "A survey of the literature identifies the main themes.", url=_SOURCES[1][0], title=_SOURCES[1][1]
-    )
-    report.add("\n\n### Recent developments\n")
-    report.add("Recent analyses point to continuing change.", url=_SOURCES[2][0], title=_SOURCES[2][1])
-    report.add("\n\n## Sources\n")
-    for i, (url, title) in enumerate(_SOURCES, start=1):
-        report.add(f"{i}. [{title}]({url})\n")
-    return report
+Piece = tuple[str, str | None, str | None]
+"""A run of report text and the source (URL, title) it cites, if any."""
+
+
+def _report(topic: str, agent: str) -> list[list[Piece]]:
+    """The report in three sections: summary and background; recent developments; sources."""
+    opening: list[Piece] = [
+        (f"# Research report: {topic}\n\n## Summary\n", None, None),
+        (f"This report on {topic} was produced by the emulated agent {agent}. ", None, None),
+        ("Background sources describe the topic in general terms.", *_SOURCES[0]),
+        ("\n\n## Findings\n\n### Background\n", None, None),
+        ("A survey of the literature identifies the main themes.", *_SOURCES[1]),
+    ]
+    developments: list[Piece] = [
+        ("\n\n### Recent developments\n", None, None),
+        ("Recent analyses point to continuing change.", *_SOURCES[2]),
+    ]
+    sources: list[Piece] = [("\n\n## Sources\n", None, None)]
+    sources += [(f"{i}. [{title}]({url})\n", None, None) for i, (url, title) in enumerate(_SOURCES, start=1)]
+    return [opening, developments, sources]
+
+
+def _cited(pieces: list[Piece]) -> JSON:
+    """One text block with url_citation annotations indexed within it."""
+    text = CitedText()
+    for part, url, title in pieces:
+        text.add(part, url=url, title=title)
+    return text.block()
+
+
+def _with_charts(sections: list[list[Piece]]) -> list[JSON]:
+    """Text blocks with a chart after each but the last: text, chart, text, chart, text."""
+    content: list[JSON] = []
+    for i, section in enumerate(sections):
+        if i:
+            content.append(media.image_block(media.bar_chart(_CHART_VALUES[(i - 1) % len(_CHART_VALUES)])))
+        content.append(_cited(section))
+    return content

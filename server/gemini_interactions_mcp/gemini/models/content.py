@@ -29,7 +29,8 @@ class FileCitation(_Span):
     source: str | None = None
     page_number: int | None = None
     media_id: str | None = None
-    custom_metadata: dict[str, Any] | None = None
+    custom_metadata: dict[str, Any] | list[Any] | None = None
+    """An object in the SDK's type, a list of key/value entries in the docs' sample: both are read."""
 
 
 class PlaceCitation(_Span):
