@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py demo   # the main job on the embedded emulator, no API key
     python3 scripts/dev.py test   # lint, format check, types, the whole test suite
+    python3 scripts/dev.py bundle # the Claude Desktop bundle, dist/gemini-interactions-mcp-<version>.mcpb
 
 Both create `.venv/` on first use and install the package with its test extra into it;
 later runs reinstall only when `pyproject.toml` changed.
@@ -58,12 +59,18 @@ def demo(extra: list[str]) -> None:
     _run(BIN / "gemini-interactions-mcp", "demo", *extra)
 
 
+def bundle(extra: list[str]) -> None:
+    _run(PYTHON, ROOT / "scripts" / "bundle.py", *extra)
+
+
+COMMANDS = {"test": test, "demo": demo, "bundle": bundle}
+
+
 def main() -> None:
-    commands = {"test": test, "demo": demo}
-    if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit(f"usage: python3 scripts/dev.py {{{'|'.join(commands)}}} [args...]")
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 scripts/dev.py {{{'|'.join(COMMANDS)}}} [args...]")
     bootstrap()
-    commands[sys.argv[1]](sys.argv[2:])
+    COMMANDS[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":
