@@ -10,7 +10,8 @@ import anyio
 import httpx2
 import pytest
 
-from gemini_interactions_mcp.emulator import EmulatorConfig
+from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig
+from gemini_interactions_mcp.emulator.events import timeline
 
 pytestmark = pytest.mark.anyio
 MODEL = "gemini-3.5-flash"
@@ -222,3 +223,27 @@ async def test_stream_of_running_interaction_sees_cancel(client: httpx2.AsyncCli
     events = sse(result["text"])
     assert events[-2][1]["interaction"]["status"] == "cancelled"
     assert events[-1] == ("done", "[DONE]")
+
+
+async def test_events_already_due_go_out_in_one_write(client: httpx2.AsyncClient) -> None:
+    """The emulator's CPU counts against every test and bench: a finished run's stream is one write, not
+    one per event."""
+    body = {"model": MODEL, "input": "a long enough prompt to stream in several text deltas", "stream": True}
+    async with client.stream("POST", "/v1beta/interactions", json=body) as response:
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    assert len(chunks) == 1 and chunks[0].count(b"event: step.delta") > 2
+    assert chunks[0].endswith(b"event: done\ndata: [DONE]\n\n")
+
+
+async def test_the_timeline_is_built_once_until_a_cancel_cuts_it(
+    client: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    body = {"model": MODEL, "input": "[[think 5]] long", "background": True}
+    iid = (await client.post("/v1beta/interactions", json=body)).json()["id"]
+    record = emulator.store.interactions[iid]
+    first = timeline(record)
+    assert timeline(record) is first
+    await client.post(f"/v1beta/interactions/{iid}/cancel")
+    cut = timeline(record)
+    assert cut is not first and cut[-1].payload["interaction"]["status"] == "cancelled"
+    assert timeline(record) is cut

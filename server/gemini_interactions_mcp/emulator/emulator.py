@@ -49,7 +49,7 @@ class Emulator:
 
     def requests(self) -> list[dict[str, Any]]:
         """Logged API requests (method, path, query, body), oldest first."""
-        return list(self.log.entries)
+        return self.log.entries
 
     def clear_requests(self) -> None:
         self.log.clear()

@@ -44,7 +44,21 @@ _STEP_ONLY_FIELDS = ("search_type",)
 
 
 def timeline(rec: InteractionRecord) -> list[Event]:
-    """Every event of the interaction in order (cut short and closed if it was cancelled)."""
+    """Every event of the interaction in order (cut short and closed if it was cancelled).
+
+    Computed once and kept on the record: a stream reads it for every event it sends, and the list
+    only changes when a cancellation cuts it.
+    """
+    cached = rec.timeline_cache
+    if cached is not None and cached[0] == rec.cancelled_at:
+        events: list[Event] = cached[1]
+        return events
+    events = _timeline(rec)
+    rec.timeline_cache = (rec.cancelled_at, events)
+    return events
+
+
+def _timeline(rec: InteractionRecord) -> list[Event]:
     status_update: JSON = {"event_type": "interaction.status_update", "interaction_id": rec.public_id}
     raw: list[tuple[float, JSON]] = [
         (0.0, {"event_type": "interaction.created", "interaction": views.header(rec, 0.0, "in_progress")}),

@@ -77,15 +77,23 @@ class FaultBook:
 
 @dataclass
 class RequestLog:
-    """API requests as received (admin requests are not logged)."""
+    """API requests as received (admin requests are not logged). Bodies are kept raw and parsed when
+    the log is read: every request pays for logging, few logs are ever read."""
 
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    _raw: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
     def record(self, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
-        self.entries.append({"method": method, "path": path, "query": query, "body": parse_body(raw_body)})
+        self._raw.append((method, path, query, raw_body))
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        return [
+            {"method": method, "path": path, "query": query, "body": parse_body(raw)}
+            for method, path, query, raw in self._raw
+        ]
 
     def clear(self) -> None:
-        self.entries.clear()
+        self._raw.clear()
 
 
 LOGGED_TEXT_BYTES = 64 * 1024

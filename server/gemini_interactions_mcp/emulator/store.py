@@ -37,6 +37,8 @@ class InteractionRecord:
     """Whether this interaction's stream events carry `event_id` (see EmulatorConfig.event_ids)."""
     environment_id: str | None = None
     cancelled_at: float | None = None
+    timeline_cache: Any = field(default=None, repr=False, compare=False)
+    """The stream's events, computed once per state of `cancelled_at` (see `events.timeline`)."""
 
     @property
     def public_id(self) -> str:

@@ -1,25 +1,29 @@
 """Serving the event timeline as SSE, paced by simulated time.
 
-Events whose moment has passed are sent at once (so a finished interaction replays instantly, which
-keeps the buffering in-process transport usable); later ones are waited for in short sleeps that also
-notice a cancellation. A `drop_stream` fault ends the body early without `[DONE]`, like a cut
-connection.
+Events whose moment has passed are sent at once, in one chunk (so a finished interaction replays
+instantly, which keeps the buffering in-process transport usable, and costs one write); later ones are
+waited for in short sleeps that also notice a cancellation, and while a run is producing, its deltas are
+paced by `step_delay` like a model's tokens. A `drop_stream` fault ends the body early without `[DONE]`,
+like a cut connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import anyio
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from .emulator import Emulator
 from .errors import bad_request
-from .events import DONE_FRAME, timeline
+from .events import DONE_FRAME, Event, timeline
 from .faults import Fault
 from .store import InteractionRecord
 
 _POLL = 0.05
+_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def start_index(record: InteractionRecord, last_event_id: str | None) -> int:
@@ -32,34 +36,75 @@ def start_index(record: InteractionRecord, last_event_id: str | None) -> int:
     raise bad_request(f"Unknown last_event_id '{last_event_id}' for interaction '{record.id}'.")
 
 
+@dataclass
+class _Cursor:
+    """Where a stream is: the next event to send, and how many it sent (for a `drop_stream` fault)."""
+
+    index: int
+    drop: Fault | None
+    sent: int = 0
+
+    @property
+    def cut(self) -> bool:
+        return self.drop is not None and self.sent >= self.drop.after_events
+
+    def take(self, events: list[Event], elapsed: float, paced: bool) -> tuple[bytes, bool]:
+        """The frames due by `elapsed` (with pacing, up to the first delta), and whether the body ends
+        with them (`[DONE]` included when the stream was not cut)."""
+        ready: list[Event] = []
+        for event in events[self.index :]:
+            if event.at > elapsed or (
+                self.drop is not None and self.sent + len(ready) >= self.drop.after_events
+            ):
+                break
+            ready.append(event)
+            if paced and event.event_type == "step.delta":
+                break
+        self.index += len(ready)
+        self.sent += len(ready)
+        chunk = b"".join(event.frame() for event in ready)
+        if self.cut:
+            return chunk, True
+        if self.index >= len(events):
+            return chunk + DONE_FRAME, True
+        return chunk, False
+
+
+class _SentAtOnce(StreamingResponse):
+    """A stream whose every event is already due: one chunked body, without the task that listens for a
+    disconnect while a live stream waits (there is nothing left to wait for)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.stream_response(send)
+
+
 def sse_response(
     emu: Emulator, record: InteractionRecord, first: int, drop: Fault | None
 ) -> StreamingResponse:
-    return StreamingResponse(
-        _frames(emu, record, first, drop),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+    cursor = _Cursor(first, drop)
+    events = timeline(record)
+    elapsed = emu.now() - record.started
+    if events[-1].at <= elapsed:
+        chunk, _ = cursor.take(events, elapsed, paced=False)
+        return _SentAtOnce(_once(chunk), media_type="text/event-stream", headers=_HEADERS)
+    return StreamingResponse(_frames(emu, record, cursor), media_type="text/event-stream", headers=_HEADERS)
 
 
-async def _frames(
-    emu: Emulator, record: InteractionRecord, index: int, drop: Fault | None
-) -> AsyncIterator[bytes]:
-    sent = 0
-    while True:
-        if drop is not None and sent >= drop.after_events:
-            return
+async def _once(chunk: bytes) -> AsyncIterator[bytes]:
+    yield chunk
+
+
+async def _frames(emu: Emulator, record: InteractionRecord, cursor: _Cursor) -> AsyncIterator[bytes]:
+    while not cursor.cut:
         events = timeline(record)
-        if index >= len(events):
-            yield DONE_FRAME
-            return
-        event = events[index]
         elapsed = emu.now() - record.started
-        if event.at > elapsed:
-            await anyio.sleep(min(event.at - elapsed, _POLL))
-            continue
-        yield event.frame()
-        index += 1
-        sent += 1
-        if event.event_type == "step.delta" and elapsed < record.finish_offset() and emu.config.step_delay:
-            await anyio.sleep(emu.config.step_delay)
+        pace = emu.config.step_delay if elapsed < record.finish_offset() else 0.0
+        chunk, ended = cursor.take(events, elapsed, paced=pace > 0)
+        if chunk:
+            yield chunk
+        if ended:
+            return
+        if not chunk:
+            await anyio.sleep(min(events[cursor.index].at - elapsed, _POLL))
+        elif pace and events[cursor.index - 1].event_type == "step.delta":
+            await anyio.sleep(pace)
