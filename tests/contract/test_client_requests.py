@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 from google.genai._gaos.types.interactions import Interaction as SDKInteraction
 from google.genai._gaos.utils.serializers import unmarshal
 
 from gemini_interactions_mcp.emulator import Emulator, create_app
+from tests.helpers.waiting import async_wait_until
 
 from .conftest import FAST
 from .sdk_checks import validate_create_body
@@ -144,7 +144,11 @@ async def test_output_text_matches_sdk(ours: tuple[Any, Emulator]) -> None:
     research = await client.create(
         {"agent": "deep-research-preview-04-2026", "input": "Fog", "background": True}
     )
-    await anyio.sleep(0.3)  # research_seconds is 0.2
+
+    async def research_done() -> bool:
+        return bool((await client.get(research.id)).is_terminal)
+
+    await async_wait_until(research_done, what="the research run to finish")
     for interaction_id in [c.id for c in created] + [research.id]:
         ours_got = await client.get(interaction_id)
         raw = ours_got.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -12,6 +12,7 @@ import pytest
 
 from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig
 from gemini_interactions_mcp.emulator.events import timeline
+from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
 MODEL = "gemini-3.5-flash"
@@ -203,12 +204,19 @@ async def test_cancel_colon_form_and_refusals(client: httpx2.AsyncClient) -> Non
     assert refused.json()["error"]["code"] == "invalid_request"
     assert "not a background interaction" in refused.json()["error"]["message"]
     finished = (await client.post("/v1beta/interactions", json={**body, "input": "fast"})).json()
-    await anyio.sleep(0.01)
+
+    async def completed() -> bool:
+        got = await client.get(f"/v1beta/interactions/{finished['id']}")
+        return bool(got.json()["status"] == "completed")
+
+    await async_wait_until(completed, what="the instant background run to complete")
     late = await client.post(f"/v1beta/interactions/{finished['id']}/cancel")
     assert late.status_code == 400 and "already 'completed'" in late.json()["error"]["message"]
 
 
-async def test_stream_of_running_interaction_sees_cancel(client: httpx2.AsyncClient, sse: Parse) -> None:
+async def test_stream_of_running_interaction_sees_cancel(
+    client: httpx2.AsyncClient, sse: Parse, emulator: Emulator
+) -> None:
     body = {"model": MODEL, "input": "[[think 3]] long", "background": True}
     iid = (await client.post("/v1beta/interactions", json=body)).json()["id"]
     result: dict[str, str] = {}
@@ -216,9 +224,12 @@ async def test_stream_of_running_interaction_sees_cancel(client: httpx2.AsyncCli
     async def read() -> None:
         result["text"] = (await client.get(f"/v1beta/interactions/{iid}", params={"stream": "true"})).text
 
+    async def streaming() -> bool:  # the GET is logged as it arrives, and its stream opens at once
+        return any(r["query"].get("stream") == "true" for r in emulator.requests())
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(read)
-        await anyio.sleep(0.2)
+        await async_wait_until(streaming, what="the stream to open")
         await client.post(f"/v1beta/interactions/{iid}/cancel")
     events = sse(result["text"])
     assert events[-2][1]["interaction"]["status"] == "cancelled"
