@@ -80,16 +80,18 @@ class RequestLog:
     """API requests as received (admin requests are not logged). Bodies are kept raw and parsed when
     the log is read: every request pays for logging, few logs are ever read."""
 
-    _raw: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+    _raw: list[tuple[str, str, dict[str, str], bytes | Any]] = field(default_factory=list)
 
     def record(self, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
-        self._raw.append((method, path, query, raw_body))
+        # A large upload is summarised at once rather than kept whole in memory.
+        body = raw_body if len(raw_body) <= LOGGED_TEXT_BYTES else parse_body(raw_body)
+        self._raw.append((method, path, query, body))
 
     @property
     def entries(self) -> list[dict[str, Any]]:
         return [
-            {"method": method, "path": path, "query": query, "body": parse_body(raw)}
-            for method, path, query, raw in self._raw
+            {"method": method, "path": path, "query": query, "body": _parsed(body)}
+            for method, path, query, body in self._raw
         ]
 
     def clear(self) -> None:
@@ -97,6 +99,10 @@ class RequestLog:
 
 
 LOGGED_TEXT_BYTES = 64 * 1024
+
+
+def _parsed(body: bytes | Any) -> Any:
+    return parse_body(body) if isinstance(body, bytes) else body
 
 
 def parse_body(raw: bytes) -> Any:
