@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from mcp.shared.exceptions import MCPDeprecationWarning
 
 from gemini_interactions_mcp.tools._common import AppContext, app_state
 
 log = logging.getLogger(__name__)
+ENCODED_DRIVE = re.compile(r"^/([A-Za-z])%3[Aa](?=/|$)")
+
+
+def root_path(uri: str, *, to_path: Callable[[str], str] = url2pathname) -> str | None:
+    """The local folder a `file:` root names, by the standard library's file-URL rules for this system.
+
+    On Windows `file:///C:/x` is `C:\\x` and `file://server/share` the UNC path `\\\\server\\share`; the bare
+    URL path (`/C:/x`) is neither. VS Code percent-encodes the drive colon (`file:///c%3A/x`), and
+    url2pathname looks for the colon before it decodes, so that colon is decoded first.
+    """
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    location = parsed.path if parsed.netloc in ("", "localhost") else f"//{parsed.netloc}{parsed.path}"
+    return to_path(ENCODED_DRIVE.sub(r"/\1:", location))
 
 
 async def client_roots(ctx: AppContext) -> list[Path] | None:
@@ -34,9 +52,5 @@ async def client_roots(ctx: AppContext) -> list[Path] | None:
     except Exception as exc:  # no back-channel, or the client failed: fall back, never fail the call
         log.debug("roots/list unavailable: %s", type(exc).__name__)
         return None
-    paths = [
-        Path(unquote(urlparse(str(root.uri)).path))
-        for root in result.roots
-        if str(root.uri).startswith("file:")
-    ]
+    paths = [Path(path) for root in result.roots if (path := root_path(str(root.uri))) is not None]
     return paths or None
