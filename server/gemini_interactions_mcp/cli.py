@@ -1,7 +1,9 @@
 """Command line: `serve` (the default; stdio or HTTP), `emulator`, and `demo`.
 
 Imports are deferred to the chosen command so the stdio path loads neither the HTTP server stack nor the
-emulator: IDEs start this process often, and start-up time is what users feel.
+emulator: IDEs start this process often, and start-up time is what users feel. On stdio the wire is
+claimed before anything heavy is imported, so the client's first message is answered at once
+(transport/stdio.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gemini_interactions_mcp import __version__
-from gemini_interactions_mcp.config import ServerSettings, SettingsError, parse_tokens, tokens_from_env
+
+if TYPE_CHECKING:
+    from gemini_interactions_mcp.config import ServerSettings
 
 COMMANDS = ("serve", "emulator", "demo")
 
@@ -99,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> ServerSettings:
     """Merge defaults, environment and flags (flags win) into validated settings."""
+    from gemini_interactions_mcp.config import ServerSettings, SettingsError, parse_tokens, tokens_from_env
+
     environ = dict(os.environ if env is None else env)
     tokens = tokens_from_env(environ)
     if args.token_file is not None:
@@ -163,6 +170,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         run_demo(research_seconds=args.research_seconds)
         return
+    stdio = None
+    if args.transport == "stdio":
+        from gemini_interactions_mcp.transport.stdio import StdioChannel
+
+        stdio = StdioChannel.claim()
+    from gemini_interactions_mcp.config import SettingsError
+
     try:
         settings = settings_from_args(args)
     except SettingsError as exc:
@@ -171,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from gemini_interactions_mcp.transport import run
 
     try:
-        run(settings)
+        run(settings, stdio)
     except SettingsError as exc:
         sys.exit(f"gemini-interactions-mcp: {exc}")
     except KeyboardInterrupt:

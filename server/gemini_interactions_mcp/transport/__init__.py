@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from gemini_interactions_mcp.config import ServerSettings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gemini_interactions_mcp.config import ServerSettings
+    from gemini_interactions_mcp.transport.stdio import StdioChannel
 
 
-def run(settings: ServerSettings) -> None:
-    """Serve until stopped. The HTTP stack is imported only when HTTP is asked for."""
+def run(settings: ServerSettings, stdio: StdioChannel | None = None) -> None:
+    """Serve until stopped. Each transport's stack is imported only when it is asked for.
+
+    `stdio` is the channel the command line claimed at start-up (see transport/stdio.py); one is claimed
+    here if it did not.
+    """
     if settings.transport == "http":
         from gemini_interactions_mcp.transport.http import serve_http
 
         serve_http(settings)
         return
+    from gemini_interactions_mcp.transport.stdio import StdioChannel, serve_stdio
+
+    channel = stdio or StdioChannel.claim()
     from gemini_interactions_mcp.app import build_server
 
-    build_server(settings).run("stdio")
+    serve_stdio(build_server(settings), channel)
