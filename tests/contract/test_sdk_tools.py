@@ -13,7 +13,10 @@ from google.genai._gaos.types.interactions import (
     FunctionCallStep,
     GoogleSearchCallStep,
     GoogleSearchResultStep,
+    MCPServerToolCallStep,
+    MCPServerToolResultStep,
     ModelOutputStep,
+    StepDelta,
     ThoughtStep,
     URLCitation,
     URLContextCallStep,
@@ -151,3 +154,60 @@ def test_function_result_inside_user_input(sdk: genai.Client, served: Served) ->
     assert "get_weather returned: Snow" in (answered.output_text or "")
     sent = [r["body"] for r in served.requests() if r["method"] == "POST"][-1]
     assert sent["input"] == [{"type": "user_input", "content": [block]}]
+
+
+MCP_SERVER: dict[str, Any] = {
+    "type": "mcp_server",
+    "name": "deploy_tracker",
+    "url": "https://mcp.example.com/mcp",
+    "headers": {"Authorization": "Bearer token"},
+    "allowed_tools": [{"mode": "auto", "tools": ["status"]}],
+}
+
+
+def test_parallel_calls_from_directives(sdk: genai.Client, served: Served) -> None:
+    """Two `[[call ...]]` directives: two FunctionCallSteps with the given arguments; both results in one
+    turn are quoted in the answer."""
+    prompt = (
+        '[[call get_weather {"location": "Oslo"}]] [[call get_weather {"location": "Rome", "unit": "f"}]]'
+    )
+    asked = sdk.interactions.create(model=MODEL, input=prompt, tools=[WEATHER])
+    assert_known(asked, "parallel calls")
+    assert asked.status == "requires_action"
+    calls = [s for s in asked.steps or [] if isinstance(s, FunctionCallStep)]
+    assert [c.arguments for c in calls] == [{"location": "Oslo"}, {"location": "Rome", "unit": "f"}]
+    results = [
+        {
+            "type": "function_result",
+            "call_id": c.id,
+            "name": c.name,
+            "result": f"sunny in {c.arguments['location']}",
+        }
+        for c in calls
+    ]
+    answered = sdk.interactions.create(
+        model=MODEL, previous_interaction_id=asked.id, tools=[WEATHER], input=results
+    )
+    assert_known(answered, "parallel results")
+    assert "get_weather returned: sunny in Oslo" in (answered.output_text or "")
+    assert "get_weather returned: sunny in Rome" in (answered.output_text or "")
+
+
+def test_mcp_server_steps(sdk: genai.Client, served: Served) -> None:
+    """A remote MCP server's tool runs inside the interaction as MCPServerToolCall/ResultSteps, unary
+    and streamed, all known to the SDK."""
+    prompt = '[[call status {"service": "api"}]]'
+    done = sdk.interactions.create(model=MODEL, input=prompt, tools=[MCP_SERVER])
+    assert_known(done, "mcp steps")
+    call, result = [
+        s for s in done.steps or [] if isinstance(s, MCPServerToolCallStep | MCPServerToolResultStep)
+    ]
+    assert isinstance(call, MCPServerToolCallStep) and isinstance(result, MCPServerToolResultStep)
+    assert (call.name, call.server_name, call.arguments) == ("status", "deploy_tracker", {"service": "api"})
+    assert result.call_id == call.id
+    assert "The MCP tool deploy_tracker.status returned:" in (done.output_text or "")
+    assert done.output_text == emulator_text(served.raw_get(done.id))
+    events = list(sdk.interactions.create(model=MODEL, input=prompt, tools=[MCP_SERVER], stream=True))
+    assert_known(events, "mcp stream")
+    kinds = {e.delta.type for e in events if isinstance(e, StepDelta)}
+    assert {"mcp_server_tool_call", "mcp_server_tool_result"} <= kinds

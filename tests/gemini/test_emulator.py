@@ -18,7 +18,14 @@ from gemini_interactions_mcp.gemini import (
     NotFoundError,
     ServerError,
 )
-from gemini_interactions_mcp.gemini.models import InteractionCompletedEvent, InteractionEvent
+from gemini_interactions_mcp.gemini.models import (
+    FunctionCallStep,
+    InteractionCompletedEvent,
+    InteractionEvent,
+    McpServerToolCallStep,
+    McpServerToolResultStep,
+    ThoughtStep,
+)
 
 from .conftest import Clock, Emu, config
 
@@ -245,3 +252,45 @@ async def test_v1_and_v1beta_both_work(emu: Emu, clock: Clock) -> None:
             assert (await c.create({"model": MODEL, "input": "hi"})).status == "completed"
     paths = [r["path"] for r in await emu.requests()]
     assert paths == ["/v1/interactions", "/v1beta/interactions"]
+
+
+async def test_function_calling_loop_parses_unary_and_streamed(client: InteractionsClient) -> None:
+    """Parallel function calls, requires_action, and remote MCP steps parse into our models, whole or
+    rebuilt from the stream."""
+    weather = {"type": "function", "name": "weather", "parameters": {"type": "object"}}
+    tracker = {"type": "mcp_server", "name": "tracker", "url": "https://mcp.example.com/mcp"}
+    body = {
+        "model": MODEL,
+        "input": '[[call status {"svc": "api"}]] [[call weather {"city": "Oslo"}]] [[call weather]]',
+        "tools": [weather, tracker],
+    }
+    unary = await client.create(body)
+    async with client.stream_create(body) as stream:
+        accumulator = InteractionAccumulator()
+        async for event in stream:
+            accumulator.feed(event)
+    for got in (unary, accumulator.interaction):
+        assert got.status == "requires_action"
+        steps = got.steps or []
+        assert [type(s) for s in steps] == [
+            ThoughtStep,
+            McpServerToolCallStep,
+            McpServerToolResultStep,
+            FunctionCallStep,
+            FunctionCallStep,
+        ]
+        mcp_call, mcp_result, first, second = steps[1:]
+        assert isinstance(mcp_call, McpServerToolCallStep) and mcp_call.arguments == {"svc": "api"}
+        assert isinstance(mcp_result, McpServerToolResultStep) and mcp_result.call_id == mcp_call.id
+        assert isinstance(first, FunctionCallStep) and first.arguments == {"city": "Oslo"}
+        assert isinstance(second, FunctionCallStep) and second.arguments == {} and second.id != first.id
+    results = [
+        {"type": "function_result", "call_id": call.id, "name": "weather", "result": f"ok {i}"}
+        for i, call in enumerate(unary.steps or [])
+        if isinstance(call, FunctionCallStep)
+    ]
+    done = await client.create(
+        {"model": MODEL, "previous_interaction_id": unary.id, "tools": [weather, tracker], "input": results}
+    )
+    assert done.status == "completed" and done.output_text
+    assert "weather returned: ok 3" in done.output_text and "weather returned: ok 4" in done.output_text

@@ -41,6 +41,7 @@ class Event:
 
 DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
 _STEP_ONLY_FIELDS = ("search_type",)
+_MCP_STEPS = ("mcp_server_tool_call", "mcp_server_tool_result")
 
 
 def timeline(rec: InteractionRecord) -> list[Event]:
@@ -137,6 +138,13 @@ def split_step(step: JSON) -> tuple[JSON, list[JSON]]:
         pieces = [p for p in (args[:half], args[half:]) if p]
         shell = {"type": "function_call", "id": step["id"], "name": step["name"], "arguments": {}}
         return shell, [{"type": "arguments_delta", "arguments": p} for p in pieces]
+    if kind in _MCP_STEPS:
+        # Like a function call: the shell names the tool (arguments empty), the delta carries it all.
+        key = "id" if kind == "mcp_server_tool_call" else "call_id"
+        shell = {"type": kind, key: step[key], "name": step["name"], "server_name": step["server_name"]}
+        if kind == "mcp_server_tool_call":
+            shell["arguments"] = {}
+        return shell, [{k: v for k, v in step.items() if k != key}]
     key = "id" if "id" in step else "call_id"
     # Step-only fields (e.g. a search call's `search_type`) ride on the shell: deltas carry payloads.
     shell = {"type": kind, key: step[key], "signature": ""}

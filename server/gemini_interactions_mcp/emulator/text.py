@@ -82,6 +82,39 @@ def result_text(result: Any) -> str:
     return str(result)
 
 
+_CALL = re.compile(r"\[\[call\s+([A-Za-z_][A-Za-z0-9_.:/-]*)\s*", re.IGNORECASE)
+_CLOSE = re.compile(r"\s*\]\]")
+
+
+def parse_calls(text: str) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+    """The `[[call NAME {json arguments}]]` directives (the arguments may be left out), in order, and the
+    text without them. ValueError names a directive that is not of that form."""
+    decoder = json.JSONDecoder()
+    calls: list[tuple[str, dict[str, Any]]] = []
+    kept: list[str] = []
+    position = 0
+    while (match := _CALL.search(text, position)) is not None:
+        kept.append(text[position : match.start()])
+        arguments: Any = {}
+        end = match.end()
+        if text.startswith("{", end):
+            try:
+                arguments, end = decoder.raw_decode(text, end)
+            except ValueError as err:
+                raise ValueError(
+                    f"the arguments of [[call {match.group(1)} ...]] are not valid JSON: {err}"
+                ) from None
+        close = _CLOSE.match(text, end)
+        if close is None or not isinstance(arguments, dict):
+            raise ValueError(
+                f"write [[call {match.group(1)} {{...JSON object...}}]] (the arguments are an object)"
+            )
+        calls.append((match.group(1), arguments))
+        position = close.end()
+    kept.append(text[position:])
+    return calls, " ".join("".join(kept).split()) if calls else text
+
+
 _BLOCKED = "[[blocked]]"
 
 

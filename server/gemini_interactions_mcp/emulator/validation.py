@@ -230,7 +230,18 @@ def validate_tools(value: Any) -> list[JSON]:
             raise bad_request(f"'name' is required for a function tool at 'tools[{i}]'.")
         if kind == "function" and "parameters" in tool and not isinstance(tool["parameters"], dict):
             raise bad_request(f"'parameters' must be a JSON schema object at 'tools[{i}]'.")
+        if kind == "mcp_server":
+            _mcp_server(tool, f"tools[{i}]")
     return list(value)
+
+
+def _mcp_server(tool: JSON, where: str) -> None:
+    """A remote MCP server: a name without hyphens (the documented rule) and the URL Google calls."""
+    name = tool.get("name")
+    if not isinstance(name, str) or not name or "-" in name:
+        raise bad_request(f"'name' is required and must not contain '-' for an mcp_server tool at '{where}'.")
+    if not isinstance(tool.get("url"), str) or not tool["url"].startswith(("https://", "http://")):
+        raise bad_request(f"'url' must be the server's http(s) URL at '{where}'.")
 
 
 def _response_format(value: Any) -> Any:

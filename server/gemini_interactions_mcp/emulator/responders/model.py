@@ -27,6 +27,7 @@ from ..text import (
     urls,
     user_texts,
 )
+from . import calls
 from .common import CitedText, TurnContext, input_tokens, thought, tool_pair, usage
 
 Finding = tuple[str, str | None, str | None]
@@ -44,6 +45,8 @@ def respond(ctx: TurnContext) -> Run:
             "error": {"code": 3, "message": "The response was blocked by safety filters (SAFETY)."},
         }
         return Run(sequential([blocked], duration), duration, "failed", usage(input_tokens(ctx), 0, 0))
+    tool_calls = calls.plan(req.tools, prompt)
+    prompt = tool_calls.prompt
     steps: list[JSON] = []
     if req.generation_config.get("thinking_summaries") == "auto":
         count = 1 if think is None else max(1, min(5, math.ceil(think)))
@@ -51,18 +54,22 @@ def respond(ctx: TurnContext) -> Run:
     elif thinks(req.name):
         steps.append(thought())
     thought_tokens = 40 + 20 * len(steps) + int(30 * (think or 0))
-    calls = _function_calls(req.tools, prompt) if prompt else []
-    if calls:
-        steps.extend(calls)
-        out = sum(tokens(json.dumps(c["arguments"])) + 5 for c in calls)
+    if tool_calls.undeclared:
+        return _undeclared(ctx, steps, tool_calls.undeclared, duration)
+    steps.extend(tool_calls.mcp_steps)
+    if tool_calls.functions:
+        steps.extend(tool_calls.functions)
+        out = sum(tokens(json.dumps(c["arguments"])) + 5 for c in tool_calls.functions)
         return Run(
             sequential(steps, duration),
             duration,
             "requires_action",
-            usage(input_tokens(ctx), out, thought_tokens),
+            usage(input_tokens(ctx), out, thought_tokens, tool_use_count=30 * len(tool_calls.mcp_steps)),
         )
-    tool_steps, findings = _server_tools(req.tools, prompt)
-    steps.extend(tool_steps)
+    server_steps, findings = _server_tools(req.tools, prompt)
+    steps.extend(server_steps)
+    findings = [(line, None, None) for line in tool_calls.mcp_results] + findings
+    tool_steps = tool_calls.mcp_steps + server_steps
     cited: list[JSON] = []
     if _has(req.tools, "file_search"):
         search_steps, found = references.search(ctx.documents, prompt, references.top_k(req.tools))
@@ -127,18 +134,15 @@ def _summaries(prompt: str, count: int) -> list[str]:
     return base[:count]
 
 
-def _function_calls(tools: list[JSON], prompt: str) -> list[JSON]:
-    lowered = prompt.lower()
-    return [
-        {
-            "type": "function_call",
-            "id": call_id(),
-            "name": tool["name"],
-            "arguments": instance(tool.get("parameters") or {"type": "object"}),
-        }
-        for tool in tools
-        if tool.get("type") == "function" and tool["name"].lower() in lowered
-    ]
+def _undeclared(ctx: TurnContext, steps: list[JSON], names: list[str], duration: float) -> Run:
+    """The model called a tool it was not given: the turn fails, with the reason on its output."""
+    listed = ", ".join(f"'{name}'" for name in names)
+    error = {
+        "code": 3,
+        "message": f"The model called {listed}, which is not a declared tool (UNEXPECTED_TOOL_CALL).",
+    }
+    steps = [*steps, {"type": "model_output", "error": error}]
+    return Run(sequential(steps, duration), duration, "failed", usage(input_tokens(ctx), 0, 0))
 
 
 def _server_tools(tools: list[JSON], prompt: str) -> tuple[list[JSON], list[Finding]]:
