@@ -27,9 +27,10 @@ from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resource_uri
+from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.state import Store, open_store
-from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, interactions, research
+from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, interactions, media, research
 from gemini_interactions_mcp.tools._common import AppState
 from gemini_interactions_mcp.tools._schema import compact_tool_schemas
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
@@ -82,7 +83,13 @@ async def _services(
             show_roots=settings.transport == "stdio",
         )
     )
-    jobs = JobService(store=store, client=client, task_group=task_group)
+    library = MediaLibrary(
+        store,
+        output_dir=settings.output_dir,
+        allowed_dirs=settings.allow_dirs,
+        show_paths=settings.transport == "stdio",
+    )
+    jobs = JobService(store=store, client=client, task_group=task_group, media=library)
     directory = ConversationDirectory(store)
     chain = ConversationChain(store=store, client=client, jobs=jobs)
 
@@ -106,6 +113,7 @@ async def _services(
             catalog=catalog_data,
             inputs=inputs,
             default_model=settings.default_model,
+            media=library,
         ),
         conversations=directory,
         jobs=jobs,
@@ -113,6 +121,7 @@ async def _services(
         agents=AgentService(
             store=store, client=client, catalog=catalog_data, inputs=inputs, background=background
         ),
+        media=library,
     )
 
 
@@ -166,6 +175,7 @@ def build_server(
     interactions.register(server)
     agents.register(server)
     catalog.register(server)
+    media.register(server)
     announcer.register(server)
     compact_tool_schemas(server)
     server.middleware.append(ProtocolDetails(server))

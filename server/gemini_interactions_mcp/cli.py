@@ -45,6 +45,13 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--max-file-mb", type=float, default=20.0, help="size cap per input file (MB)")
     p.add_argument("--max-total-mb", type=float, default=50.0, help="size cap of all files in one call (MB)")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="where generated images and audio are saved (env GEMINI_MCP_OUTPUT_DIR; default: gemini-output/ "
+        "in the first allowed folder on stdio, the user data directory over HTTP)",
+    )
     p.add_argument("--model", default=None, help="default model (env GEMINI_MCP_MODEL)")
     p.add_argument(
         "--wait-seconds",
@@ -102,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output_dir(value: Path | str | None) -> Path | None:
+    return Path(value).expanduser().resolve() if value else None
+
+
 def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> ServerSettings:
     """Merge defaults, environment and flags (flags win) into validated settings."""
     from gemini_interactions_mcp.config import ServerSettings, SettingsError, parse_tokens, tokens_from_env
@@ -128,6 +139,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
         max_file_mb=args.max_file_mb,
         max_total_mb=args.max_total_mb,
+        output_dir=_output_dir(args.output_dir or environ.get("GEMINI_MCP_OUTPUT_DIR")),
         default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
         ask_wait_seconds=float(wait) if wait is not None else ServerSettings().ask_wait_seconds,
         emulator=args.emulator,

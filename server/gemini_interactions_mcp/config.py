@@ -30,6 +30,11 @@ class ServerSettings(BaseModel):
     allow_dirs: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
     max_file_mb: float = 20.0
     max_total_mb: float = 50.0
+    output_dir: Path | None = Field(
+        None,
+        description="Where generated images and audio are saved; None: gemini-output/ in the first allowed "
+        "folder on stdio, the user data directory over HTTP.",
+    )
     default_model: str | None = Field(
         None, description="Model of new conversations; None: the catalog's default."
     )

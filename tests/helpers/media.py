@@ -12,6 +12,7 @@ import struct
 import wave
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -79,3 +80,12 @@ def wav_info(data: bytes) -> WavInfo:
 
 def b64(data: str) -> bytes:
     return base64.b64decode(data, validate=True)
+
+
+def file_bytes(path: str | Path) -> bytes:
+    """A saved file's content (a plain function, so async tests need no thread for a small read)."""
+    return Path(path).read_bytes()
+
+
+def saved_files(folder: Path, pattern: str = "**/*") -> list[Path]:
+    return [p for p in folder.glob(pattern) if p.is_file()]

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.services import agents as agent_service
-from gemini_interactions_mcp.transport.http import http_app
+from tests.helpers import principals
+from tests.helpers.principals import connect
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
@@ -375,24 +372,11 @@ async def test_2026_clients_without_elicitation_confirm_by_argument(
 
 # -- ownership between two principals over HTTP -------------------------------------------------------
 
-TOKENS = (("alice", SecretStr("alice-token-1")), ("bob", SecretStr("bob-token-2")))
-
 
 @pytest.fixture
 def http_server(live_emulator: ServerThread, tmp_path: Path) -> Iterator[ServerThread]:
-    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), transport="http", tokens=TOKENS)
-    app = http_app(settings, client_config=ClientConfig(base_url=live_emulator.url, api_key=None))
-    with ServerThread(app) as running:
+    with principals.http_server(live_emulator.url, tmp_path) as running:
         yield running
-
-
-@asynccontextmanager
-async def connect(server: ServerThread, token: str, mode: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as hc,
-        Client(streamable_http_client(f"{server.url}/mcp", http_client=hc), mode=mode) as c,  # type: ignore[arg-type]
-    ):
-        yield c
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

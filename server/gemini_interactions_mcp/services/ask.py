@@ -26,6 +26,7 @@ from gemini_interactions_mcp.services.chain import ConversationChain, Created, T
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.services.turns import Progress, TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.state import ConversationRecord
@@ -62,6 +63,9 @@ class TurnResult(BaseModel):
     usage: dict[str, int]
     notes: list[str]
     data: Any = None
+    media: list[SavedMedia] = Field(default_factory=list)
+    parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
+    """The answer in order (text and saved media) when it holds media; empty for text-only answers."""
 
 
 class ActionHandler(Protocol):
@@ -179,7 +183,9 @@ class AskService:
         inputs: TurnInputs,
         default_model: str | None = None,
         actions: ActionHandler | None = None,
+        media: MediaLibrary | None = None,
     ) -> None:
+        self._media = media
         self._directory = directory
         self._chain = chain
         self._client = client
@@ -234,6 +240,7 @@ class AskService:
                 data = json.loads(outcome.text)
             except ValueError:
                 notes.append("The answer was meant to be JSON for response_schema but did not parse.")
+        parts = await self._saved_parts(owner, outcome, request.prompt, roots)
         record = advanced.record
         return TurnResult(
             text=outcome.text,
@@ -246,4 +253,16 @@ class AskService:
             usage=advanced.created.usage,
             notes=notes + outcome.notes,
             data=data,
+            media=[p.media for p in parts if p.media is not None],
+            parts=parts,
+        )
+
+    async def _saved_parts(
+        self, owner: str, outcome: TurnOutcome, label: str, roots: list[Path] | None
+    ) -> list[AnswerPart]:
+        """The answer's media saved as files, with the text around them in order (none: no parts)."""
+        if self._media is None or all(b.get("type") == "text" for b in outcome.blocks):
+            return []
+        return await self._media.save_answer(
+            owner, outcome.blocks, source=outcome.interaction_id, label=label, roots=roots
         )

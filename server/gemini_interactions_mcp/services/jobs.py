@@ -34,6 +34,8 @@ from gemini_interactions_mcp.gemini import (
 )
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
+from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.outputs import answer_blocks
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
 from gemini_interactions_mcp.services.turns import HEARTBEAT_SECONDS, Progress, failure_message, usage_totals
 from gemini_interactions_mcp.state import JobKind, JobRecord, Store
@@ -98,7 +100,15 @@ class PollResult(BaseModel):
 class JobService:
     """Starts, watches, polls and cancels background interactions for their owners."""
 
-    def __init__(self, *, store: Store, client: InteractionsClient, task_group: TaskGroup) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: InteractionsClient,
+        task_group: TaskGroup,
+        media: MediaLibrary | None = None,
+    ) -> None:
+        self._media = media
         self._store = store
         self._client = client
         self._tg = task_group
@@ -240,8 +250,15 @@ class JobService:
             attempt += 1
 
     async def _finish(self, job: JobRecord, interaction: Interaction) -> None:
-        """Store the final output (from the full resource, which has annotations) and announce it."""
-        report = render_report(interaction)
+        """Store the final output (from the full resource, which has annotations) and announce it;
+        its images and audio are saved as media first, and the report links them where they stood."""
+        parts = None
+        if self._media is not None:
+            blocks = answer_blocks(interaction.steps)
+            parts = await self._media.save_answer(
+                job.owner, blocks, source=job.interaction_id, label=job.kind
+            )
+        report = render_report(interaction, parts)
         error = failure_message(interaction) if str(interaction.status) in ("failed", "cancelled") else None
         finished = await self._store.finish_job(
             job.owner,

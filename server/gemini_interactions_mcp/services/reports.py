@@ -1,17 +1,22 @@
 """A finished interaction as markdown: the answer or report, its sources, and a short tool summary.
 
-Deep Research marks its sources with `url_citation` annotations on the report's text; they become a
+The report is the whole output in order: every text block, and each chart or image (saved as media by
+the caller) linked where it stood, `![chart 1](gemini://media/…)` plus the saved path. Deep Research
+marks its sources with `url_citation` annotations, File Search with `file_citation`; they become a
 numbered "Sources" list so the report reads on its own (as a resource or in pages of a poll). Tool
 steps (code execution, searches) are summarised in a line each instead of dumped.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
 
-from gemini_interactions_mcp.gemini import Interaction, output_text
+from gemini_interactions_mcp.gemini import Interaction
+from gemini_interactions_mcp.services.media import AnswerPart, SavedMedia
+from gemini_interactions_mcp.services.outputs import answer_blocks
 
 SUMMARY_LIMIT = 160
 
@@ -44,14 +49,23 @@ def _short(text: str) -> str:
 
 
 def citations_of(steps: list[dict[str, Any]]) -> list[Citation]:
-    """Unique url_citation sources of the output, in order of first appearance."""
+    """Unique sources of the output, in order of first appearance: web pages (`url_citation`) and
+    documents of File Search stores (`file_citation`, by document)."""
     seen: dict[str, Citation] = {}
     for step in steps:
         for block in step.get("content") or []:
             for annotation in block.get("annotations") or [] if isinstance(block, dict) else []:
-                url = annotation.get("url")
-                if annotation.get("type") == "url_citation" and url and url not in seen:
-                    seen[url] = Citation(title=annotation.get("title") or url, url=url)
+                kind = annotation.get("type")
+                if kind == "url_citation":
+                    url = annotation.get("url")
+                    title = annotation.get("title") or url
+                elif kind == "file_citation":
+                    url = annotation.get("document_uri") or annotation.get("source")
+                    title = annotation.get("file_name") or url
+                else:
+                    continue
+                if url and url not in seen:
+                    seen[url] = Citation(title=title, url=url)
     return list(seen.values())
 
 
@@ -80,16 +94,44 @@ def summarise_tools(steps: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render_report(interaction: Interaction) -> Report:
+def text_parts(interaction: Interaction) -> list[AnswerPart]:
+    """The answer's parts without saving anything: its media are named, not linked."""
+    return [
+        AnswerPart(text=str(b.get("text") or "") if b.get("type") == "text" else f"\n\n[{b.get('type')}]\n\n")
+        for b in answer_blocks(interaction.steps)
+    ]
+
+
+def media_markdown(media: SavedMedia, label: str) -> str:
+    """A saved file where it stood in the report: an image inline, audio as a link, plus its path."""
+    link = f"![{label}]({media.uri})" if media.kind == "image" else f"[{label}]({media.uri})"
+    saved = f"\n*Saved to `{media.path}`*" if media.path else ""
+    return f"\n\n{link}{saved}\n\n"
+
+
+def render_report(interaction: Interaction, parts: list[AnswerPart] | None = None) -> Report:
+    """The report in order; `parts` are the answer with its media saved (see MediaLibrary)."""
     steps = [_dump(s) for s in interaction.steps or []]
-    text = output_text(interaction.steps or []) or ""
+    noun = {"image": "chart" if interaction.agent else "image", "audio": "audio", "video": "video"}
+    counts: dict[str, int] = {}
+    body: list[str] = []
+    for part in parts if parts is not None else text_parts(interaction):
+        if part.media is None:
+            body.append(part.text or "")
+            continue
+        kind = part.media.kind
+        counts[kind] = counts.get(kind, 0) + 1
+        body.append(media_markdown(part.media, f"{noun[kind]} {counts[kind]}"))
+    text = re.sub(r"\n{3,}", "\n\n", "".join(body))
     citations = citations_of(steps)
     tools = summarise_tools(steps)
-    parts = [text.strip()]
-    if citations and "## Sources" not in text:
-        parts.append(
-            "## Sources\n" + "\n".join(f"{i}. [{c.title}]({c.url})" for i, c in enumerate(citations, 1))
+    parts_md = [text.strip()]
+    missing = [c for c in citations if c.url not in text]
+    if missing:
+        heading = "## More sources" if "## Sources" in text else "## Sources"
+        parts_md.append(
+            heading + "\n" + "\n".join(f"{i}. [{c.title}]({c.url})" for i, c in enumerate(missing, 1))
         )
     if tools:
-        parts.append("Tool steps:\n" + "\n".join(f"- {line}" for line in tools))
-    return Report(markdown="\n\n".join(p for p in parts if p), citations=citations)
+        parts_md.append("Tool steps:\n" + "\n".join(f"- {line}" for line in tools))
+    return Report(markdown="\n\n".join(p for p in parts_md if p), citations=citations)

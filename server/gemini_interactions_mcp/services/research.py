@@ -9,7 +9,7 @@ plan. Without a way to ask, the caller confirms or amends the plan by continuing
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,10 @@ from gemini_interactions_mcp.state import JobRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
 DEFAULT_AGENT = "fast"
+Visualization = Literal["auto", "off"]
+DEFAULT_VISUALIZATION: Visualization = "auto"
+"""The API's own default: charts appear only where the question asks for them, so `auto` costs nothing
+otherwise, and charts are kept (saved and linked in the report) when they do appear."""
 POLL_AFTER_SECONDS = 30
 PLAN_LABEL = "research plan"
 """Job label of a collaborative-planning turn: its output is a plan awaiting the user's go-ahead."""
@@ -35,6 +39,7 @@ class ResearchRequest(BaseModel):
     files: list[str] = Field(default_factory=list)
     file_search_stores: list[str] = Field(default_factory=list)
     collaborative_planning: bool = False
+    visualization: Visualization = DEFAULT_VISUALIZATION
 
 
 class ResearchStarted(BaseModel):
@@ -89,6 +94,7 @@ class ResearchService:
             "agent_config": {
                 "type": "deep-research",
                 "thinking_summaries": "auto",
+                "visualization": request.visualization,
                 **({"collaborative_planning": True} if request.collaborative_planning else {}),
             },
         }

@@ -22,6 +22,7 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
 )
 from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.outputs import answer_blocks, answer_text
 from gemini_interactions_mcp.services.reports import headline
 
 Progress = Callable[[str], Awaitable[None]]
@@ -36,6 +37,8 @@ class TurnOutcome(BaseModel):
     text: str
     usage: dict[str, int] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    blocks: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
+    """The whole answer in order: text and media blocks (media still base64: never shown as such)."""
 
 
 def usage_totals(interaction: Interaction) -> dict[str, int]:
@@ -135,12 +138,14 @@ async def run_streamed_turn(
         notes.append("The answer was cut short (output token limit); ask to continue for the rest.")
     elif interaction.status not in ("completed", "requires_action"):
         notes.append(f"Gemini ended the turn with status {interaction.status}.")
+    blocks = answer_blocks(interaction.steps)
     return TurnOutcome(
         interaction_id=interaction_id,
         status=str(interaction.status),
-        text=accumulator.text or "",
+        text=answer_text(blocks),
         usage=usage_totals(interaction),
         notes=notes,
+        blocks=blocks,
     )
 
 

@@ -11,7 +11,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ProgressNote
+from gemini_interactions_mcp.state.records import (
+    ConversationRecord,
+    JobRecord,
+    ProgressNote,
+    ResourceKind,
+    ResourceRecord,
+)
 
 DEFAULT_MAX_OUTPUT_CHARS = 2_000_000
 
@@ -215,6 +221,24 @@ class Store(ABC):
     @abstractmethod
     async def forget_agent(self, agent_id: str) -> bool:
         """Drop the ownership record (after the agent was deleted upstream); False if unknown."""
+
+    # -- owned resources (media, uploads, File Search stores, environments) ------------------------
+
+    @abstractmethod
+    async def put_resource(self, record: ResourceRecord) -> None:
+        """Insert or replace the owner's record of this kind and id."""
+
+    @abstractmethod
+    async def get_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> ResourceRecord | None:
+        """The owner's record, or None (also when it has expired: expired records are dropped on read)."""
+
+    @abstractmethod
+    async def list_resources(self, owner: str, kind: ResourceKind) -> list[ResourceRecord]:
+        """The owner's unexpired records of this kind, oldest first."""
+
+    @abstractmethod
+    async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
+        """Forget the owner's record; False if there was none."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@ copied in and out so a caller mutating a record it holds cannot change the store
 
 from __future__ import annotations
 
+import time
 from itertools import islice
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
-from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord
+from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ResourceKind, ResourceRecord
 
 
 class MemoryStore(Store):
@@ -21,6 +22,7 @@ class MemoryStore(Store):
         self._conversations: dict[str, ConversationRecord] = {}
         self._jobs: dict[str, JobRecord] = {}
         self._agents: dict[str, str] = {}
+        self._resources: dict[tuple[str, str, str], ResourceRecord] = {}
 
     # -- conversations -----------------------------------------------------------------------------
 
@@ -138,6 +140,26 @@ class MemoryStore(Store):
 
     async def forget_agent(self, agent_id: str) -> bool:
         return self._agents.pop(agent_id, None) is not None
+
+    # -- owned resources -----------------------------------------------------------------------------
+
+    async def put_resource(self, record: ResourceRecord) -> None:
+        self._resources[(record.owner, record.kind, record.id)] = record.model_copy(deep=True)
+
+    async def get_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> ResourceRecord | None:
+        record = self._resources.get((owner, kind, resource_id))
+        if record is not None and record.expired(time.time()):
+            del self._resources[(owner, kind, resource_id)]
+            return None
+        return None if record is None else record.model_copy(deep=True)
+
+    async def list_resources(self, owner: str, kind: ResourceKind) -> list[ResourceRecord]:
+        now = time.time()
+        mine = [r for (who, what, _), r in self._resources.items() if who == owner and what == kind]
+        return [r.model_copy(deep=True) for r in sorted(mine, key=lambda r: r.created) if not r.expired(now)]
+
+    async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
+        return self._resources.pop((owner, kind, resource_id), None) is not None
 
     async def close(self) -> None:
         """Nothing to release; the data simply goes away with the object."""

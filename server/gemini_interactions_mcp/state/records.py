@@ -16,6 +16,9 @@ CONVERSATION_ID_PREFIX = "conv_"
 PREVIEW_CHARS = 120
 
 JobKind = Literal["research", "model", "agent"]
+ResourceKind = Literal["media", "upload", "file_store", "environment"]
+"""Things a principal owns besides conversations and jobs: saved media files, Files API uploads (by
+content hash), File Search stores and sandbox environments."""
 
 
 def new_conversation_id() -> str:
@@ -127,3 +130,23 @@ class JobRecord(BaseModel):
     @property
     def is_finished(self) -> bool:
         return self.finished is not None
+
+
+class ResourceRecord(BaseModel):
+    """Something a principal owns that lives outside the store (a file on disk, an upstream resource).
+
+    Keyed by owner, kind and id: another principal's record of the same id is a different record, and
+    looking up someone else's id finds nothing. `data` holds what the kind needs (a media file's path
+    and type, an upload's Files API name and uri); `expires` (epoch seconds) ends it, for uploads that
+    the Files API deletes after 48 hours.
+    """
+
+    owner: str
+    kind: ResourceKind
+    id: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    created: float
+    expires: float | None = None
+
+    def expired(self, now: float) -> bool:
+        return self.expires is not None and self.expires <= now

@@ -28,7 +28,7 @@ from gemini_interactions_mcp.state.errors import (
     NameTakenError,
     SchemaVersionError,
 )
-from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord
+from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ResourceKind, ResourceRecord
 
 T = TypeVar("T")
 
@@ -46,6 +46,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX jobs_owner_created ON jobs (owner, created)",
         "CREATE INDEX jobs_finished ON jobs (finished)",
         "CREATE TABLE agents (agent_id TEXT PRIMARY KEY, owner TEXT NOT NULL, created REAL NOT NULL)",
+    ),
+    (
+        """CREATE TABLE resources (
+            owner TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, created REAL NOT NULL,
+            expires REAL, data TEXT NOT NULL, PRIMARY KEY (owner, kind, id))""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -68,6 +73,20 @@ def _conversation_json(record: ConversationRecord) -> str:
 
 def _job(row: Row) -> JobRecord:
     return JobRecord.model_validate_json(row[0])
+
+
+def _resource(row: Row) -> ResourceRecord:
+    owner, kind, resource_id, created, expires, data = row
+    return ResourceRecord.model_validate(
+        {
+            "owner": owner,
+            "kind": kind,
+            "id": resource_id,
+            "created": created,
+            "expires": expires,
+            "data": json.loads(data),
+        }
+    )
 
 
 def _name_clash(exc: sqlite3.IntegrityError) -> bool:
@@ -338,6 +357,63 @@ class SQLiteStore(Store):
     async def forget_agent(self, agent_id: str) -> bool:
         def work() -> bool:
             return self._db.execute("DELETE FROM agents WHERE agent_id = ?", (agent_id,)).rowcount == 1
+
+        return await self._run(work)
+
+    # -- owned resources -----------------------------------------------------------------------------
+
+    async def put_resource(self, record: ResourceRecord) -> None:
+        def work() -> None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO resources (owner, kind, id, created, expires, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.owner,
+                    record.kind,
+                    record.id,
+                    record.created,
+                    record.expires,
+                    json.dumps(record.data),
+                ),
+            )
+
+        await self._run(work)
+
+    async def get_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> ResourceRecord | None:
+        def work() -> ResourceRecord | None:
+            row = self._db.execute(
+                "SELECT owner, kind, id, created, expires, data FROM resources "
+                "WHERE owner = ? AND kind = ? AND id = ?",
+                (owner, kind, resource_id),
+            ).fetchone()
+            record = None if row is None else _resource(row)
+            if record is not None and record.expired(time.time()):
+                self._db.execute(
+                    "DELETE FROM resources WHERE owner = ? AND kind = ? AND id = ?",
+                    (owner, kind, resource_id),
+                )
+                return None
+            return record
+
+        return await self._run(work)
+
+    async def list_resources(self, owner: str, kind: ResourceKind) -> list[ResourceRecord]:
+        def work() -> list[ResourceRecord]:
+            rows = self._db.execute(
+                "SELECT owner, kind, id, created, expires, data FROM resources "
+                "WHERE owner = ? AND kind = ? AND (expires IS NULL OR expires > ?) ORDER BY created, id",
+                (owner, kind, time.time()),
+            )
+            return [_resource(row) for row in rows]
+
+        return await self._run(work)
+
+    async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
+        def work() -> bool:
+            deleted = self._db.execute(
+                "DELETE FROM resources WHERE owner = ? AND kind = ? AND id = ?", (owner, kind, resource_id)
+            )
+            return deleted.rowcount == 1
 
         return await self._run(work)
 

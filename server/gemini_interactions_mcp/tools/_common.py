@@ -17,6 +17,7 @@ from gemini_interactions_mcp.services.ask import AskService
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.research import ResearchService
 
@@ -37,6 +38,7 @@ class AppState:
     jobs: JobService
     research: ResearchService
     agents: AgentService
+    media: MediaLibrary
 
 
 AppContext: TypeAlias = Context[AppState, Any]

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from gemini_interactions_mcp.services.ask import AskRequest, BuiltinTool, ThinkingLevel, TurnResult
 from gemini_interactions_mcp.services.catalog import Catalog
+from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     AppContext,
@@ -18,6 +19,7 @@ from gemini_interactions_mcp.tools._common import (
     principal,
     run_service,
 )
+from gemini_interactions_mcp.tools.media import answer_blocks
 from gemini_interactions_mcp.tools.roots import client_roots
 
 DESCRIPTION = (
@@ -26,10 +28,18 @@ DESCRIPTION = (
 )
 
 
-def render(result: TurnResult) -> CallToolResult:
-    """The answer as text for the model, with the handle to continue; the rest as structured content."""
+async def render(result: TurnResult, media: MediaLibrary, owner: str) -> CallToolResult:
+    """The answer for the model, text and media in order, with the handle to continue; the rest (saved
+    paths included) as structured content."""
     label = f"{result.conversation} ({result.name})" if result.name else result.conversation
-    footer = f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}]"
+    footer = [
+        f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}]",
+        *(f"Note: {n}" for n in result.notes),
+    ]
+    structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)
+    if result.parts:
+        content = await answer_blocks(media, owner, result.parts, footer)
+        return CallToolResult(content=content, structured_content=structured)
     if result.status == "in_progress":
         answer = (
             f"Gemini is still answering. Call {ToolName.POLL} with interaction_id={result.interaction_id!r} "
@@ -37,8 +47,7 @@ def render(result: TurnResult) -> CallToolResult:
         )
     else:
         answer = result.text or "(empty answer)"
-    lines = [answer, "", footer, *(f"Note: {n}" for n in result.notes)]
-    structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)
+    lines = [answer, "", *footer]
     return CallToolResult(
         content=[TextContent(type="text", text="\n".join(lines))], structured_content=structured
     )
@@ -94,7 +103,8 @@ def register(server: MCPServer[Any]) -> None:
             response_schema=response_schema,
         )
         roots = await client_roots(ctx) if request.files else None
+        owner = principal()
         result = await run_service(
-            state.asks.ask(principal(), request, ProgressReporter(ctx), wait_seconds=wait, roots=roots)
+            state.asks.ask(owner, request, ProgressReporter(ctx), wait_seconds=wait, roots=roots)
         )
-        return render(result)
+        return await render(result, state.media, owner)

@@ -30,6 +30,7 @@ from gemini_interactions_mcp.tools._common import (
     principal,
     run_service,
 )
+from gemini_interactions_mcp.tools.media import linked_media
 from gemini_interactions_mcp.tools.research import PlanDecision, ask_about_plan, settle_plan
 
 DEFAULT_WAIT_SECONDS = 25
@@ -92,6 +93,7 @@ def register(server: MCPServer[Any]) -> None:
             )
         )
         rendered = render_poll(result)
+        rendered.content[1:1] = await linked_media(app_state(ctx).media, principal(), result.output)
         if result.done and result.status == "completed":
             await settle_plan(ctx, result, rendered, decision)
         return rendered

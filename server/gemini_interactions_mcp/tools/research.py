@@ -18,9 +18,11 @@ from pydantic import BaseModel, Field
 from gemini_interactions_mcp.services.jobs import MAX_WAIT_SECONDS, PollResult
 from gemini_interactions_mcp.services.research import (
     DEFAULT_AGENT,
+    DEFAULT_VISUALIZATION,
     PlanOffer,
     ResearchRequest,
     ResearchStarted,
+    Visualization,
 )
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, run_service
@@ -134,6 +136,9 @@ def register(server: MCPServer[Any]) -> None:
         collaborative_planning: Annotated[
             bool, Field(description="Propose a plan first; confirm or amend it via `conversation`.")
         ] = False,
+        visualization: Annotated[
+            Visualization, Field(description="'auto': charts where the question asks for them.")
+        ] = DEFAULT_VISUALIZATION,
     ) -> CallToolResult:
         request = ResearchRequest(
             query=query,
@@ -142,6 +147,7 @@ def register(server: MCPServer[Any]) -> None:
             files=files or [],
             file_search_stores=file_search_stores or [],
             collaborative_planning=collaborative_planning,
+            visualization=visualization,
         )
         roots = await client_roots(ctx) if request.files else None
         started = await run_service(app_state(ctx).research.start(principal(), request, roots=roots))

@@ -1,0 +1,234 @@
+"""Saved media: every image and audio output written to a file, recorded for its owner, previewable.
+
+Where files go: `--output-dir` when given; otherwise, on stdio, `gemini-output/` in the first allowed
+folder (the client's first root, else the first `--allow-dir`), next to the user's work where their
+editor shows it; over HTTP a folder in the server's user data directory, because a remote caller cannot
+open the server's files: it reads them as `gemini://media/{id}` resources and is never shown a path.
+
+Nothing the model outputs is dropped: text stays text, inline media become files, and a media block that
+only points somewhere (`uri`) is named in the text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import mimetypes
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio.to_thread
+from pydantic import BaseModel
+
+from gemini_interactions_mcp.services.audio import pcm_format, wav, wav_seconds
+from gemini_interactions_mcp.services.errors import UnknownHandleError
+from gemini_interactions_mcp.services.previews import Preview, audio_preview, image_preview
+from gemini_interactions_mcp.state import ResourceRecord, Store, user_data_dir
+
+MEDIA_URI_PREFIX = "gemini://media/"
+MEDIA_URI_TEMPLATE = MEDIA_URI_PREFIX + "{media_id}"
+MEDIA_LINK = re.compile(re.escape(MEDIA_URI_PREFIX) + r"(m_[A-Za-z0-9_-]+)")
+OUTPUT_FOLDER = "gemini-output"
+APP_FOLDER = "gemini-interactions-mcp"
+MediaKind = Literal["image", "audio", "video"]
+_EXTENSIONS = {"image/jpeg": ".jpg", "audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg"}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class SavedMedia(BaseModel):
+    """One saved output file, as the tools show it (no bytes: those are in the file and the resource)."""
+
+    id: str
+    uri: str
+    kind: MediaKind
+    mime_type: str
+    size: int
+    name: str
+    path: str | None = None
+    """Where the file is, on stdio; None over HTTP (read the resource instead)."""
+    width: int | None = None
+    height: int | None = None
+    seconds: float | None = None
+
+
+class AnswerPart(BaseModel):
+    """A piece of an answer in order: text, or a saved media file."""
+
+    text: str | None = None
+    media: SavedMedia | None = None
+
+
+def unknown_media(media_id: str) -> UnknownHandleError:
+    return UnknownHandleError(
+        f"No media {media_id!r} for you: use a gemini://media/ link from one of your results."
+    )
+
+
+def _slug(label: str) -> str:
+    return _SLUG.sub("-", label.lower()).strip("-")[:40].strip("-") or "output"
+
+
+def _extension(mime_type: str) -> str:
+    return _EXTENSIONS.get(mime_type) or mimetypes.guess_extension(mime_type) or ".bin"
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
+def decoded(block: dict[str, Any]) -> tuple[bytes, str] | None:
+    """A media block's file content and type (raw PCM wrapped as WAV), or None without inline data."""
+    try:
+        data = base64.b64decode(block.get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not data:
+        return None
+    mime = str(block.get("mime_type") or "application/octet-stream")
+    pcm = pcm_format(mime, block.get("sample_rate"), block.get("channels"))
+    if pcm is not None:
+        return wav(data, *pcm), "audio/wav"
+    return data, mime
+
+
+class MediaLibrary:
+    """Saves media for their owners and serves them back to the same owner only."""
+
+    def __init__(
+        self, store: Store, *, output_dir: Path | None, allowed_dirs: Sequence[Path], show_paths: bool
+    ) -> None:
+        self._store = store
+        self._output_dir = output_dir
+        self._allowed = list(allowed_dirs)
+        self.show_paths = show_paths
+
+    def folder(self, roots: Sequence[Path] | None = None) -> Path:
+        """The folder new files go to (see the module docstring)."""
+        if self._output_dir is not None:
+            return self._output_dir
+        if not self.show_paths:
+            return user_data_dir() / APP_FOLDER / "media"
+        base = (list(roots or []) or self._allowed or [Path.cwd()])[0]
+        return base / OUTPUT_FOLDER
+
+    async def save_answer(
+        self,
+        owner: str,
+        blocks: Sequence[dict[str, Any]],
+        *,
+        source: str,
+        label: str,
+        roots: Sequence[Path] | None = None,
+    ) -> list[AnswerPart]:
+        """The answer's blocks as parts in order, every inline image or audio saved as a file."""
+        parts: list[AnswerPart] = []
+        for block in blocks:
+            if block.get("type") == "text":
+                parts.append(AnswerPart(text=str(block.get("text") or "")))
+                continue
+            content = decoded(block)
+            if content is None:
+                where = block.get("uri") or "an unreadable inline payload"
+                parts.append(AnswerPart(text=f"\n[{block.get('type')} output at {where}]\n"))
+                continue
+            kind: MediaKind = (
+                "audio"
+                if block.get("type") == "audio"
+                else "video"
+                if block.get("type") == "video"
+                else "image"
+            )
+            parts.append(
+                AnswerPart(
+                    media=await self.save(owner, *content, kind=kind, source=source, label=label, roots=roots)
+                )
+            )
+        return parts
+
+    async def save(
+        self,
+        owner: str,
+        data: bytes,
+        mime_type: str,
+        *,
+        kind: MediaKind,
+        source: str,
+        label: str,
+        roots: Sequence[Path] | None = None,
+    ) -> SavedMedia:
+        """Write `data` to a new file and record it as the owner's."""
+        media_id = "m_" + secrets.token_urlsafe(16)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"{stamp}-{_slug(label)}-{media_id[2:8].lower()}{_extension(mime_type)}"
+        path = self.folder(roots) / name
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+        await anyio.to_thread.run_sync(write)
+        saved = SavedMedia(
+            id=media_id,
+            uri=MEDIA_URI_PREFIX + media_id,
+            kind=kind,
+            mime_type=mime_type,
+            size=len(data),
+            name=name,
+            path=str(path) if self.show_paths else None,
+        )
+        if kind == "image":
+            size = await anyio.to_thread.run_sync(_image_size, data)
+            if size is not None:
+                saved.width, saved.height = size
+        elif mime_type == "audio/wav":
+            seconds = wav_seconds(data)
+            saved.seconds = round(seconds, 2) if seconds is not None else None
+        record = ResourceRecord(
+            owner=owner,
+            kind="media",
+            id=media_id,
+            created=time.time(),
+            data={**saved.model_dump(exclude={"path"}), "file": str(path), "source": source},
+        )
+        await self._store.put_resource(record)
+        return saved
+
+    async def _record(self, owner: str, media_id: str) -> ResourceRecord:
+        record = await self._store.get_resource(owner, "media", media_id)
+        if record is None:
+            raise unknown_media(media_id)
+        return record
+
+    async def get(self, owner: str, media_id: str) -> SavedMedia:
+        """The owner's saved file, as results show it."""
+        record = await self._record(owner, media_id)
+        shown = SavedMedia.model_validate(record.data)
+        return shown.model_copy(update={"path": record.data["file"] if self.show_paths else None})
+
+    async def read(self, owner: str, media_id: str) -> tuple[bytes, str]:
+        """The owner's media file and its MIME type."""
+        record = await self._record(owner, media_id)
+        try:
+            data = await anyio.to_thread.run_sync(Path(record.data["file"]).read_bytes)
+        except OSError:
+            raise unknown_media(media_id) from None
+        return data, str(record.data["mime_type"])
+
+    async def preview(self, owner: str, media: SavedMedia, limit: int) -> Preview | None:
+        """An inline preview of at most `limit` bytes, or None when there can be none."""
+        if media.kind == "video":
+            return None
+        data, mime = await self.read(owner, media.id)
+        make = image_preview if media.kind == "image" else audio_preview
+        return await anyio.to_thread.run_sync(make, data, mime, limit)

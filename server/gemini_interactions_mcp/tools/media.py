@@ -1,0 +1,141 @@
+"""Media in tool results and as resources: previews the client can show, links to the saved files.
+
+Every saved image or audio reaches the client three ways: an inline preview (ImageContent or
+AudioContent, at most about 1 MB), a ResourceLink to `gemini://media/{id}` (the full file, readable by
+its owner only), and its path in the structured content (stdio only). Base64 appears only inside the
+preview blocks, never in text or structured content.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.types import AudioContent, ContentBlock, ImageContent, ResourceLink, TextContent
+
+from gemini_interactions_mcp.services.errors import EXPLAINED, UnknownHandleError, failure_message
+from gemini_interactions_mcp.services.files import sniff
+from gemini_interactions_mcp.services.media import (
+    MEDIA_LINK,
+    MEDIA_URI_PREFIX,
+    MEDIA_URI_TEMPLATE,
+    AnswerPart,
+    MediaLibrary,
+    SavedMedia,
+)
+from gemini_interactions_mcp.services.previews import share
+from gemini_interactions_mcp.tools._common import AppContext, app_state, principal
+
+
+def describe(media: SavedMedia) -> str:
+    """One line for the text of a result: what was saved, and where to find it."""
+    shape = f"{media.width}x{media.height} " if media.width and media.height else ""
+    length = f"{media.seconds:g} s " if media.seconds else ""
+    where = media.path or media.uri
+    return f"[{media.kind} {shape}{length}{media.mime_type}, {media.size:,} bytes: {where}]"
+
+
+async def media_blocks(
+    library: MediaLibrary, owner: str, media: SavedMedia, limit: int
+) -> list[ContentBlock]:
+    """The preview (when there can be one within `limit` bytes) and the link of one saved file."""
+    blocks: list[ContentBlock] = []
+    preview = await library.preview(owner, media, limit)
+    if preview is not None:
+        data = base64.b64encode(preview.data).decode("ascii")
+        if media.kind == "image":
+            blocks.append(ImageContent(type="image", data=data, mime_type=preview.mime_type))
+        else:
+            blocks.append(AudioContent(type="audio", data=data, mime_type=preview.mime_type))
+    blocks.append(
+        ResourceLink(
+            type="resource_link",
+            uri=media.uri,
+            name=media.name,
+            mime_type=media.mime_type,
+            size=media.size,
+        )
+    )
+    return blocks
+
+
+async def answer_blocks(
+    library: MediaLibrary, owner: str, parts: Sequence[AnswerPart], footer: Sequence[str] = ()
+) -> list[ContentBlock]:
+    """An answer's text and media in order; each media file is named in the text as well, for clients
+    that show the model only text."""
+    blocks: list[ContentBlock] = []
+    text: list[str] = []
+    limit = share(sum(1 for p in parts if p.media is not None))
+
+    def flush() -> None:
+        joined = "".join(text).strip("\n")
+        if joined:
+            blocks.append(TextContent(type="text", text=joined))
+        text.clear()
+
+    for part in parts:
+        if part.media is None:
+            text.append(part.text or "")
+            continue
+        text.append(f"\n{describe(part.media)}\n")
+        flush()
+        blocks += await media_blocks(library, owner, part.media, limit)
+    text.append("\n\n" + "\n".join(footer) if footer else "")
+    flush()
+    return blocks
+
+
+async def linked_media(library: MediaLibrary, owner: str, text: str | None) -> list[ContentBlock]:
+    """Previews and links of the caller's media that a page of a report links to (charts, images)."""
+    found: list[SavedMedia] = []
+    for media_id in dict.fromkeys(MEDIA_LINK.findall(text or "")):
+        try:
+            found.append(await library.get(owner, media_id))
+        except UnknownHandleError:
+            continue
+    limit = share(len(found))
+    return [block for media in found for block in await media_blocks(library, owner, media, limit)]
+
+
+class MediaTypes:
+    """Middleware: a `gemini://media/` read carries the file's own MIME type.
+
+    Resource templates declare one MIME type for all their resources; media files are PNG, JPEG, WAV
+    and more, so the type is read from the file's first bytes.
+    """
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        uri = (ctx.params or {}).get("uri") if ctx.method == "resources/read" else None
+        if not isinstance(uri, str) or not uri.startswith(MEDIA_URI_PREFIX) or not isinstance(result, dict):
+            return result
+        contents = []
+        for item in result.get("contents", []):
+            blob = item.get("blob") if isinstance(item, dict) else None
+            head = base64.b64decode(blob[:24]) if isinstance(blob, str) else b""
+            contents.append({**item, "mimeType": sniff(head) or item.get("mimeType")})
+        return {**result, "contents": contents}
+
+
+def register(server: MCPServer[Any]) -> None:
+    @server.resource(
+        MEDIA_URI_TEMPLATE,
+        name="media",
+        description="An image or audio file one of your calls produced.",
+        mime_type="application/octet-stream",
+    )
+    async def media_file(media_id: str, ctx: AppContext) -> bytes:
+        try:
+            data, _ = await app_state(ctx).media.read(principal(), media_id)
+        except UnknownHandleError as exc:  # unknown and someone else's alike: invalid params (-32602)
+            raise ResourceNotFoundError(str(exc)) from None
+        except EXPLAINED as exc:
+            raise ResourceError(failure_message(exc)) from None
+        return data
+
+    server.middleware.append(MediaTypes())
