@@ -294,3 +294,16 @@ async def test_function_calling_loop_parses_unary_and_streamed(client: Interacti
     )
     assert done.status == "completed" and done.output_text
     assert "weather returned: ok 3" in done.output_text and "weather returned: ok 4" in done.output_text
+
+
+async def test_a_function_result_block_inside_user_input_is_sent_as_given(client: InteractionsClient) -> None:
+    """The client keeps a `function_result` content block of a `user_input` step (an SDK's way of sending
+    results, accepted by the service) through its request model, unchanged."""
+    weather = {"type": "function", "name": "weather", "parameters": {"type": "object"}}
+    asked = await client.create({"model": MODEL, "input": "[[call weather]]", "tools": [weather]})
+    call = (asked.steps or [])[-1]
+    assert isinstance(call, FunctionCallStep)
+    block = {"type": "function_result", "call_id": call.id, "name": "weather", "result": "rain"}
+    body = {"model": MODEL, "previous_interaction_id": asked.id, "tools": [weather]}
+    done = await client.create({**body, "input": [{"type": "user_input", "content": [block]}]})
+    assert done.output_text and "weather returned: rain" in done.output_text
