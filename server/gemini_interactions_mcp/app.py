@@ -25,12 +25,24 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.files import FileLoader
+from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resource_uri
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
+from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.state import Store, open_store
-from gemini_interactions_mcp.tools import agents, ask, catalog, conversations, interactions, media, research
+from gemini_interactions_mcp.tools import (
+    agents,
+    ask,
+    catalog,
+    conversations,
+    images,
+    interactions,
+    media,
+    research,
+    speech,
+)
 from gemini_interactions_mcp.tools._common import AppState
 from gemini_interactions_mcp.tools._schema import compact_tool_schemas
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
@@ -103,18 +115,19 @@ async def _services(
     resumed = await jobs.resume_unfinished()
     if resumed:
         log.info("resumed %d unfinished background interactions", resumed)
+    asks = AskService(
+        directory=directory,
+        chain=chain,
+        client=client,
+        jobs=jobs,
+        catalog=catalog_data,
+        inputs=inputs,
+        default_model=settings.default_model,
+        media=library,
+    )
     return AppState(
         settings=settings,
-        asks=AskService(
-            directory=directory,
-            chain=chain,
-            client=client,
-            jobs=jobs,
-            catalog=catalog_data,
-            inputs=inputs,
-            default_model=settings.default_model,
-            media=library,
-        ),
+        asks=asks,
         conversations=directory,
         jobs=jobs,
         research=ResearchService(background=background, inputs=inputs, catalog=catalog_data, store=store),
@@ -122,6 +135,8 @@ async def _services(
             store=store, client=client, catalog=catalog_data, inputs=inputs, background=background
         ),
         media=library,
+        images=ImageService(asks=asks, catalog=catalog_data),
+        speech=SpeechService(client=client, jobs=jobs, catalog=catalog_data, media=library),
     )
 
 
@@ -174,6 +189,8 @@ def build_server(
     research.register(server)
     interactions.register(server)
     agents.register(server)
+    images.register(server)
+    speech.register(server)
     catalog.register(server)
     media.register(server)
     announcer.register(server)

@@ -15,3 +15,5 @@ class ToolName(StrEnum):
     CANCEL = "cancel_interaction"
     MANAGE_AGENT = "manage_agent"
     RUN_AGENT = "run_agent"
+    GENERATE_IMAGE = "generate_image"
+    SPEAK = "speak"

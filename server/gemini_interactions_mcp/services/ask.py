@@ -48,6 +48,8 @@ class AskRequest(BaseModel):
     tools: list[BuiltinTool] | None = None
     thinking_level: ThinkingLevel | None = None
     response_schema: dict[str, Any] | None = None
+    response_format: dict[str, Any] | list[dict[str, Any]] | None = None
+    """The output's shape for this call only (images and their size); wins over `response_schema`."""
 
 
 class TurnResult(BaseModel):
@@ -97,6 +99,7 @@ def model_body(
     previous: str | None,
     settings: dict[str, Any],
     response_schema: dict[str, Any] | None,
+    response_format: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The create body of one model interaction: input, chain link and the re-sent settings."""
     generation_config = {**settings.get("generation_config", {}), "thinking_summaries": "auto"}
@@ -110,6 +113,8 @@ def model_body(
         body["previous_interaction_id"] = previous
     if response_schema is not None:
         body["response_format"] = {"type": "text", "mime_type": "application/json", "schema": response_schema}
+    if response_format is not None:
+        body["response_format"] = response_format
     return body
 
 
@@ -133,6 +138,7 @@ class _ModelTurn:
     jobs: JobService
     actions: ActionHandler | None
     what: str = "this question"
+    response_format: dict[str, Any] | list[dict[str, Any]] | None = None
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
@@ -160,7 +166,9 @@ class _ModelTurn:
         )
 
     async def _hop(self, previous: str | None, turn_input: TurnInput) -> TurnOutcome:
-        body = model_body(self.model, turn_input, previous, self.settings, self.response_schema)
+        body = model_body(
+            self.model, turn_input, previous, self.settings, self.response_schema, self.response_format
+        )
         remaining = max(MIN_TURN_SECONDS, self.deadline - time.monotonic())
         return await run_streamed_turn(self.client, body, self.progress, label=self.model, deadline=remaining)
 
@@ -223,6 +231,7 @@ class AskService:
             client=self._client,
             jobs=self._jobs,
             actions=self._actions,
+            response_format=request.response_format,
         )
         advanced = await self._chain.advance(
             owner,

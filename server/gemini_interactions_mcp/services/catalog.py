@@ -24,8 +24,13 @@ class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ModelOutput = Literal["text", "image", "speech"]
+
+
 class ModelEntry(_Data):
     id: str
+    output: ModelOutput = "text"
+    """What the model produces besides text: images (generate_image) or speech (speak)."""
     description: str
 
 
@@ -53,6 +58,8 @@ class CatalogData(_Data):
 
     default_model: str
     default_managed_agent: str
+    default_models: dict[ModelOutput, str] = {}
+    """The model generate_image and speak use when none is given, per kind of output."""
     models: tuple[ModelEntry, ...]
     agents: tuple[AgentEntry, ...]
     agent_kinds: tuple[KindRule, ...] = ()
@@ -66,6 +73,10 @@ class CatalogData(_Data):
             raise ValueError(f"default_model {self.default_model!r} is not among the models")
         if not any(a.id == self.default_managed_agent and a.kind == "managed" for a in self.agents):
             raise ValueError(f"default_managed_agent {self.default_managed_agent!r} is not a managed agent")
+        outputs = {m.id: m.output for m in self.models}
+        for output, model in self.default_models.items():
+            if outputs.get(model) != output:
+                raise ValueError(f"default {output} model {model!r} is not a model with that output")
         for deprecation in self.deprecations:
             if deprecation.replacement not in models | agents:
                 raise ValueError(f"replacement {deprecation.replacement!r} is neither a model nor an agent")
@@ -109,6 +120,17 @@ class Catalog:
     def default_managed_agent(self) -> str:
         """What `run_agent` runs, and custom agents build on, when no agent is named."""
         return self.data.default_managed_agent
+
+    def output_of(self, model_id: str) -> ModelOutput | None:
+        """What a model produces, or None for a model the catalog does not know."""
+        entry = self._models.get(model_id)
+        return entry.output if entry is not None else None
+
+    def models_for(self, output: ModelOutput) -> list[str]:
+        """The models that produce `output`, the default for it first."""
+        default = self.data.default_models.get(output)
+        others = [m.id for m in self.data.models if m.output == output and m.id != default]
+        return [default, *others] if default else others
 
     def _replacement(self, requested: str, current: dict[str, Any]) -> str | None:
         for deprecation in self.data.deprecations:

@@ -3,7 +3,8 @@
 Pydantic's schemas carry a `title` on every property and spell an optional parameter as
 `anyOf: [T, null]` with `default: null`. Neither helps a model call the tool: arguments are validated
 by the tool's own pydantic model (which still accepts an explicit null), never against this schema, so
-the titles go and optional parameters are written as plain `T`.
+the titles go and optional parameters are written as plain `T`. Defaults that say nothing go too: an
+`additionalProperties: true` and the `default` of a `const`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ def compact(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = {k: compact(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+    if out.get("additionalProperties") is True:  # the default: any extra key is allowed
+        del out["additionalProperties"]
+    if "const" in out and out.get("default", ...) == out["const"]:  # a constant needs no default
+        del out["default"]
     options = out.get("anyOf")
     if isinstance(options, list) and NULL in options and out.get("default", ...) is None:
         rest = [o for o in options if o != NULL]
