@@ -132,7 +132,7 @@ async def test_an_mcp_tool_outside_allowed_tools_is_undeclared(client: httpx2.As
 @pytest.mark.parametrize(
     ("tool", "message"),
     [
-        ({**DEPLOYS, "name": "deploy-tracker"}, "must not contain '-'"),
+        ({**DEPLOYS, "name": "deploy-tracker"}, "without '-'"),
         ({k: v for k, v in DEPLOYS.items() if k != "url"}, "'url' must be"),
     ],
 )

@@ -236,10 +236,11 @@ def validate_tools(value: Any) -> list[JSON]:
 
 
 def _mcp_server(tool: JSON, where: str) -> None:
-    """A remote MCP server: a name without hyphens (the documented rule) and the URL Google calls."""
-    name = tool.get("name")
-    if not isinstance(name, str) or not name or "-" in name:
-        raise bad_request(f"'name' is required and must not contain '-' for an mcp_server tool at '{where}'.")
+    """A remote MCP server: the URL Google calls, and a name (optional) without hyphens, the documented
+    rule."""
+    name = tool.get("name", "")
+    if not isinstance(name, str) or "-" in name:
+        raise bad_request(f"An mcp_server's 'name' must be a string without '-' at '{where}'.")
     if not isinstance(tool.get("url"), str) or not tool["url"].startswith(("https://", "http://")):
         raise bad_request(f"'url' must be the server's http(s) URL at '{where}'.")
 
