@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings
-from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, InteractionsClient
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
 from gemini_interactions_mcp.protocol import ProtocolDetails
 from gemini_interactions_mcp.services.agents import AgentService
@@ -31,6 +31,7 @@ from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resou
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
+from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.state import Store, open_store
 from gemini_interactions_mcp.tools import (
     agents,
@@ -93,7 +94,9 @@ async def _services(
             max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
             max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
             show_roots=settings.transport == "stdio",
-        )
+            max_upload_bytes=int(settings.max_upload_mb * 1024 * 1024),
+        ),
+        FileUploader(store=store, files=FilesAPI(client)),
     )
     library = MediaLibrary(
         store,

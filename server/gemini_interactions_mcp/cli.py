@@ -43,8 +43,19 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="directory local files may be read from when the client offers no MCP roots "
         "(repeatable; default: the working directory)",
     )
-    p.add_argument("--max-file-mb", type=float, default=20.0, help="size cap per input file (MB)")
+    p.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=20.0,
+        help="size cap per file sent inline (MB); bigger ones are uploaded",
+    )
     p.add_argument("--max-total-mb", type=float, default=50.0, help="size cap of all files in one call (MB)")
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=2048.0,
+        help="size cap per file uploaded through the Files API (MB; the API allows 2048)",
+    )
     p.add_argument(
         "--output-dir",
         type=Path,
@@ -139,6 +150,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
         max_file_mb=args.max_file_mb,
         max_total_mb=args.max_total_mb,
+        max_upload_mb=args.max_upload_mb,
         output_dir=_output_dir(args.output_dir or environ.get("GEMINI_MCP_OUTPUT_DIR")),
         default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
         ask_wait_seconds=float(wait) if wait is not None else ServerSettings().ask_wait_seconds,

@@ -30,6 +30,9 @@ class ServerSettings(BaseModel):
     allow_dirs: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
     max_file_mb: float = 20.0
     max_total_mb: float = 50.0
+    max_upload_mb: float = Field(
+        2048.0, gt=0, description="Cap per file sent through the Files API (files over max_file_mb)."
+    )
     output_dir: Path | None = Field(
         None,
         description="Where generated images and audio are saved; None: gemini-output/ in the first allowed "

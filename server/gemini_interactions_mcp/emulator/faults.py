@@ -22,7 +22,7 @@ class Fault(BaseModel):
     kind: Literal["error", "drop_stream", "latency"]
     count: int = Field(default=1, ge=1)
     method: str | None = None
-    path: str | None = Field(default=None, description="substring of the request path")
+    path: str | None = Field(default=None, description="substring of the request path (and its query)")
     status: int | None = Field(default=None, ge=400, le=599)
     message: str | None = None
     code: str | None = None
@@ -30,6 +30,7 @@ class Fault(BaseModel):
     retry_after_ms: int | None = Field(default=None, ge=0)
     after_events: int = Field(default=0, ge=0)
     seconds: float = Field(default=0.0, ge=0)
+    skip: int = Field(default=0, ge=0, description="matching requests let through before the fault acts")
 
     @model_validator(mode="after")
     def _needs_status(self) -> Fault:
@@ -64,6 +65,9 @@ class FaultBook:
     def take(self, kind: str, method: str, path: str) -> Fault | None:
         for i, fault in enumerate(self.faults):
             if fault.kind == kind and fault.matches(method, path):
+                if fault.skip:
+                    self.faults[i] = fault.model_copy(update={"skip": fault.skip - 1})
+                    return None
                 if fault.count <= 1:
                     del self.faults[i]
                 else:

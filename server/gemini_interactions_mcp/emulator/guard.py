@@ -37,7 +37,8 @@ def api(handler: Handler) -> Handler:
         latency = emu.faults.take("latency", method, path)
         if latency is not None:
             await anyio.sleep(latency.seconds)
-        fault = emu.faults.take("error", method, path)
+        target = f"{path}?{request.url.query}" if request.url.query else path
+        fault = emu.faults.take("error", method, target)
         if fault is not None and fault.status is not None:
             message = fault.message or f"Injected fault: HTTP {fault.status}."
             return error_response(fault.status, message, fault.code, fault.headers())

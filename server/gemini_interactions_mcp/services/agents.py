@@ -271,7 +271,7 @@ class AgentService:
         body: dict[str, Any] = {"agent": resolution.id}
         if request.environment:
             body["environment"] = request.environment
-        turn_input = await self._inputs.build(request.input, request.files, roots)
+        turn_input = await self._inputs.build(request.input, request.files, roots, owner=owner)
         job, started_notes = await self._background.start(
             owner,
             request.conversation,

@@ -219,7 +219,9 @@ class AskService:
         resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
         if resolution.note:
             notes.append(resolution.note)
-        turn_input = await self._inputs.build(request.prompt, request.files, roots)
+        turn_input = await self._inputs.build(
+            request.prompt, request.files, roots, owner=owner, progress=progress
+        )
         turn = _ModelTurn(
             owner=owner,
             conversation_id=conversation.id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -27,6 +27,8 @@ from gemini_interactions_mcp.downstream.tree import is_binary_file, walk
 MIB = 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 20 * MIB
 DEFAULT_MAX_TOTAL_BYTES = 50 * MIB
+DEFAULT_MAX_UPLOAD_BYTES = 2048 * MIB
+"""The Files API's limit per file: with an upload hook, a file over the inline cap goes there instead."""
 DEFAULT_MAX_EXPANDED_FILES = 1_000
 DEFAULT_MAX_EXPANDED_BYTES = 4 * MIB
 """Text a folder or glob may bring: about a million tokens, as much as one request can take."""
@@ -141,6 +143,10 @@ class LoadedFiles:
     notes: list[str] = field(default_factory=list)
 
 
+UploadHook = Callable[[Path, str, int], Awaitable[dict[str, Any]]]
+"""Sends one local file too big to go inline (path, name, size) and returns the block that refers to it."""
+
+
 def is_glob(ref: str) -> bool:
     return any(char in ref for char in "*?[")
 
@@ -170,7 +176,9 @@ class FileLoader:
         max_expanded_files: int = DEFAULT_MAX_EXPANDED_FILES,
         max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES,
         show_roots: bool = True,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     ) -> None:
+        self.max_upload_bytes = max_upload_bytes
         self.allowed_roots = list(allowed_roots)
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
@@ -187,8 +195,14 @@ class FileLoader:
         """Content blocks for `refs`, in order; FileInputError on the first one that cannot be sent."""
         return (await self.load_files(refs, roots)).blocks
 
-    async def load_files(self, refs: Sequence[str], roots: Sequence[Path] | None = None) -> LoadedFiles:
-        """Content blocks for `refs` (a folder or glob gives several), with notes on the expansions."""
+    async def load_files(
+        self, refs: Sequence[str], roots: Sequence[Path] | None = None, *, upload: UploadHook | None = None
+    ) -> LoadedFiles:
+        """Content blocks for `refs` (a folder or glob gives several), with notes on the expansions.
+
+        With `upload`, a named file over the inline cap (up to `max_upload_bytes`) is handed to it and
+        does not count towards the call's inline total.
+        """
         for ref in refs:
             if "\x00" in ref:
                 raise FileInputError(
@@ -197,7 +211,7 @@ class FileLoader:
                 )
         urls = {i: self._url_block(ref) for i, ref in enumerate(refs) if self._url_scheme(ref) is not None}
         local = [ref for i, ref in enumerate(refs) if i not in urls]
-        groups, notes = await anyio.to_thread.run_sync(self._locate_all, local, roots)
+        groups, notes = await anyio.to_thread.run_sync(self._locate_all, local, roots, upload is not None)
         located = iter(groups)
         blocks: list[dict[str, Any]] = []
         for i in range(len(refs)):
@@ -205,7 +219,10 @@ class FileLoader:
                 blocks.append(urls[i])
                 continue
             for file in next(located):
-                blocks.append(await anyio.to_thread.run_sync(self._read_block, file))
+                if upload is not None and self._too_big_inline(file):
+                    blocks.append(await upload(file.path, file.name, file.size))
+                else:
+                    blocks.append(await anyio.to_thread.run_sync(self._read_block, file))
         return LoadedFiles(blocks, notes)
 
     # -- URLs --------------------------------------------------------------------------------------
@@ -239,8 +256,11 @@ class FileLoader:
 
     # -- local files -------------------------------------------------------------------------------
 
+    def _too_big_inline(self, file: _LocalFile) -> bool:
+        return not file.expanded and file.size > self.max_file_bytes
+
     def _locate_all(
-        self, refs: list[str], roots: Sequence[Path] | None
+        self, refs: list[str], roots: Sequence[Path] | None, uploads: bool = False
     ) -> tuple[list[list[_LocalFile]], list[str]]:
         """Resolve and size-check every local file before any is read (fail fast, read nothing twice).
 
@@ -258,13 +278,16 @@ class FileLoader:
             )
         groups: list[list[_LocalFile]] = []
         notes: list[str] = []
+        cap = self.max_upload_bytes if uploads else self.max_file_bytes
         for ref in refs:
-            group, note = self._locate(ref, confinement)
+            group, note = self._locate(ref, confinement, cap)
             groups.append(group)
             if note:
                 notes.append(note)
         total = 0
         for file in (f for group in groups for f in group):
+            if uploads and self._too_big_inline(file):
+                continue
             total += file.size
             if total > self.max_total_bytes:
                 raise FileInputError(
@@ -273,7 +296,7 @@ class FileLoader:
                 )
         return groups, notes
 
-    def _locate(self, ref: str, confinement: Confinement) -> tuple[list[_LocalFile], str | None]:
+    def _locate(self, ref: str, confinement: Confinement, cap: int) -> tuple[list[_LocalFile], str | None]:
         try:
             if is_glob(ref):
                 return self._expand(ref, *self._glob_base(ref, confinement), confinement)
@@ -287,9 +310,9 @@ class FileLoader:
             raise FileInputError(str(exc)) from None
         except OSError as exc:
             raise FileInputError(f"{ref}: cannot be opened ({exc.strerror or 'error'}).") from None
-        if size > self.max_file_bytes:
+        if size > cap:
             raise FileInputError(
-                f"{ref} is {_mb(size)}, over the {_cap(self.max_file_bytes)} limit per file. "
+                f"{ref} is {_mb(size)}, over the {_cap(cap)} limit per file. "
                 "Send a smaller file or an excerpt."
             )
         return [_LocalFile(ref=ref, path=located.path, name=located.name, size=size)], None

@@ -1,25 +1,44 @@
-"""The `input` of a turn: the caller's text alone, or one user turn with the content of its files."""
+"""The `input` of a turn: the caller's text alone, or one user turn with the content of its files.
+
+Files up to the inline cap travel in the request; bigger ones (up to the Files API's 2 GB) are uploaded
+for their owner and referred to by `uri` (see FileUploader).
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.files import FileInputError, FileLoader
 from gemini_interactions_mcp.services.transcript import TurnInput
+from gemini_interactions_mcp.services.uploads import FileUploader, Progress
 
 
 class TurnInputs:
     """Builds turn inputs for every kind of turn (model, research, agent), reading files one way."""
 
-    def __init__(self, files: FileLoader) -> None:
+    def __init__(self, files: FileLoader, uploads: FileUploader | None = None) -> None:
         self._files = files
+        self._uploads = uploads
 
-    async def build(self, prompt: str, files: list[str], roots: list[Path] | None) -> TurnInput:
+    async def build(
+        self,
+        prompt: str,
+        files: list[str],
+        roots: list[Path] | None,
+        *,
+        owner: str | None = None,
+        progress: Progress | None = None,
+    ) -> TurnInput:
+        """The input; with an `owner`, files too big to go inline are uploaded for that owner."""
         if not files:
             return prompt
+        upload = None
+        if self._uploads is not None and owner is not None:
+            upload = partial(self._uploads.block, owner, progress)
         try:
-            blocks = await self._files.load(files, roots)
+            blocks = (await self._files.load_files(files, roots, upload=upload)).blocks
         except FileInputError as exc:
             raise ServiceError(str(exc)) from None
         return [{"type": "user_input", "content": [{"type": "text", "text": prompt}, *blocks]}]

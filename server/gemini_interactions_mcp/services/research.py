@@ -100,7 +100,7 @@ class ResearchService:
         }
         if request.file_search_stores:
             body["tools"] = [{"type": "file_search", "file_search_store_names": request.file_search_stores}]
-        turn_input = await self._inputs.build(request.query, request.files, roots)
+        turn_input = await self._inputs.build(request.query, request.files, roots, owner=owner)
         job, started_notes = await self._background.start(
             owner,
             request.conversation,
