@@ -4,7 +4,8 @@ Pydantic's schemas carry a `title` on every property and spell an optional param
 `anyOf: [T, null]` with `default: null`. Neither helps a model call the tool: arguments are validated
 by the tool's own pydantic model (which still accepts an explicit null), never against this schema, so
 the titles go and optional parameters are written as plain `T`. Defaults that say nothing go too: an
-`additionalProperties: true` and the `default` of a `const`.
+`additionalProperties: true` and the `default` of a `const`. Output schemas lose only their titles:
+a client may validate structured content against them, and results hold nulls.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from mcp.server.mcpserver import MCPServer
 NULL = {"type": "null"}
 
 
-def compact(schema: Any) -> Any:
+def without_titles(schema: Any) -> Any:
     if isinstance(schema, list):
-        return [compact(item) for item in schema]
+        return [without_titles(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: compact(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+    return {k: without_titles(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+
+
+def tidy(schema: Any) -> Any:
+    """Without what says nothing, and `anyOf: [T, null]` with `default: null` written as plain `T`."""
+    if isinstance(schema, list):
+        return [tidy(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: tidy(v) for k, v in schema.items()}
     if out.get("additionalProperties") is True:  # the default: any extra key is allowed
         del out["additionalProperties"]
     if "const" in out and out.get("default", ...) == out["const"]:  # a constant needs no default
@@ -38,7 +48,13 @@ def compact(schema: Any) -> Any:
     return out
 
 
+def compact(schema: Any) -> Any:
+    return tidy(without_titles(schema))
+
+
 def compact_tool_schemas(server: MCPServer[Any]) -> None:
-    """Rewrite every registered tool's input schema in place (call after registering the tools)."""
+    """Rewrite every registered tool's schemas in place (call after registering the tools)."""
     for tool in server._tool_manager.list_tools():  # the SDK has no public hook for this
         tool.parameters = compact(tool.parameters)
+        if tool.fn_metadata.output_schema is not None:
+            tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)

@@ -29,6 +29,7 @@ from gemini_interactions_mcp.tools._common import (
     run_service,
 )
 from gemini_interactions_mcp.tools.interactions import render_poll
+from gemini_interactions_mcp.tools.outputs import AgentOutput, PollOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
 RUN_WAIT_SECONDS = 20
@@ -69,6 +70,7 @@ def _confirmed(decision: ElicitationResult[DeleteConfirmation]) -> bool:
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.MANAGE_AGENT,
+        title="Manage custom agents",
         description="Create, list, get or delete your custom managed agents (built on Antigravity). "
         f"Run one with {ToolName.RUN_AGENT}.",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
@@ -88,7 +90,7 @@ def register(server: MCPServer[Any]) -> None:
         page_size: Annotated[int, Field(ge=1, le=100)] = 20,
         page_token: str | None = None,
         confirm: Annotated[bool, Field(description="delete: true to confirm.")] = False,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, AgentOutput]:
         service = app_state(ctx).agents
         owner = principal()
         if action == "list":
@@ -126,6 +128,7 @@ def register(server: MCPServer[Any]) -> None:
 
     @server.tool(
         name=ToolName.RUN_AGENT,
+        title="Run an agent in a sandbox",
         description="Run a task on the Antigravity agent or one of your custom agents in a sandbox. Runs in "
         f"the background: {ToolName.POLL} the returned interaction_id; pass `conversation` to continue in "
         "the same sandbox.",
@@ -146,7 +149,7 @@ def register(server: MCPServer[Any]) -> None:
             str | None, Field(description="'remote' (fresh sandbox) or an environment id.")
         ] = None,
         wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = RUN_WAIT_SECONDS,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, PollOutput]:
         state = app_state(ctx)
         request = AgentRunRequest(
             agent=agent, input=input, files=files or [], conversation=conversation, environment=environment

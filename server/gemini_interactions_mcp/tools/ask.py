@@ -20,6 +20,7 @@ from gemini_interactions_mcp.tools._common import (
     run_service,
 )
 from gemini_interactions_mcp.tools.media import answer_blocks
+from gemini_interactions_mcp.tools.outputs import AskOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
 DESCRIPTION = (
@@ -56,6 +57,7 @@ async def render(result: TurnResult, media: MediaLibrary, owner: str) -> CallToo
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.ASK,
+        title="Ask Gemini",
         description=DESCRIPTION,
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
     )
@@ -89,7 +91,7 @@ def register(server: MCPServer[Any]) -> None:
         wait_seconds: Annotated[
             float | None, Field(ge=1, le=300, description="Past this (default 45), return a handle to poll.")
         ] = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, AskOutput]:
         state = app_state(ctx)
         wait = wait_seconds if wait_seconds is not None else state.settings.ask_wait_seconds
         request = AskRequest(

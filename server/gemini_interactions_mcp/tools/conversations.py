@@ -12,6 +12,7 @@ from pydantic import Field
 from gemini_interactions_mcp.services.conversations import ConversationSummary
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import MAX_OFFSET, AppContext, app_state, principal, run_service
+from gemini_interactions_mcp.tools.outputs import ConversationChange, ConversationPage
 
 MAX_LIMIT = 100
 
@@ -24,6 +25,7 @@ def _line(c: ConversationSummary) -> str:
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.LIST_CONVERSATIONS,
+        title="List conversations",
         description="Your Gemini conversations, most recent first (id, name, model, turns, preview). "
         f"Use it to find a conversation to continue with {ToolName.ASK}.",
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
@@ -32,7 +34,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: AppContext,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20,
         offset: Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Skip this many (paging).")] = 0,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, ConversationPage]:
         found = await run_service(
             app_state(ctx).conversations.summaries(principal(), limit=limit + 1, offset=offset)
         )
@@ -50,6 +52,7 @@ def register(server: MCPServer[Any]) -> None:
 
     @server.tool(
         name=ToolName.MANAGE_CONVERSATION,
+        title="Rename, reset or forget a conversation",
         description="Rename, reset or forget one of your conversations (reset keeps it and its settings but "
         "starts its history afresh; forget removes it from your list).",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False),
@@ -59,7 +62,7 @@ def register(server: MCPServer[Any]) -> None:
         action: Literal["rename", "reset", "forget"],
         ctx: AppContext,
         name: Annotated[str | None, Field(description="New name (rename only).")] = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, ConversationChange]:
         service = app_state(ctx).conversations
         if action == "rename":
             if not name:

@@ -31,6 +31,7 @@ from gemini_interactions_mcp.tools._common import (
     run_service,
 )
 from gemini_interactions_mcp.tools.media import linked_media
+from gemini_interactions_mcp.tools.outputs import CancelOutput, PollOutput
 from gemini_interactions_mcp.tools.research import PlanDecision, ask_about_plan, settle_plan
 
 DEFAULT_WAIT_SECONDS = 25
@@ -68,6 +69,7 @@ def render_poll(result: PollResult) -> CallToolResult:
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.POLL,
+        title="Poll a background interaction",
         description="Status, new progress and output of a background interaction (research, agent run, or an "
         f"{ToolName.ASK} answer past its deadline). Waits up to wait_seconds for it to finish.",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
@@ -81,7 +83,7 @@ def register(server: MCPServer[Any]) -> None:
             int, Field(ge=0, le=MAX_OFFSET, description="Output offset (from next_offset).")
         ] = 0,
         max_chars: Annotated[int, Field(ge=500, le=MAX_PAGE_CHARS)] = DEFAULT_PAGE_CHARS,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, PollOutput]:
         result = await run_service(
             app_state(ctx).jobs.poll(
                 principal(),
@@ -100,10 +102,13 @@ def register(server: MCPServer[Any]) -> None:
 
     @server.tool(
         name=ToolName.CANCEL,
+        title="Cancel a background interaction",
         description="Cancel a running background interaction; returns its final status.",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
     )
-    async def cancel_interaction(interaction_id: str, ctx: AppContext) -> CallToolResult:
+    async def cancel_interaction(
+        interaction_id: str, ctx: AppContext
+    ) -> Annotated[CallToolResult, CancelOutput]:
         job = await run_service(app_state(ctx).jobs.cancel(principal(), interaction_id))
         text = f"Interaction {job.interaction_id} is {job.status}."
         return CallToolResult(

@@ -26,6 +26,7 @@ from gemini_interactions_mcp.services.research import (
 )
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, run_service
+from gemini_interactions_mcp.tools.outputs import ResearchOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
 
@@ -113,6 +114,7 @@ async def settle_plan(
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.START_RESEARCH,
+        title="Start Deep Research",
         description="Start a Deep Research report (takes minutes). Returns at once with an interaction_id "
         f"to pass to {ToolName.POLL}.",
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
@@ -139,7 +141,7 @@ def register(server: MCPServer[Any]) -> None:
         visualization: Annotated[
             Visualization, Field(description="'auto': charts where the question asks for them.")
         ] = DEFAULT_VISUALIZATION,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, ResearchOutput]:
         request = ResearchRequest(
             query=query,
             agent=agent,
