@@ -31,9 +31,8 @@ async def main() -> None:
     print(f"{'tool':<24} {'model sees':>10} {'tools/list':>10}")
     for full, part in zip(dumped, seen, strict=True):
         print(f"{full['name']:<24} {size(part):10d} {size(full):10d}")
-    print(
-        f"{'total (bytes)':<24} {size({'tools': seen}):10d} {size({'tools': dumped}):10d}  ({len(dumped)} tools)"
-    )
+    totals = f"{size({'tools': seen}):10d} {size({'tools': dumped}):10d}"
+    print(f"{'total (bytes)':<24} {totals}  ({len(dumped)} tools)")
 
 
 if __name__ == "__main__":
