@@ -69,6 +69,9 @@ async def test_every_result_validates_against_its_tools_output_schema(client: Cl
     await check.call("run_agent", {"agent": "typed-agent", "input": "Say hi.", "wait_seconds": 10})
     await check.call("manage_agent", {"action": "delete", "id": "typed-agent", "confirm": True})
 
+    await check.call("generate_image", {"prompt": "A red square."})
+    await check.call("speak", {"text": "Hello there."})
+
     assert check.called == {t.name for t in tools}, "a tool without a case here: add its result shapes"
 
 

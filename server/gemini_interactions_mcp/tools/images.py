@@ -18,6 +18,7 @@ from gemini_interactions_mcp.tools._common import (
     run_service,
 )
 from gemini_interactions_mcp.tools.ask import render
+from gemini_interactions_mcp.tools.outputs import AskOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
 DESCRIPTION = (
@@ -29,6 +30,7 @@ DESCRIPTION = (
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.GENERATE_IMAGE,
+        title="Generate or edit an image",
         description=DESCRIPTION,
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
     )
@@ -40,7 +42,7 @@ def register(server: MCPServer[Any]) -> None:
         model: str | None = None,
         aspect_ratio: Annotated[str | None, Field(description="W:H, e.g. 16:9 (default 1:1).")] = None,
         image_size: ImageSize | None = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, AskOutput]:
         state = app_state(ctx)
         request = ImageRequest(
             prompt=prompt,

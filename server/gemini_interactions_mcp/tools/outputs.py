@@ -17,6 +17,7 @@ from gemini_interactions_mcp.services.ask import TurnResult
 from gemini_interactions_mcp.services.conversations import ConversationSummary
 from gemini_interactions_mcp.services.jobs import PollResult
 from gemini_interactions_mcp.services.research import ResearchStarted
+from gemini_interactions_mcp.services.speech import SpeechResult
 
 
 def _optional(field: FieldInfo) -> FieldInfo:
@@ -27,11 +28,11 @@ def _optional(field: FieldInfo) -> FieldInfo:
 
 
 def without(model: type[BaseModel], *names: str, title: str, **extra: Any) -> type[BaseModel]:
-    """`model`'s fields less `names` (carried by the text), plus `extra` (name=(type, default))."""
+    """`model`'s dumped fields less `names` (carried by the text), plus `extra` (name=(type, default))."""
     fields: dict[str, Any] = {
         name: (field.annotation, _optional(field))
         for name, field in model.model_fields.items()
-        if name not in names
+        if name not in names and not field.exclude
     }
     return create_model(title, **fields, **extra)
 
@@ -44,6 +45,7 @@ PollOutput = without(
     next_interaction_id=(str | None, None),  # set when an approved plan started the research
 )
 ResearchOutput = without(ResearchStarted, title="ResearchOutput")
+SpeechOutput = without(SpeechResult, title="SpeechOutput")
 
 
 class ConversationPage(BaseModel):

@@ -19,6 +19,7 @@ from gemini_interactions_mcp.tools._common import (
     run_service,
 )
 from gemini_interactions_mcp.tools.media import answer_blocks
+from gemini_interactions_mcp.tools.outputs import SpeechOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
 DESCRIPTION = "Text to speech: a WAV file (saved and shown). Voices: gemini://voices."
@@ -27,6 +28,7 @@ DESCRIPTION = "Text to speech: a WAV file (saved and shown). Voices: gemini://vo
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.SPEAK,
+        title="Speak text aloud",
         description=DESCRIPTION,
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
     )
@@ -40,7 +42,7 @@ def register(server: MCPServer[Any]) -> None:
         model: str | None = None,
         language: str | None = None,
         style: Annotated[str | None, Field(description="How to say it, e.g. 'cheerfully'.")] = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, SpeechOutput]:
         state = app_state(ctx)
         request = SpeechRequest(
             text=text, voice=voice, speakers=speakers, model=model, language=language, style=style
