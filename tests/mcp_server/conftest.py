@@ -9,17 +9,13 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
-from gemini_interactions_mcp.gemini import ClientConfig
-from gemini_interactions_mcp.transport.http import http_app
+from tests.helpers import principals
 from tests.helpers.servers import ServerThread
-
-TOKENS = (("alice", SecretStr("alice-token-1")), ("bob", SecretStr("bob-token-2")))
 
 
 @pytest.fixture
@@ -64,9 +60,7 @@ def emulator_url(live_emulator: ServerThread) -> str:
 @pytest.fixture
 def http_server(emulator_url: str, tmp_path: Path) -> Iterator[ServerThread]:
     """Our server over Streamable HTTP with two bearer tokens (alice, bob), on the live emulator."""
-    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), transport="http", tokens=TOKENS)
-    app = http_app(settings, client_config=ClientConfig(base_url=emulator_url, api_key=None))
-    with ServerThread(app) as running:
+    with principals.http_server(emulator_url, tmp_path) as running:
         yield running
 
 

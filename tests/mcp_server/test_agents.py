@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.services import agents as agent_service
-from tests.helpers import principals
 from tests.helpers.principals import connect
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
@@ -25,6 +24,8 @@ from .conftest import requests_log
 pytestmark = pytest.mark.anyio
 
 ANTIGRAVITY = "antigravity-preview-05-2026"
+SECRET = "Bearer sk-downstream-secret-42"
+UPSTREAM_AGENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")  # the Interactions API's rule for agent ids
 
 
 async def create(client: Client, agent_id: str, **fields: Any) -> dict[str, Any]:
@@ -41,7 +42,12 @@ async def test_create_sends_the_full_definition_and_get_shows_it(client: Client,
             "code_execution",
             "google_search",
             "url_context",
-            {"type": "mcp_server", "url": "https://mcp.example.com/mcp", "headers": {"X-Key": "k"}},
+            {
+                "type": "mcp_server",
+                "url": "https://mcp.example.com/mcp",
+                "name": "docs",
+                "headers": {"X-Key": SECRET},
+            },
         ],
         base_environment={
             "sources": [
@@ -62,7 +68,12 @@ async def test_create_sends_the_full_definition_and_get_shows_it(client: Client,
             {"type": "code_execution"},
             {"type": "google_search"},
             {"type": "url_context"},
-            {"type": "mcp_server", "url": "https://mcp.example.com/mcp", "headers": {"X-Key": "k"}},
+            {
+                "type": "mcp_server",
+                "url": "https://mcp.example.com/mcp",
+                "name": "docs",
+                "headers": {"X-Key": SECRET},
+            },
         ],
         "base_environment": {
             "type": "remote",
@@ -78,9 +89,14 @@ async def test_create_sends_the_full_definition_and_get_shows_it(client: Client,
         },
     }
     got = await client.call_tool("manage_agent", {"action": "get", "id": "code-reviewer"})
-    assert data(got)["agent"] == post
+    shown = {**post, "tools": [*post["tools"][:3], {**post["tools"][3], "headers": {"X-Key": "[redacted]"}}]}
+    assert data(got)["agent"] == shown == created["agent"]
     assert "Review code for bugs." in text_of(got) and "Spoon-Knife" in text_of(got)
     assert requests_log(emulator, "GET", "/agents/code-reviewer")
+    listed = await client.call_tool("manage_agent", {"action": "list"})
+    assert data(listed)["agents"] == [shown]
+    for result in (got, listed):
+        assert SECRET not in text_of(result) and SECRET not in str(result.structured_content)
 
 
 async def test_create_with_defaults_and_network_disabled(client: Client, emulator: Starlette) -> None:
@@ -373,12 +389,6 @@ async def test_2026_clients_without_elicitation_confirm_by_argument(
 # -- ownership between two principals over HTTP -------------------------------------------------------
 
 
-@pytest.fixture
-def http_server(live_emulator: ServerThread, tmp_path: Path) -> Iterator[ServerThread]:
-    with principals.http_server(live_emulator.url, tmp_path) as running:
-        yield running
-
-
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_agents_belong_to_their_creator(
     http_server: ServerThread, emulator: Starlette, mode: str
@@ -403,14 +413,55 @@ async def test_agents_belong_to_their_creator(
             assert text_of(theirs).replace("alices-agent", "X") == text_of(unknown).replace(
                 "nobodys-agent", "X"
             )
+        # Creating it answers as for any free name: to bob, alice's name is free.
+        theirs = await bob.call_tool("manage_agent", {"action": "create", "id": "alices-agent"})
+        unknown = await bob.call_tool("manage_agent", {"action": "create", "id": "nobodys-agent"})
+        assert text_of(theirs).replace("alices-agent", "X") == text_of(unknown).replace("nobodys-agent", "X")
+        assert data(theirs)["agent"]["id"] == "alices-agent"
+        deleted = await bob.call_tool(
+            "manage_agent", {"action": "delete", "id": "alices-agent", "confirm": True}
+        )
+        assert data(deleted) == {"deleted": "alices-agent"}
     async with connect(http_server, "alice-token-1", mode) as alice:
         listed = data(await alice.call_tool("manage_agent", {"action": "list"}))
         assert [a["id"] for a in listed["agents"]] == ["alices-agent", "alices-other"]
         got = data(await alice.call_tool("manage_agent", {"action": "get", "id": "alices-agent"}))
         assert got["agent"]["description"] == "Alice's."
     log = emulator.state.emulator.requests()
-    assert not [r for r in log if r["method"] == "DELETE"]
+    alices_upstream = next(
+        r["body"]["id"] for r in log if r["method"] == "POST" and r["path"].endswith("/agents")
+    )
+    deletes = [r["path"] for r in log if r["method"] == "DELETE"]
+    assert deletes and not [p for p in deletes if p.endswith(alices_upstream)], "bob only reaches his own"
     assert not [r for r in log if r["method"] == "POST" and r["path"].endswith("/interactions")]
+
+
+async def test_each_principal_has_its_own_namespace_upstream(
+    http_server: ServerThread, emulator: Starlette
+) -> None:
+    """Alice and bob both make `code-reviewer`: two upstream ids, derived from principal and name."""
+    for token in ("alice-token-1", "bob-token-2"):
+        async with connect(http_server, token, "auto") as caller:
+            created = await create(caller, "code-reviewer", description=token)
+            assert created["agent"]["id"] == "code-reviewer"
+            named = "n" * 49
+            assert (await create(caller, named))["agent"]["id"] == named
+            too_long = await caller.call_tool("manage_agent", {"action": "create", "id": named + "n"})
+            assert too_long.is_error and "use 1-49 lowercase letters" in text_of(too_long)
+    upstream_ids = [r["body"]["id"] for r in requests_log(emulator, "POST", "/agents")]
+    assert len(set(upstream_ids)) == 4 and "code-reviewer" not in upstream_ids
+    assert all(UPSTREAM_AGENT_ID.fullmatch(i) for i in upstream_ids), upstream_ids
+    alices, bobs = upstream_ids[0], upstream_ids[2]
+    assert alices.endswith("-code-reviewer") and bobs.endswith("-code-reviewer")
+    async with connect(http_server, "alice-token-1", "auto") as alice:
+        got = data(await alice.call_tool("manage_agent", {"action": "get", "id": "code-reviewer"}))
+        assert got["agent"]["description"] == "alice-token-1"
+        started = data(
+            await alice.call_tool("run_agent", {"agent": "code-reviewer", "input": "Hi.", "wait_seconds": 0})
+        )
+    [run] = [r["body"] for r in requests_log(emulator)]
+    assert run["agent"] == alices
+    assert started["kind"] == "agent"
 
 
 async def test_a_principal_pages_through_only_its_own_agents(
@@ -453,3 +504,12 @@ async def test_a_run_takes_files(client: Client, emulator: Starlette, settings: 
     assert post["input"][0]["type"] == "user_input"
     assert post["input"][0]["content"][0] == {"type": "text", "text": "Read the brief."}
     assert "Only Python files matter." in str(post["input"])
+
+
+async def test_an_mcp_server_name_with_a_hyphen_is_refused_before_the_wire(
+    client: Client, emulator: Starlette
+) -> None:
+    tool = {"type": "mcp_server", "url": "https://x.example/mcp", "name": "my-docs"}
+    result = await client.call_tool("manage_agent", {"action": "create", "id": "x", "tools": [tool]})
+    assert result.is_error and "name" in text_of(result) and "pattern" in text_of(result)
+    assert requests_log(emulator, "POST", "/agents") == []

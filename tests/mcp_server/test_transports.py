@@ -11,13 +11,15 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import SecretStr
 
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.http import http_app
+from tests.helpers.principals import TOKENS
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
-from .conftest import TOKENS, authed
+from .conftest import authed
 
 pytestmark = pytest.mark.anyio
 
@@ -102,6 +104,14 @@ async def test_principals_cannot_see_each_other(http_server: ServerThread, mode:
         # Bob's "private" is a different conversation from Alice's.
         bobs = data(await bob.call_tool("ask_gemini", {"prompt": "hi", "conversation": "private"}))
         assert bobs["conversation"] != mine["conversation"] and bobs["turn"] == 1
+
+
+def test_the_local_principal_cannot_be_a_token_name() -> None:
+    """`local` is the key's owner (sees every agent); a bearer token must not become it."""
+    settings = ServerSettings(state="memory", transport="http", tokens=(("local", SecretStr("t1")),))
+    with pytest.raises(SettingsError, match="reserved") as refused:
+        http_app(settings)
+    assert "t1" not in str(refused.value)
 
 
 def test_open_non_loopback_bind_is_refused() -> None:

@@ -1,8 +1,10 @@
 """Managed agents: custom agents on top of Antigravity, owned by the principal that created them.
 
-Agent ids are global upstream (per API key), so ownership is recorded in the store. The local principal
-(stdio, unauthenticated loopback) is the key's owner and sees every agent of the key; an authenticated
-HTTP principal sees only the agents it created, and anyone else's looks exactly like an unknown one.
+Agent ids are global upstream (per API key), so each HTTP principal's agents live in its own namespace
+there (agent_names.py): it sees only the agents it created, under the names it gave them, and anyone
+else's looks exactly like an unknown one. The local principal (stdio, unauthenticated loopback) is the
+key's owner and sees every agent of the key. Header values of `mcp_server` tools are credentials: they
+go upstream but are never shown back.
 """
 
 from __future__ import annotations
@@ -10,23 +12,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from gemini_interactions_mcp.gemini import ConflictError, GeminiError, InteractionsClient, NotFoundError
+from gemini_interactions_mcp.services.agent_names import AgentNames
 from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import TurnRequest
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
-from gemini_interactions_mcp.state import AgentTakenError, JobRecord, Store
+from gemini_interactions_mcp.state import JobRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
-AGENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 DEFAULT_BASE_AGENT = Catalog.load().default_managed_agent
 MAX_UPSTREAM_PAGES = 20  # one list call reads at most this many upstream pages looking for the caller's
 UPSTREAM_PAGE_SIZE = 100
@@ -47,7 +48,7 @@ class InlineSource(BaseModel):
 class McpServerTool(BaseModel):
     type: Literal["mcp_server"] = "mcp_server"
     url: str
-    name: str | None = None
+    name: str | None = Field(None, pattern=r"^[^-]+$", description="The server's name (no hyphens).")
     headers: dict[str, str] | None = None
 
 
@@ -122,10 +123,34 @@ def _decode_cursor(token: str) -> tuple[str | None, int, int]:
     return upstream, skip, size
 
 
-def _dump(agent: Any) -> dict[str, Any]:
-    if isinstance(agent, BaseModel):
-        return agent.model_dump(mode="json", exclude_none=True)
-    return dict(agent)
+REDACTED = "[redacted]"
+
+
+def redact_headers(value: Any) -> Any:
+    """`value` with the value of every header (under any `headers` key) replaced by a placeholder."""
+    if isinstance(value, list):
+        return [redact_headers(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: {name: REDACTED for name in item}
+        if key == "headers" and isinstance(item, dict)
+        else redact_headers(item)
+        for key, item in value.items()
+    }
+
+
+def _shown(agent: Any, names: AgentNames) -> dict[str, Any]:
+    """An upstream agent as its owner may see it: under its own name, without header values."""
+    dumped = agent.model_dump(mode="json", exclude_none=True) if isinstance(agent, BaseModel) else dict(agent)
+    shown: dict[str, Any] = redact_headers(dumped)
+    if isinstance(shown.get("id"), str):
+        shown["id"] = names.name_of(shown["id"])
+    return shown
+
+
+def _upstream_id(agent: Any) -> Any:
+    return agent.get("id") if isinstance(agent, dict) else getattr(agent, "id", None)
 
 
 class AgentService:
@@ -144,16 +169,23 @@ class AgentService:
         self._inputs = inputs
         self._background = background
 
-    async def _visible(self, owner: str, agent_id: str) -> bool:
-        if owner == LOCAL_PRINCIPAL:
-            return True
-        return await self._store.agent_owner(agent_id) == owner
+    async def _upstream_agent(self, names: AgentNames, name: str, *, what: str) -> Any:
+        """The caller's agent `name` from upstream; unknown (like anyone else's) when it has none."""
+        if not names.is_valid(name):
+            raise unknown_agent(name)
+        try:
+            return await self._client.get_agent(names.upstream(name))
+        except NotFoundError:
+            raise unknown_agent(name) from None
+        except GeminiError as exc:
+            raise explain_upstream(exc, what=what) from None
 
     async def create(self, owner: str, spec: AgentSpec) -> tuple[dict[str, Any], list[str]]:
-        if not AGENT_ID.fullmatch(spec.id):
+        names = AgentNames(owner)
+        if not names.is_valid(spec.id):
             raise ServiceError(
-                f"Agent id {spec.id!r} is not valid: use 1-63 lowercase letters, digits and hyphens, "
-                "starting with a letter (e.g. 'code-reviewer')."
+                f"Agent id {spec.id!r} is not valid: use 1-{names.max_length} lowercase letters, digits and "
+                "hyphens, starting with a letter (e.g. 'code-reviewer')."
             )
         notes: list[str] = []
         base = self._catalog.resolve_agent(spec.base_agent)
@@ -164,7 +196,8 @@ class AgentService:
                 f"base_agent {spec.base_agent!r} is not a managed agent: "
                 f"use {DEFAULT_BASE_AGENT} (the default)."
             )
-        body: dict[str, Any] = {"id": spec.id, "base_agent": base.id}
+        upstream_id = names.upstream(spec.id)
+        body: dict[str, Any] = {"id": upstream_id, "base_agent": base.id}
         if spec.description:
             body["description"] = spec.description
         if spec.system_instruction:
@@ -179,7 +212,7 @@ class AgentService:
         # Asked first because the client retries a 409 like the SDK does (seconds of backoff for an answer
         # that cannot change); the create's own 409 still covers a concurrent create of the same id.
         try:
-            await self._client.get_agent(spec.id)
+            await self._client.get_agent(upstream_id)
         except NotFoundError:
             pass
         except GeminiError as exc:
@@ -192,12 +225,7 @@ class AgentService:
             raise taken from None
         except GeminiError as exc:
             raise explain_upstream(exc, what="creating the agent") from None
-        try:
-            await self._store.record_agent(owner, spec.id)
-        except AgentTakenError:  # a stale record (the agent was deleted upstream by other means)
-            await self._store.forget_agent(spec.id)
-            await self._store.record_agent(owner, spec.id)
-        return _dump(created), notes
+        return _shown(created, names), notes
 
     async def page(self, owner: str, *, page_size: int, page_token: str | None) -> AgentPage:
         """One page of the caller's agents.
@@ -207,7 +235,7 @@ class AgentService:
         upstream page, and how many of the caller's agents on it were already shown.
         """
         local = owner == LOCAL_PRINCIPAL
-        mine = None if local else set(await self._store.list_agents(owner))
+        names = AgentNames(owner)
         upstream, skip, size = (None, 0, page_size if local else UPSTREAM_PAGE_SIZE)
         if page_token:
             upstream, skip, size = _decode_cursor(page_token)
@@ -217,7 +245,9 @@ class AgentService:
                 page = await self._client.list_agents(page_size=size, page_token=upstream)
             except GeminiError as exc:
                 raise explain_upstream(exc, what="listing agents") from None
-            visible = [a for a in map(_dump, page.agents or []) if mine is None or a.get("id") in mine]
+            visible = [
+                _shown(agent, names) for agent in page.agents or [] if names.owns(str(_upstream_id(agent)))
+            ]
             room = page_size - len(agents)
             agents += visible[skip : skip + room]
             if skip + room < len(visible):  # more of the caller's agents on this upstream page
@@ -230,31 +260,27 @@ class AgentService:
         return AgentPage(agents=agents, next_page_token=_encode_cursor(upstream, 0, size))
 
     async def get(self, owner: str, agent_id: str) -> dict[str, Any]:
-        if not await self._visible(owner, agent_id):
-            raise unknown_agent(agent_id)
-        try:
-            return _dump(await self._client.get_agent(agent_id))
-        except NotFoundError:
-            raise unknown_agent(agent_id) from None
-        except GeminiError as exc:
-            raise explain_upstream(exc, what="reading the agent") from None
+        names = AgentNames(owner)
+        return _shown(await self._upstream_agent(names, agent_id, what="reading the agent"), names)
 
     async def delete(self, owner: str, agent_id: str) -> None:
-        if not await self._visible(owner, agent_id):
+        names = AgentNames(owner)
+        if not names.is_valid(agent_id):
             raise unknown_agent(agent_id)
         try:
-            await self._client.delete_agent(agent_id)
+            await self._client.delete_agent(names.upstream(agent_id))
         except NotFoundError:
-            await self._store.forget_agent(agent_id)
             raise unknown_agent(agent_id) from None
         except GeminiError as exc:
             raise explain_upstream(exc, what="deleting the agent") from None
-        await self._store.forget_agent(agent_id)
 
     async def run(
         self, owner: str, request: AgentRunRequest, *, roots: list[Path] | None
     ) -> tuple[JobRecord, list[str]]:
-        """Start a background run; a conversation re-sends its sandbox's environment id each turn."""
+        """Start a background run; a conversation re-sends its sandbox's environment id each turn.
+
+        The conversation and the job keep the agent under the caller's name; upstream gets its id.
+        """
         notes: list[str] = []
         agent = request.agent
         if agent is None and request.conversation is not None:
@@ -266,9 +292,12 @@ class AgentService:
         kind = self._catalog.kind_of_agent(resolution.id)
         if kind == "deep-research":
             raise ServiceError(f"{resolution.id!r} is a Deep Research agent: use {ToolName.START_RESEARCH}.")
-        if kind != "managed" and not await self._visible(owner, resolution.id):
-            raise unknown_agent(resolution.id)
-        body: dict[str, Any] = {"agent": resolution.id}
+        upstream_id = resolution.id
+        if kind != "managed":
+            names = AgentNames(owner)
+            await self._upstream_agent(names, resolution.id, what="starting the agent run")
+            upstream_id = names.upstream(resolution.id)
+        body: dict[str, Any] = {"agent": upstream_id}
         if request.environment:
             body["environment"] = request.environment
         turn_input = await self._inputs.build(request.input, request.files, roots, owner=owner)
@@ -279,6 +308,7 @@ class AgentService:
             body,
             kind="agent",
             agent=resolution.id,
+            label=resolution.id,
             default_environment="remote",
         )
         return job, notes + started_notes

@@ -7,6 +7,9 @@ import hmac
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from pydantic import SecretStr
 
+from gemini_interactions_mcp.config import SettingsError
+from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
+
 
 class StaticTokenVerifier(TokenVerifier):
     """Maps a presented bearer token to its principal (`client_id`), or refuses it.
@@ -16,6 +19,11 @@ class StaticTokenVerifier(TokenVerifier):
     """
 
     def __init__(self, pairs: tuple[tuple[str, SecretStr], ...]) -> None:
+        if any(principal == LOCAL_PRINCIPAL for principal, _ in pairs):
+            raise SettingsError(
+                f"a bearer token names the principal {LOCAL_PRINCIPAL!r}, which is reserved for the server's "
+                "own user (stdio, who sees every agent of the key); choose another name"
+            )
         self._pairs = [(principal, secret.get_secret_value().encode()) for principal, secret in pairs]
 
     async def verify_token(self, token: str) -> AccessToken | None:
