@@ -134,3 +134,26 @@ async def test_ten_concurrent_asks_become_ten_chained_turns(
         assert previous == [by_turn[t] for t in range(1, 11)]
         listed = data(await c.call_tool("list_conversations", {}))
         assert listed["conversations"][0]["turns"] == 11
+
+
+async def test_a_plain_turn_reads_no_jobs(
+    emulator: Starlette, settings: ServerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a background turn still runs on the head is on the conversation record: asking costs no
+    scan of unfinished jobs (there used to be one per ask) and no job lookup."""
+    from gemini_interactions_mcp.state import MemoryStore
+
+    calls: list[str] = []
+    for name in ("unfinished_jobs", "get_job"):
+        original = getattr(MemoryStore, name)
+
+        def counted(self: MemoryStore, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(MemoryStore, name, counted)
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        started = calls.copy()
+        for prompt in ("one", "two", "three"):
+            assert not (await c.call_tool("ask_gemini", {"prompt": prompt, "conversation": "c"})).is_error
+    assert started == ["unfinished_jobs"] and calls == started  # once, at start-up, to resume watchers

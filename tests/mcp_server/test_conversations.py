@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -11,7 +12,11 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.state import open_store
 from tests.helpers.results import data, text_of
+from tests.helpers.waiting import async_wait_until
+
+from .conftest import requests_log
 
 pytestmark = pytest.mark.anyio
 
@@ -77,3 +82,50 @@ async def test_conversation_continues_in_a_new_server_process(tmp_path: Path, em
         answer = await c.call_tool("ask_gemini", {"prompt": "What is my city?", "conversation": "trip"})
         assert "Your city is Lisbon" in text_of(answer)
         assert data(answer)["turn"] == 2
+
+
+async def test_a_turn_that_loses_the_head_to_another_process_is_replayed_on_the_new_head(
+    tmp_path: Path, emulator: Starlette
+) -> None:
+    """The compare-and-set on the head across processes: another process (here: its own connection to
+    the state file) advances the conversation while this server's turn is being answered. The turn is
+    replayed on the new head, so the chain stays one line and no turn is lost."""
+    path = tmp_path / "state.sqlite3"
+    settings = ServerSettings(state=str(path), allow_dirs=(tmp_path,))
+    upstream = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator), base_url="http://e")
+    other_process = await open_store(str(path))
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        first = data(
+            await c.call_tool("ask_gemini", {"prompt": "My city is Lisbon.", "conversation": "race"})
+        )
+
+        async def other_turn() -> None:
+            async def asked() -> bool:
+                return len(requests_log(emulator)) == 2
+
+            await async_wait_until(asked, what="this server's second POST")
+            record = await other_process.get_conversation("local", first["conversation"])
+            assert record is not None and record.head == first["interaction_id"]
+            body = {
+                "model": "gemini-3.5-flash",
+                "input": "My dog is Rex.",
+                "previous_interaction_id": record.head,
+            }
+            created = (await upstream.post("/v1beta/interactions", json=body)).json()
+            moved = record.model_copy(update={"head": created["id"], "turns": 2})
+            assert await other_process.advance_conversation("local", record.id, record.head, moved)
+            elsewhere.append(created["id"])
+
+        elsewhere: list[str] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(other_turn)
+            third = await c.call_tool(
+                "ask_gemini", {"prompt": "[[think 1]] What is my city?", "conversation": "race"}
+            )
+    await other_process.close()
+    await upstream.aclose()
+    result = data(third)
+    assert result["turn"] == 3 and "Your city is Lisbon" in text_of(third)
+    assert "turn 3 of our conversation" in text_of(third)  # upstream saw one line: turn 1, theirs, mine
+    mine = [r["body"] for r in requests_log(emulator) if "What is my city" in str(r["body"]["input"])]
+    assert [b["previous_interaction_id"] for b in mine] == [first["interaction_id"], elsewhere[0]]

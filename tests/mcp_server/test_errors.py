@@ -119,3 +119,38 @@ async def test_client_roots_bound_local_files_on_stdio(emulator: Starlette, tmp_
         )
     assert not inside.is_error, text_of(inside)
     assert outside.is_error and "server-only.txt" in text_of(outside)
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("list_conversations", {"offset": 2**63}),
+        ("poll_interaction", {"interaction_id": "v1_x", "offset": 2**63}),
+    ],
+)
+async def test_every_offset_has_a_maximum(client: Client, tool: str, arguments: dict[str, object]) -> None:
+    """An offset past int64 once reached SQLite as an OverflowError: the schema refuses it instead."""
+    listed = {t.name: t for t in (await client.list_tools()).tools}
+    for name, properties in ((n, t.input_schema.get("properties", {})) for n, t in listed.items()):
+        for param in ("offset", "limit", "page_size", "max_chars", "wait_seconds"):
+            if param in properties:
+                assert "maximum" in properties[param], f"{name}.{param} has no maximum"
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error and "less than or equal to" in text_of(result)
+    assert "Traceback" not in text_of(result)
+
+
+async def test_a_store_failure_is_one_line_for_the_model() -> None:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from gemini_interactions_mcp.state import StoreError
+    from gemini_interactions_mcp.tools._common import run_service
+
+    async def failing() -> None:
+        raise StoreError("database or disk is full\n(state file /tmp/x.sqlite3)")
+
+    with pytest.raises(ToolError) as caught:
+        await run_service(failing())
+    assert str(caught.value) == (
+        "The server's state store failed: database or disk is full (state file /tmp/x.sqlite3)"
+    )
