@@ -22,7 +22,7 @@ from typing import Self
 
 import anyio
 import httpx2
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from gemini_interactions_mcp.gemini import errors
 from gemini_interactions_mcp.gemini.models import (
@@ -43,8 +43,12 @@ OpenResume = Callable[[str, str | None], Awaitable[httpx2.Response]]
 
 @functools.cache
 def event_adapter() -> TypeAdapter[InteractionEvent]:
-    """Built on first use, not at import: start-up time is what an IDE user feels."""
-    return TypeAdapter(InteractionEvent)
+    """Built on first use, not at import: start-up time is what an IDE user feels.
+
+    Only keys are interned: pydantic-core's string cache would otherwise hold every short value it
+    parses (interaction ids, event ids), about 1 MB of a long-running server (bench/conversation_memory.py).
+    """
+    return TypeAdapter(InteractionEvent, config=ConfigDict(cache_strings="keys"))
 
 
 def parse_event(data: str) -> InteractionEvent | None:

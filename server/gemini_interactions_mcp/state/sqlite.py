@@ -105,6 +105,9 @@ class SQLiteStore(Store):
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # 512 KiB of page cache (SQLite's default is 2 MiB): reads are point lookups by key, and a
+            # server serving many conversations should not grow by a page cache it barely reuses.
+            self._db.execute("PRAGMA cache_size=-512")
             self._migrate()
         except BaseException:
             self._db.close()
