@@ -36,12 +36,17 @@ def summary(label: str, seconds: list[float]) -> str:
     )
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def serve_emulator(**config: object) -> tuple[str, subprocess.Popen[bytes]]:
     """The emulator under uvicorn in its own process, so it does not share a GIL (or a CPU count) with the
     side being measured. Returns its base URL and the process (terminate it when done)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-c", _EMULATOR, str(port), json.dumps(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
