@@ -39,6 +39,8 @@ class TurnOutcome(BaseModel):
     notes: list[str] = Field(default_factory=list)
     blocks: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
     """The whole answer in order: text and media blocks (media still base64: never shown as such)."""
+    function_calls: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
+    """The `function_call` steps of a turn that ended in `requires_action` (id, name, arguments)."""
 
 
 def usage_totals(interaction: Interaction) -> dict[str, int]:
@@ -53,6 +55,12 @@ def usage_totals(interaction: Interaction) -> dict[str, int]:
         "total_tokens": usage.total_tokens,
     }
     return {k: int(v) for k, v in fields.items() if v is not None}
+
+
+def function_calls(interaction: Interaction) -> list[dict[str, Any]]:
+    """The function calls the model asks the caller to run, as plain data."""
+    steps = [s.model_dump(mode="json", exclude_none=True) for s in interaction.steps or []]
+    return [s for s in steps if s.get("type") == "function_call"]
 
 
 def failure_message(interaction: Interaction) -> str:
@@ -146,6 +154,7 @@ async def run_streamed_turn(
         usage=usage_totals(interaction),
         notes=notes,
         blocks=blocks,
+        function_calls=function_calls(interaction),
     )
 
 
