@@ -47,7 +47,6 @@ from gemini_interactions_mcp.tool_names import ToolName
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True)
