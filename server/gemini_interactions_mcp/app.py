@@ -32,7 +32,7 @@ from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.uploads import FileUploader
-from gemini_interactions_mcp.state import Store, open_store
+from gemini_interactions_mcp.state import MEMORY, Store, open_store
 from gemini_interactions_mcp.tools import (
     agents,
     ask,
@@ -171,7 +171,10 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
-            store = await open_store(settings.state, max_output_chars=int(settings.max_output_mb * 1_000_000))
+            # An emulated run never touches the real store: without an explicit --state it keeps its
+            # state in memory, which ends with the process like the emulated interactions it refers to.
+            state = settings.state or (MEMORY if settings.emulator else None)
+            store = await open_store(state, max_output_chars=int(settings.max_output_mb * 1_000_000))
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(make_client())
             task_group = await stack.enter_async_context(anyio.create_task_group())

@@ -32,7 +32,8 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--state",
         default=None,
-        help="state store: a SQLite file path or 'memory' (env GEMINI_MCP_STATE; default: a file under "
+        help="state store: a SQLite file path or 'memory' (env GEMINI_MCP_STATE, ignored with --emulator; "
+        "default: memory with --emulator, else a file under "
         "the user data directory)",
     )
     p.add_argument(
@@ -146,7 +147,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         transport=args.transport,
         host=args.host,
         port=args.port,
-        state=args.state or environ.get("GEMINI_MCP_STATE") or None,
+        # With --emulator only an explicit --state counts: GEMINI_MCP_STATE names the real store.
+        state=args.state if args.emulator else args.state or environ.get("GEMINI_MCP_STATE") or None,
         allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
         max_file_mb=args.max_file_mb,
         max_total_mb=args.max_total_mb,

@@ -6,10 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx2
 import pytest
+from mcp import Client
 
+from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.cli import build_parser, settings_from_args
-from gemini_interactions_mcp.config import SettingsError, parse_tokens
+from gemini_interactions_mcp.config import ServerSettings, SettingsError, parse_tokens
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.state import default_state_path
+from tests.helpers.results import data
 
 
 def settings_for(argv: list[str], env: dict[str, str]) -> object:
@@ -71,3 +77,28 @@ def test_readme_demo_runs_end_to_end() -> None:
     assert "Your favourite colour is teal." in transcript
     assert "«boats»" in transcript and "2 turns" in transcript
     assert "Deep Research started" in transcript and "## Sources" in transcript
+
+
+@pytest.mark.anyio
+async def test_the_emulator_never_reads_or_writes_the_real_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --emulator` keeps its own (memory) store, even with GEMINI_MCP_STATE naming the real one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    real_file = default_state_path()
+    emulator = create_app(EmulatorConfig())
+    real = build_server(ServerSettings(allow_dirs=(tmp_path,)), transport=httpx2.ASGITransport(app=emulator))
+    async with Client(real) as c:
+        data(await c.call_tool("ask_gemini", {"prompt": "Remember 7.", "conversation": "real-one"}))
+    assert real_file.exists()
+
+    for env in ({}, {"GEMINI_MCP_STATE": str(real_file)}):
+        settings = settings_from_args(build_parser().parse_args(["serve", "--emulator"]), env)
+        async with Client(build_server(settings)) as c:
+            assert data(await c.call_tool("list_conversations", {}))["conversations"] == []
+            data(await c.call_tool("ask_gemini", {"prompt": "Emulated.", "conversation": "emulated-one"}))
+
+    async with Client(build_server(ServerSettings(allow_dirs=(tmp_path,)))) as c:
+        names = [conv["name"] for conv in data(await c.call_tool("list_conversations", {}))["conversations"]]
+    assert names == ["real-one"]

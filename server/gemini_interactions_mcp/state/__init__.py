@@ -11,7 +11,7 @@ from gemini_interactions_mcp.state.errors import (
     SchemaVersionError,
     StoreError,
 )
-from gemini_interactions_mcp.state.location import default_state_path, open_store, user_data_dir
+from gemini_interactions_mcp.state.location import MEMORY, default_state_path, open_store, user_data_dir
 from gemini_interactions_mcp.state.memory import MemoryStore
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
@@ -28,6 +28,7 @@ from gemini_interactions_mcp.state.sqlite import SCHEMA_VERSION, SQLiteStore
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_CHARS",
+    "MEMORY",
     "SCHEMA_VERSION",
     "AgentTakenError",
     "ConversationRecord",
