@@ -28,10 +28,12 @@ from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resource_uri
+from gemini_interactions_mcp.services.limits import Limits, LimitSettings, RefusalListener
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.uploads import FileUploader
+from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import MEMORY, Store, open_store
 from gemini_interactions_mcp.tools import (
     agents,
@@ -40,9 +42,11 @@ from gemini_interactions_mcp.tools import (
     conversations,
     images,
     interactions,
+    limits,
     media,
     research,
     speech,
+    usage,
 )
 from gemini_interactions_mcp.tools._common import AppState
 from gemini_interactions_mcp.tools._schema import compact_tool_schemas
@@ -67,7 +71,24 @@ async def default_client(settings: ServerSettings) -> AsyncIterator[Interactions
             config = ClientConfig.from_env(base_url=base_url, api_key=None)
         else:
             config = ClientConfig.from_env()
-        yield await stack.enter_async_context(InteractionsClient(config))
+        yield await stack.enter_async_context(InteractionsClient(with_tier(config, settings)))
+
+
+def with_tier(config: ClientConfig, settings: ServerSettings) -> ClientConfig:
+    """The client settings with the server's service tier (when one is set)."""
+    if settings.service_tier is None:
+        return config
+    return config.model_copy(update={"service_tier": settings.service_tier})
+
+
+def limit_settings(settings: ServerSettings) -> LimitSettings:
+    return LimitSettings(
+        requests_per_minute=settings.requests_per_minute,
+        request_burst=settings.request_burst,
+        max_running_jobs=settings.max_running_jobs,
+        daily_token_budget=settings.daily_token_budget,
+        daily_usd_budget=settings.daily_usd_budget,
+    )
 
 
 async def prune_periodically(store: Store, retention_days: float) -> None:
@@ -85,6 +106,7 @@ async def _services(
     client: InteractionsClient,
     task_group: TaskGroup,
     announcer: UpdateAnnouncer,
+    on_limit_refused: RefusalListener | None = None,
 ) -> AppState:
     """Wire the services (each gets only what it uses) and resume the jobs a previous run left running."""
     catalog_data = Catalog.load()
@@ -113,7 +135,12 @@ async def _services(
 
     jobs.on_finished(chain.job_finished)  # the conversation records the turn before anyone hears of it
     jobs.on_finished(announce)
-    background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs)
+    ledger = UsageLedger(store)
+    jobs.on_finished(ledger.job_finished)
+    limiter = Limits(limit_settings(settings), ledger=ledger, rate_limiter=store.rate_limiter(), store=store)
+    if on_limit_refused is not None:
+        limiter.on_refusal(on_limit_refused)
+    background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs, limits=limiter)
     task_group.start_soon(prune_periodically, store, settings.job_retention_days)
     resumed = await jobs.resume_unfinished()
     if resumed:
@@ -127,6 +154,7 @@ async def _services(
         inputs=inputs,
         default_model=settings.default_model,
         media=library,
+        ledger=ledger,
     )
     return AppState(
         settings=settings,
@@ -139,7 +167,9 @@ async def _services(
         ),
         media=library,
         images=ImageService(asks=asks, catalog=catalog_data),
-        speech=SpeechService(client=client, jobs=jobs, catalog=catalog_data, media=library),
+        speech=SpeechService(client=client, jobs=jobs, catalog=catalog_data, media=library, ledger=ledger),
+        limits=limiter,
+        usage=ledger,
     )
 
 
@@ -149,14 +179,18 @@ def build_server(
     client_factory: ClientFactory = default_client,
     transport: httpx2.AsyncBaseTransport | None = None,
     client_config: ClientConfig | None = None,
+    on_limit_refused: RefusalListener | None = None,
     **server_options: Any,
 ) -> MCPServer[AppState]:
     """The MCP server for `settings`.
+
+    `on_limit_refused` hears of every call a per-principal limit refused (for metrics).
 
     Tests reach an emulator by passing `client_config` (its URL and key) and/or `transport` (in-process);
     otherwise `client_factory` makes the client (the real API, or the embedded emulator).
     """
     announcer = UpdateAnnouncer()
+    usage_view = usage.UsageView()
 
     @asynccontextmanager
     async def make_client() -> AsyncIterator[InteractionsClient]:
@@ -165,7 +199,7 @@ def build_server(
                 yield client
             return
         config = client_config or ClientConfig.from_env(base_url="http://emulator.local", api_key=None)
-        async with InteractionsClient(config, transport=transport) as client:
+        async with InteractionsClient(with_tier(config, settings), transport=transport) as client:
             yield client
 
     @asynccontextmanager
@@ -179,7 +213,9 @@ def build_server(
             client = await stack.enter_async_context(make_client())
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
-            yield await _services(settings, store, client, task_group, announcer)
+            services = await _services(settings, store, client, task_group, announcer, on_limit_refused)
+            usage_view.bind(services.usage, services.limits)
+            yield services
 
     server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
@@ -199,6 +235,8 @@ def build_server(
     speech.register(server)
     catalog.register(server)
     media.register(server)
+    usage.register(server, usage_view)
+    limits.register(server)
     announcer.register(server)
     compact_tool_schemas(server)
     server.middleware.append(ProtocolDetails(server))

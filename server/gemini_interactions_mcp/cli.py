@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gemini_interactions_mcp import __version__
 
@@ -79,6 +79,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "like Gemini's paid tier)",
     )
     p.add_argument("--max-output-mb", type=float, default=2.0, help="cap of one job's stored output (MB)")
+    _limit_arguments(p)
     p.add_argument("--emulator", action="store_true", help="use an embedded emulator instead of Gemini")
     p.add_argument(
         "--research-seconds",
@@ -97,6 +98,57 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="allow a non-loopback HTTP bind without bearer tokens (anyone who can reach it can use it)",
     )
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+LIMIT_OPTIONS = {
+    "service_tier": "GEMINI_MCP_SERVICE_TIER",
+    "requests_per_minute": "GEMINI_MCP_REQUESTS_PER_MINUTE",
+    "request_burst": "GEMINI_MCP_REQUEST_BURST",
+    "max_running_jobs": "GEMINI_MCP_MAX_RUNNING_JOBS",
+    "daily_token_budget": "GEMINI_MCP_DAILY_TOKEN_BUDGET",
+    "daily_usd_budget": "GEMINI_MCP_DAILY_USD_BUDGET",
+}
+"""Settings for service tier and per-principal limits, and the environment variable of each."""
+
+
+def _limit_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--service-tier",
+        choices=["standard", "flex", "priority"],
+        default=None,
+        help="Gemini service tier of every request: flex costs half and may take minutes, priority costs "
+        "more and is faster (env GEMINI_MCP_SERVICE_TIER; default: the API's, standard)",
+    )
+    p.add_argument(
+        "--requests-per-minute",
+        type=float,
+        default=None,
+        help="per caller: calls that start Gemini work per minute (env GEMINI_MCP_REQUESTS_PER_MINUTE)",
+    )
+    p.add_argument(
+        "--request-burst",
+        type=int,
+        default=None,
+        help="per caller: such calls allowed at once (env GEMINI_MCP_REQUEST_BURST; default: one minute's)",
+    )
+    p.add_argument(
+        "--max-running-jobs",
+        type=int,
+        default=None,
+        help="per caller: background jobs running at once (env GEMINI_MCP_MAX_RUNNING_JOBS)",
+    )
+    p.add_argument(
+        "--daily-token-budget",
+        type=int,
+        default=None,
+        help="per caller: tokens per UTC day (env GEMINI_MCP_DAILY_TOKEN_BUDGET)",
+    )
+    p.add_argument(
+        "--daily-usd-budget",
+        type=float,
+        default=None,
+        help="per caller: estimated USD per UTC day (env GEMINI_MCP_DAILY_USD_BUDGET)",
+    )
 
 
 def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,6 +196,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         else environ.get("GEMINI_MCP_JOB_RETENTION_DAYS")
     )
     return ServerSettings(
+        **_limit_settings(args, environ),
         transport=args.transport,
         host=args.host,
         port=args.port,
@@ -166,6 +219,28 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         allow_unauthenticated=args.allow_unauthenticated,
         log_level=args.log_level,
     )
+
+
+def _limit_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, Any]:
+    """The service tier and limits given (flags win over the environment), checked, naming the culprit."""
+    from pydantic import ValidationError
+
+    from gemini_interactions_mcp.config import ServerSettings, SettingsError
+
+    values: dict[str, Any] = {}
+    for name, variable in LIMIT_OPTIONS.items():
+        flag = getattr(args, name)
+        value = flag if flag is not None else environ.get(variable, "").strip()
+        if value not in (None, ""):
+            values[name] = value
+    try:
+        ServerSettings.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0])
+        flag = "--" + name.replace("_", "-")
+        raise SettingsError(f"{flag} (or {LIMIT_OPTIONS[name]}): {error['msg']}") from None
+    return values
 
 
 def _configure_logging(level: str) -> None:

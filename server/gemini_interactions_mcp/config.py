@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+ServiceTier = Literal["standard", "flex", "priority"]
+"""The tiers the API reference documents (the SDK also lists `deferred`, whose meaning is undocumented)."""
 
 
 class SettingsError(ValueError):
@@ -49,6 +51,15 @@ class ServerSettings(BaseModel):
     research_seconds: float = Field(20.0, description="Duration of an emulated Deep Research run.")
     job_retention_days: float = Field(55.0, gt=0, description="Finished jobs older than this are pruned.")
     max_output_mb: float = Field(2.0, gt=0, description="Cap of one job's stored output.")
+    service_tier: ServiceTier | None = Field(
+        None, description="Gemini service tier of every request; None: the API's default (standard)."
+    )
+    # limits per principal (None: no limit)
+    requests_per_minute: float | None = Field(None, gt=0)
+    request_burst: int | None = Field(None, ge=1)
+    max_running_jobs: int | None = Field(None, ge=1)
+    daily_token_budget: int | None = Field(None, ge=1)
+    daily_usd_budget: float | None = Field(None, gt=0)
     # HTTP only
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"

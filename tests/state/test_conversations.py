@@ -34,11 +34,20 @@ def test_ids_are_long_random_and_prefixed() -> None:
 
 
 def test_usage_adds_partial_mappings() -> None:
-    total = Usage(input_tokens=1, total_tokens=1).plus(
-        {"input_tokens": 2, "output_tokens": 3, "total_tokens": 5}
+    total = Usage(input_tokens=1, total_tokens=1, cost_usd=0.25).plus(
+        {"input_tokens": 2, "output_tokens": 3, "total_tokens": 5, "cost_usd": 0.5, "unpriced": 1}
     )
-    assert total.as_dict() == {"input_tokens": 3, "output_tokens": 3, "thought_tokens": 0, "total_tokens": 6}
-    assert total.plus(total).total_tokens == 12
+    assert total.as_dict() == {
+        **Usage().as_dict(),
+        "input_tokens": 3,
+        "output_tokens": 3,
+        "total_tokens": 6,
+        "cost_usd": 0.75,
+        "unpriced": 1,
+    }
+    doubled = total.plus(total)
+    assert (doubled.total_tokens, doubled.cost_usd, doubled.unpriced) == (12, 1.5, 2)
+    assert isinstance(doubled.total_tokens, int)
 
 
 async def test_create_and_get_by_id_and_name(store: Store) -> None:

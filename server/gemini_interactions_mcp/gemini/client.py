@@ -191,10 +191,13 @@ class InteractionsClient:
             "GET", f"/interactions/{_segment(interaction_id)}", params=params, stream=True
         )
 
-    @staticmethod
-    def _body(body: CreateInteraction | Mapping[str, Any]) -> dict[str, Any]:
+    def _body(self, body: CreateInteraction | Mapping[str, Any]) -> dict[str, Any]:
+        """The wire body, with the configured service tier unless the body names one."""
         model = body if isinstance(body, CreateInteraction) else CreateInteraction.model_validate(dict(body))
-        return model.wire()
+        wire = model.wire()
+        if self.config.service_tier is not None:
+            wire.setdefault("service_tier", self.config.service_tier)
+        return wire
 
     # -- interactions --------------------------------------------------------------------------
 

@@ -49,6 +49,9 @@ class ClientConfig(BaseModel):
     read_timeout: float = Field(120.0, gt=0, description="longest silence between bytes, streams included")
     retry: RetryPolicy = RetryPolicy()
     max_stream_reconnects: int = Field(5, ge=0)
+    service_tier: str | None = Field(
+        None, description="`service_tier` of every created interaction (flex, standard, priority)"
+    )
 
     @property
     def is_google(self) -> bool:

@@ -29,7 +29,8 @@ from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.services.turns import Progress, TurnOutcome, run_streamed_turn
-from gemini_interactions_mcp.state import ConversationRecord
+from gemini_interactions_mcp.services.usage import UsageLedger
+from gemini_interactions_mcp.state import ConversationRecord, UsageCounts
 
 BuiltinTool = Literal["google_search", "code_execution", "url_context"]
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
@@ -62,7 +63,9 @@ class TurnResult(BaseModel):
     model: str
     status: str
     turn: int
-    usage: dict[str, int]
+    usage: UsageCounts
+    conversation_usage: UsageCounts = Field(default_factory=dict)
+    """The conversation's totals after this turn (tokens and estimated cost)."""
     notes: list[str]
     data: Any = None
     media: list[SavedMedia] = Field(default_factory=list)
@@ -118,7 +121,7 @@ def model_body(
     return body
 
 
-def _summed(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+def _summed(a: UsageCounts, b: UsageCounts) -> UsageCounts:
     return {key: a.get(key, 0) + b.get(key, 0) for key in a.keys() | b.keys()}
 
 
@@ -139,6 +142,7 @@ class _ModelTurn:
     actions: ActionHandler | None
     what: str = "this question"
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None
+    ledger: UsageLedger | None = None
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
@@ -151,6 +155,8 @@ class _ModelTurn:
                 break
             outcome = await self._hop(outcome.interaction_id, follow)
             usage = _summed(usage, outcome.usage)
+        if self.ledger is not None:
+            await self.ledger.record(self.owner, self.model, usage)
         running = outcome.status == "in_progress"
         if running:
             await self.jobs.adopt_running(
@@ -192,8 +198,10 @@ class AskService:
         default_model: str | None = None,
         actions: ActionHandler | None = None,
         media: MediaLibrary | None = None,
+        ledger: UsageLedger | None = None,
     ) -> None:
         self._media = media
+        self._ledger = ledger
         self._directory = directory
         self._chain = chain
         self._client = client
@@ -234,6 +242,7 @@ class AskService:
             jobs=self._jobs,
             actions=self._actions,
             response_format=request.response_format,
+            ledger=self._ledger,
         )
         advanced = await self._chain.advance(
             owner,
@@ -262,6 +271,7 @@ class AskService:
             status=outcome.status,
             turn=record.turns,
             usage=advanced.created.usage,
+            conversation_usage=record.usage.as_dict(),
             notes=notes + outcome.notes,
             data=data,
             media=[p.media for p in parts if p.media is not None],

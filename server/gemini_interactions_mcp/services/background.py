@@ -7,6 +7,7 @@ recorded on the conversation when the job finishes (`ConversationChain.job_finis
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from gemini_interactions_mcp.gemini import InteractionsClient
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.limits import Limits
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.state import ConversationRecord, JobKind, JobRecord
 
@@ -68,11 +70,17 @@ class BackgroundTurns:
         chain: ConversationChain,
         client: InteractionsClient,
         jobs: JobService,
+        limits: Limits | None = None,
     ) -> None:
         self._directory = directory
         self._chain = chain
         self._client = client
         self._jobs = jobs
+        self._limits = limits
+
+    def _slot(self, owner: str, kind: JobKind) -> AbstractAsyncContextManager[None]:
+        """A place among the owner's running jobs (the limit, when one is set)."""
+        return self._limits.job_slot(owner, kind) if self._limits is not None else nullcontext()
 
     async def start(
         self,
@@ -87,20 +95,21 @@ class BackgroundTurns:
         label: str | None = None,
     ) -> tuple[JobRecord, list[str]]:
         """Start the turn as a job (`body` is all but its input and chain link); the job, and notes."""
-        conversation = await self._directory.open(owner, key)
-        turn = _JobTurn(
-            owner=owner,
-            conversation_id=conversation.id,
-            body=body,
-            kind=kind,
-            agent=agent,
-            label=label,
-            default_environment=default_environment,
-            client=self._client,
-            jobs=self._jobs,
-            what=f"starting this {kind} run",
-        )
-        advanced = await self._chain.advance(
-            owner, conversation, request, turn, wait_seconds=0.0, progress=None
-        )
+        async with self._slot(owner, kind):
+            conversation = await self._directory.open(owner, key)
+            turn = _JobTurn(
+                owner=owner,
+                conversation_id=conversation.id,
+                body=body,
+                kind=kind,
+                agent=agent,
+                label=label,
+                default_environment=default_environment,
+                client=self._client,
+                jobs=self._jobs,
+                what=f"starting this {kind} run",
+            )
+            advanced = await self._chain.advance(
+                owner, conversation, request, turn, wait_seconds=0.0, progress=None
+            )
         return advanced.created.result, advanced.notes

@@ -16,6 +16,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from gemini_interactions_mcp.services.pricing import ModelPrice, Pricing, RunPrice
+
 AgentKind = Literal["deep-research", "managed", "custom"]
 BuiltinAgentKind = Literal["deep-research", "managed"]
 
@@ -32,6 +34,7 @@ class ModelEntry(_Data):
     output: ModelOutput = "text"
     """What the model produces besides text: images (generate_image) or speech (speak)."""
     description: str
+    price: ModelPrice | None = None
 
 
 class AgentEntry(_Data):
@@ -39,6 +42,7 @@ class AgentEntry(_Data):
     kind: BuiltinAgentKind
     aliases: tuple[str, ...] = ()
     description: str
+    price: RunPrice | None = None
 
 
 class KindRule(_Data):
@@ -64,6 +68,8 @@ class CatalogData(_Data):
     agents: tuple[AgentEntry, ...]
     agent_kinds: tuple[KindRule, ...] = ()
     deprecations: tuple[Deprecation, ...] = ()
+    pricing: Pricing | None = None
+    """Search grounding and service-tier prices; None: costs are not estimated at all."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -125,6 +131,14 @@ class Catalog:
         """What a model produces, or None for a model the catalog does not know."""
         entry = self._models.get(model_id)
         return entry.output if entry is not None else None
+
+    def price_of(self, model_or_agent: str) -> ModelPrice | RunPrice | None:
+        """The price of a model or built-in agent id (after deprecation), or None when none is known."""
+        resolved = self.resolve_model(model_or_agent).id
+        if resolved in self._models:
+            return self._models[resolved].price
+        agent = self._agents.get(self.resolve_agent(model_or_agent).id)
+        return agent.price if agent is not None else None
 
     def models_for(self, output: ModelOutput) -> list[str]:
         """The models that produce `output`, the default for it first."""

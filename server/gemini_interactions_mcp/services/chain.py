@@ -41,7 +41,7 @@ from gemini_interactions_mcp.services.transcript import (
     with_turn,
 )
 from gemini_interactions_mcp.services.turns import Progress
-from gemini_interactions_mcp.state import ConversationRecord, Store
+from gemini_interactions_mcp.state import ConversationRecord, Store, UsageCounts
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Created(Generic[T]):
     answer: str = ""
     running: bool = False
     """The interaction is a background job that may still be running (its answer comes later)."""
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: UsageCounts = field(default_factory=dict)
     updates: dict[str, Any] = field(default_factory=dict)
     """Fields of the conversation record this kind of turn sets (model, settings, usage, agent...)."""
 

@@ -35,10 +35,11 @@ from gemini_interactions_mcp.gemini import (
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
-from gemini_interactions_mcp.services.turns import HEARTBEAT_SECONDS, Progress, failure_message, usage_totals
-from gemini_interactions_mcp.state import JobKind, JobRecord, Store
+from gemini_interactions_mcp.services.turns import HEARTBEAT_SECONDS, Progress, failure_message
+from gemini_interactions_mcp.state import JobKind, JobRecord, Store, UsageCounts
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ class PollResult(BaseModel):
     next_offset: int | None = None
     total_chars: int = 0
     citations: list[Citation] = Field(default_factory=list)
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: UsageCounts = Field(default_factory=dict)
+    conversation_usage: UsageCounts = Field(default_factory=dict)
+    """The totals of the conversation the job belongs to, once the job is done (tokens and cost)."""
     environment_id: str | None = None
     conversation: str | None = None
     resource: str
@@ -266,7 +269,7 @@ class JobService:
             status=str(interaction.status),
             output=report.markdown,
             citations=[c.model_dump() for c in report.citations],
-            usage=usage_totals(interaction),
+            usage=usage_totals(interaction, model=job.model or job.agent),
             environment_id=getattr(interaction, "environment_id", None),
             error=error if str(interaction.status) == "failed" else None,
         )
@@ -336,6 +339,9 @@ class JobService:
         if job.progress:
             await self._store.mark_progress_seen(owner, interaction_id, job.progress[-1].seq)
         output = job.output or ""
+        conversation = None
+        if job.is_finished and job.conversation_id is not None:
+            conversation = await self._store.get_conversation(owner, job.conversation_id)
         page = output[offset : offset + max_chars] if job.is_finished else ""
         end = offset + len(page)
         return PollResult(
@@ -351,6 +357,7 @@ class JobService:
             total_chars=len(output),
             citations=[Citation.model_validate(c) for c in job.citations],
             usage=job.usage,
+            conversation_usage=conversation.usage.as_dict() if conversation is not None else {},
             environment_id=job.environment_id,
             conversation=job.conversation_id,
             resource=resource_uri(job.interaction_id),

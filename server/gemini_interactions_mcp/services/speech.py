@@ -21,7 +21,9 @@ from gemini_interactions_mcp.services.errors import ServiceError, explain_upstre
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.turns import Progress, run_streamed_turn
+from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.services.voices import DEFAULT_VOICE, is_voice
+from gemini_interactions_mcp.state import UsageCounts
 
 MAX_SPEAKERS = 2
 
@@ -40,7 +42,7 @@ class SpeechResult(BaseModel):
     model: str
     status: str
     voices: dict[str, str]
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: UsageCounts = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
     media: list[SavedMedia] = Field(default_factory=list)
     parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
@@ -73,8 +75,15 @@ def speech_config(request: SpeechRequest) -> tuple[list[dict[str, Any]], dict[st
 
 class SpeechService:
     def __init__(
-        self, *, client: InteractionsClient, jobs: JobService, catalog: Catalog, media: MediaLibrary
+        self,
+        *,
+        client: InteractionsClient,
+        jobs: JobService,
+        catalog: Catalog,
+        media: MediaLibrary,
+        ledger: UsageLedger | None = None,
     ) -> None:
+        self._ledger = ledger
         self._client = client
         self._jobs = jobs
         self._catalog = catalog
@@ -110,6 +119,8 @@ class SpeechService:
         except GeminiError as exc:
             raise explain_upstream(exc, what="speaking this text") from None
         notes = [resolution.note] if resolution.note else []
+        if self._ledger is not None:
+            await self._ledger.record(owner, resolution.id, outcome.usage)
         parts: list[AnswerPart] = []
         if outcome.status == "in_progress":
             await self._jobs.adopt_running(owner, "model", outcome.interaction_id, None, resolution.id)

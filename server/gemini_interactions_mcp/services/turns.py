@@ -22,8 +22,10 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
 )
 from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks, answer_text
 from gemini_interactions_mcp.services.reports import headline
+from gemini_interactions_mcp.state import UsageCounts
 
 Progress = Callable[[str], Awaitable[None]]
 HEARTBEAT_SECONDS = 10.0
@@ -35,26 +37,12 @@ class TurnOutcome(BaseModel):
     interaction_id: str
     status: str
     text: str
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: UsageCounts = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
     blocks: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
     """The whole answer in order: text and media blocks (media still base64: never shown as such)."""
     function_calls: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
     """The `function_call` steps of a turn that ended in `requires_action` (id, name, arguments)."""
-
-
-def usage_totals(interaction: Interaction) -> dict[str, int]:
-    """The token counts worth showing and summing: input, output, thought, total."""
-    usage = interaction.usage
-    if usage is None:
-        return {}
-    fields = {
-        "input_tokens": usage.total_input_tokens,
-        "output_tokens": usage.total_output_tokens,
-        "thought_tokens": usage.total_thought_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-    return {k: int(v) for k, v in fields.items() if v is not None}
 
 
 def function_calls(interaction: Interaction) -> list[dict[str, Any]]:
@@ -151,7 +139,7 @@ async def run_streamed_turn(
         interaction_id=interaction_id,
         status=str(interaction.status),
         text=answer_text(blocks),
-        usage=usage_totals(interaction),
+        usage=usage_totals(interaction, model=body.get("model") or body.get("agent")),
         notes=notes,
         blocks=blocks,
         function_calls=function_calls(interaction),

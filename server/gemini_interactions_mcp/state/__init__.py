@@ -4,6 +4,7 @@ Plain data in, plain data out: this package knows nothing of MCP or of the Gemin
 """
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, Store
+from gemini_interactions_mcp.state.counters import MemoryRateLimiter, RateLimiter
 from gemini_interactions_mcp.state.errors import (
     AgentTakenError,
     JobExistsError,
@@ -15,6 +16,7 @@ from gemini_interactions_mcp.state.location import MEMORY, default_state_path, o
 from gemini_interactions_mcp.state.memory import MemoryStore
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
+    DailyUsage,
     JobKind,
     JobRecord,
     ProgressNote,
@@ -22,6 +24,7 @@ from gemini_interactions_mcp.state.records import (
     ResourceRecord,
     TranscriptTurn,
     Usage,
+    UsageCounts,
     new_conversation_id,
 )
 from gemini_interactions_mcp.state.sqlite import SCHEMA_VERSION, SQLiteStore
@@ -32,12 +35,15 @@ __all__ = [
     "SCHEMA_VERSION",
     "AgentTakenError",
     "ConversationRecord",
+    "DailyUsage",
     "JobExistsError",
     "JobKind",
     "JobRecord",
+    "MemoryRateLimiter",
     "MemoryStore",
     "NameTakenError",
     "ProgressNote",
+    "RateLimiter",
     "ResourceKind",
     "ResourceRecord",
     "SQLiteStore",
@@ -46,6 +52,7 @@ __all__ = [
     "StoreError",
     "TranscriptTurn",
     "Usage",
+    "UsageCounts",
     "default_state_path",
     "new_conversation_id",
     "open_store",

@@ -11,12 +11,15 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from gemini_interactions_mcp.state.counters import MemoryRateLimiter, RateLimiter
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
+    DailyUsage,
     JobRecord,
     ProgressNote,
     ResourceKind,
     ResourceRecord,
+    UsageCounts,
 )
 
 DEFAULT_MAX_OUTPUT_CHARS = 2_000_000
@@ -172,7 +175,7 @@ class Store(ABC):
         status: str,
         output: str | None = None,
         citations: Sequence[Mapping[str, str]] | None = None,
-        usage: Mapping[str, int] | None = None,
+        usage: UsageCounts | None = None,
         environment_id: str | None = None,
         error: str | None = None,
     ) -> JobRecord | None:
@@ -239,6 +242,22 @@ class Store(ABC):
     @abstractmethod
     async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
         """Forget the owner's record; False if there was none."""
+
+    # -- usage and rate limits -----------------------------------------------------------------------
+
+    @abstractmethod
+    async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
+        """Add one interaction's usage to the owner's total for that UTC day (YYYY-MM-DD) and model, as
+        one atomic increment (concurrent adds from several processes all count)."""
+
+    @abstractmethod
+    async def daily_usage(self, owner: str, *, since: str) -> list[DailyUsage]:
+        """The owner's daily totals per model from day `since` (inclusive) on, by day then model."""
+
+    def rate_limiter(self) -> RateLimiter:
+        """Counters for request rate limits. These live in this process; a store shared by replicas
+        (Redis) returns counters every replica shares."""
+        return MemoryRateLimiter()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

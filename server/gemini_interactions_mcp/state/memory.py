@@ -11,7 +11,14 @@ from itertools import islice
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
-from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ResourceKind, ResourceRecord
+from gemini_interactions_mcp.state.records import (
+    ConversationRecord,
+    DailyUsage,
+    JobRecord,
+    ResourceKind,
+    ResourceRecord,
+    UsageCounts,
+)
 
 
 class MemoryStore(Store):
@@ -23,6 +30,7 @@ class MemoryStore(Store):
         self._jobs: dict[str, JobRecord] = {}
         self._agents: dict[str, str] = {}
         self._resources: dict[tuple[str, str, str], ResourceRecord] = {}
+        self._usage: dict[tuple[str, str, str], DailyUsage] = {}
 
     # -- conversations -----------------------------------------------------------------------------
 
@@ -160,6 +168,18 @@ class MemoryStore(Store):
 
     async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
         return self._resources.pop((owner, kind, resource_id), None) is not None
+
+    # -- usage -----------------------------------------------------------------------------------------
+
+    async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
+        current = self._usage.get((owner, day, model)) or DailyUsage(owner=owner, day=day, model=model)
+        self._usage[(owner, day, model)] = current.model_copy(
+            update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}
+        )
+
+    async def daily_usage(self, owner: str, *, since: str) -> list[DailyUsage]:
+        mine = [u for (who, day, _), u in self._usage.items() if who == owner and day >= since]
+        return [u.model_copy(deep=True) for u in sorted(mine, key=lambda u: (u.day, u.model))]
 
     async def close(self) -> None:
         """Nothing to release; the data simply goes away with the object."""

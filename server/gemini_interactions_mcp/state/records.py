@@ -26,21 +26,46 @@ def new_conversation_id() -> str:
     return CONVERSATION_ID_PREFIX + secrets.token_urlsafe(20)
 
 
+UsageCounts = dict[str, int | float]
+"""One interaction's (or a sum's) usage: `Usage`'s keys, any subset; tokens are ints, `cost_usd` a float."""
+
+
 class Usage(BaseModel):
-    """Token totals; a conversation keeps the sum over its turns."""
+    """Token totals and the estimated cost in USD; a conversation keeps the sum over its turns.
+
+    `unpriced` counts the interactions whose cost could not be estimated (no known price), so a total
+    cost is known to be a lower bound when it is not zero.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     thought_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    tool_use_tokens: int = 0
+    search_queries: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0
 
-    def plus(self, other: Usage | Mapping[str, int]) -> Usage:
-        """The sum of both; a mapping may carry any subset of the four counters (others count as 0)."""
+    def plus(self, other: Usage | Mapping[str, int | float]) -> Usage:
+        """The sum of both; a mapping may carry any subset of the counters (others count as 0)."""
         extra = other.as_dict() if isinstance(other, Usage) else other
-        return Usage(**{key: value + int(extra.get(key) or 0) for key, value in self.as_dict().items()})
+        return Usage.model_validate(
+            {key: value + (extra.get(key) or 0) for key, value in self.as_dict().items()}
+        )
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> UsageCounts:
         return self.model_dump()
+
+
+class DailyUsage(BaseModel):
+    """One principal's use of one model (or agent) on one UTC day (`day` is YYYY-MM-DD)."""
+
+    owner: str
+    day: str
+    model: str
+    interactions: int = 0
+    usage: Usage = Field(default_factory=Usage)
 
 
 class TranscriptTurn(BaseModel):
@@ -118,7 +143,7 @@ class JobRecord(BaseModel):
     output: str | None = None
     output_truncated: bool = False
     citations: list[dict[str, str]] = Field(default_factory=list)
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: UsageCounts = Field(default_factory=dict)
     last_event_id: str | None = None
     environment_id: str | None = None
     error: str | None = None

@@ -28,7 +28,14 @@ from gemini_interactions_mcp.state.errors import (
     NameTakenError,
     SchemaVersionError,
 )
-from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ResourceKind, ResourceRecord
+from gemini_interactions_mcp.state.records import (
+    ConversationRecord,
+    DailyUsage,
+    JobRecord,
+    ResourceKind,
+    ResourceRecord,
+    UsageCounts,
+)
 
 T = TypeVar("T")
 
@@ -51,6 +58,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE resources (
             owner TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, created REAL NOT NULL,
             expires REAL, data TEXT NOT NULL, PRIMARY KEY (owner, kind, id))""",
+    ),
+    (
+        """CREATE TABLE usage (
+            owner TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (owner, day, model))""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -419,6 +431,37 @@ class SQLiteStore(Store):
             return deleted.rowcount == 1
 
         return await self._run(work)
+
+    # -- usage -----------------------------------------------------------------------------------------
+
+    async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
+        def work() -> None:
+            with self._transaction() as db:
+                row = db.execute(
+                    "SELECT data FROM usage WHERE owner = ? AND day = ? AND model = ?", (owner, day, model)
+                ).fetchone()
+                current = (
+                    DailyUsage(owner=owner, day=day, model=model)
+                    if row is None
+                    else DailyUsage.model_validate_json(row[0])
+                )
+                added = current.model_copy(
+                    update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO usage (owner, day, model, data) VALUES (?, ?, ?, ?)",
+                    (owner, day, model, added.model_dump_json()),
+                )
+
+        await self._run(work)
+
+    async def daily_usage(self, owner: str, *, since: str) -> list[DailyUsage]:
+        def work() -> list[Row]:
+            return self._db.execute(
+                "SELECT data FROM usage WHERE owner = ? AND day >= ? ORDER BY day, model", (owner, since)
+            ).fetchall()
+
+        return [DailyUsage.model_validate_json(row[0]) for row in await self._run(work)]
 
     async def close(self) -> None:
         await self._run(self._db.close)

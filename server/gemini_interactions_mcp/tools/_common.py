@@ -18,10 +18,12 @@ from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.limits import Limits
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
+from gemini_interactions_mcp.services.usage import UsageLedger
 
 MAX_OFFSET = 1_000_000_000
 """Schema maximum of every offset a tool takes (far past any real list or output, far below int64)."""
@@ -43,6 +45,8 @@ class AppState:
     media: MediaLibrary
     images: ImageService
     speech: SpeechService
+    limits: Limits
+    usage: UsageLedger
 
 
 AppContext: TypeAlias = Context[AppState, Any]

@@ -22,6 +22,7 @@ from gemini_interactions_mcp.tools._common import (
 from gemini_interactions_mcp.tools.media import answer_blocks
 from gemini_interactions_mcp.tools.outputs import AskOutput
 from gemini_interactions_mcp.tools.roots import client_roots
+from gemini_interactions_mcp.tools.usage import usage_line
 
 DESCRIPTION = (
     "Ask a Gemini model. Conversations are kept server-side: pass the returned `conversation` to "
@@ -33,8 +34,10 @@ async def render(result: TurnResult, media: MediaLibrary, owner: str) -> CallToo
     """The answer for the model, text and media in order, with the handle to continue; the rest (saved
     paths included) as structured content."""
     label = f"{result.conversation} ({result.name})" if result.name else result.conversation
+    used = usage_line(result.usage, result.conversation_usage)
     footer = [
-        f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}]",
+        f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}"
+        + (f" · {used}]" if used else "]"),
         *(f"Note: {n}" for n in result.notes),
     ]
     structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)

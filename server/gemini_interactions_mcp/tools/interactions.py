@@ -33,6 +33,7 @@ from gemini_interactions_mcp.tools._common import (
 from gemini_interactions_mcp.tools.media import linked_media
 from gemini_interactions_mcp.tools.outputs import CancelOutput, PollOutput
 from gemini_interactions_mcp.tools.research import PlanDecision, ask_about_plan, settle_plan
+from gemini_interactions_mcp.tools.usage import usage_line
 
 DEFAULT_WAIT_SECONDS = 25
 
@@ -47,6 +48,9 @@ def render_poll(result: PollResult) -> CallToolResult:
         lines += ["New progress:", *(f"- {headline(p)}" for p in result.progress)]
     if not result.done:
         lines.append(f"Still running: call {ToolName.POLL} again with the same interaction_id.")
+    used = usage_line(result.usage, result.conversation_usage) if result.done else None
+    if used:
+        lines.append(f"Usage: {used}")
     if result.output:
         lines += ["", result.output]
     hint = page_hint(result)

@@ -21,6 +21,7 @@ from gemini_interactions_mcp.tools._common import (
 from gemini_interactions_mcp.tools.media import answer_blocks
 from gemini_interactions_mcp.tools.outputs import SpeechOutput
 from gemini_interactions_mcp.tools.roots import client_roots
+from gemini_interactions_mcp.tools.usage import usage_line
 
 DESCRIPTION = "Text to speech: a WAV file (saved and shown). Voices: gemini://voices."
 
@@ -59,7 +60,11 @@ def register(server: MCPServer[Any]) -> None:
             )
         )
         structured = result.model_dump(exclude_none=True)
-        footer = [f"[{result.model} · {result.status}]", *(f"Note: {n}" for n in result.notes)]
+        used = usage_line(result.usage)
+        footer = [
+            f"[{result.model} · {result.status}" + (f" · {used}]" if used else "]"),
+            *(f"Note: {n}" for n in result.notes),
+        ]
         if result.status == "in_progress":
             text = (
                 f"Still speaking. Call {ToolName.POLL} with interaction_id={result.interaction_id!r} for the "

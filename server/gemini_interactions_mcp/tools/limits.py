@@ -1,0 +1,55 @@
+"""Per-principal limits at the door: a call that starts Gemini work passes the caller's limits first.
+
+A middleware rather than a line in each tool, so no tool that starts work can forget it. The refusal
+is the tool error a `ToolError` would make (`isError`, the message for the model), plus structured
+content saying which limit and when to retry, for clients that act on it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
+
+from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+from gemini_interactions_mcp.services.limits import METERED_TOOLS, LimitExceeded
+from gemini_interactions_mcp.tools._common import AppState, principal
+
+
+def tool_error(message: str, structured: dict[str, Any] | None = None) -> CallToolResult:
+    """A tools/call result that reports an error to the calling model (the SDK shapes it per era)."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=message)], is_error=True, structured_content=structured
+    )
+
+
+class LimitGate:
+    """The middleware (see the module docstring)."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        name = (ctx.params or {}).get("name") if ctx.method == "tools/call" else None
+        if name not in METERED_TOOLS:
+            return await call_next(ctx)
+        state: AppState = ctx.lifespan_context
+        try:
+            await state.limits.admit(principal(), str(name))
+        except LimitExceeded as exc:
+            wait = exc.refusal.retry_after
+            return tool_error(
+                str(exc),
+                {
+                    "error": "limit_exceeded",
+                    "limit": exc.refusal.limit,
+                    "retry_after_seconds": None if wait is None else math.ceil(wait),
+                },
+            )
+        except EXPLAINED as exc:
+            return tool_error(failure_message(exc))
+        return await call_next(ctx)
+
+
+def register(server: MCPServer[Any]) -> None:
+    server.middleware.append(LimitGate())

@@ -1,0 +1,72 @@
+"""The caller's usage as a resource (`gemini://usage`), and the one-line cost summary results carry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from gemini_interactions_mcp.services.limits import Limits
+from gemini_interactions_mcp.services.usage import UsageLedger
+from gemini_interactions_mcp.tools._common import principal
+
+USAGE_URI = "gemini://usage"
+
+
+def usd(amount: float) -> str:
+    """Dollars to the cent, or to a hundredth of a cent below one cent (a turn often costs less)."""
+    return f"${amount:.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.4f}"
+
+
+def cost_text(usage: Mapping[str, int | float]) -> str:
+    """ "~$0.0123", or what is known when some interaction had no known price."""
+    cost = float(usage.get("cost_usd") or 0)
+    unpriced = int(usage.get("unpriced") or 0)
+    if not unpriced:
+        return f"~{usd(cost)}"
+    return f"≥{usd(cost)} (no price known for {unpriced} interaction(s))" if cost else "cost not estimated"
+
+
+def usage_line(
+    turn: Mapping[str, int | float], conversation: Mapping[str, int | float] | None = None
+) -> str | None:
+    """The footer part for usage: "1,234 tokens · ~$0.0021 (conversation ~$0.0150)"; None if none."""
+    if not turn:
+        return None
+    line = f"{int(turn.get('total_tokens') or 0):,} tokens · {cost_text(turn)}"
+    if conversation:
+        line += f" (conversation {cost_text(conversation)})"
+    return line
+
+
+class UsageView:
+    """What `gemini://usage` reads. The SDK gives static resources no request context, so the services
+    are bound here once the lifespan has built them."""
+
+    def __init__(self) -> None:
+        self._bound: tuple[UsageLedger, Limits] | None = None
+
+    def bind(self, ledger: UsageLedger, limits: Limits) -> None:
+        self._bound = (ledger, limits)
+
+    async def render(self, owner: str) -> str:
+        if self._bound is None:
+            raise RuntimeError("gemini://usage read before the server started")
+        ledger, limits = self._bound
+        report = await ledger.report(owner)
+        return report.model_copy(update={"limits": limits.describe(report.today.total)}).model_dump_json(
+            indent=1
+        )
+
+
+def register(server: MCPServer[Any], view: UsageView) -> None:
+    @server.resource(
+        USAGE_URI,
+        name="usage",
+        description="Your Gemini use today and over the last 30 days, by model: tokens and estimated USD, "
+        "and your limits.",
+        mime_type="application/json",
+    )
+    async def usage() -> str:
+        return await view.render(principal())
