@@ -6,8 +6,19 @@ the user's MCP servers (run by them). The loop that drives calls only ever sees 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from mcp.types import (
+    AudioContent,
+    CallToolResult,
+    EmbeddedResource,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+)
 
 RESULT_CAP_CHARS = 100_000
 """Text of one function result beyond this is cut (with a note), so one tool cannot flood the context."""
@@ -72,3 +83,42 @@ class CallOutcome:
         note = f"[result cut to {limit:,} of {total:,} characters]"
         blocks.append({"type": "text", "text": note})
         return CallOutcome(blocks, self.is_error, [*self.notes, note.strip("[]")])
+
+
+BLOCK_KINDS = {"image": "image", "audio": "audio", "video": "video", "application/pdf": "document"}
+
+
+def _media_kind(mime: str) -> str | None:
+    return BLOCK_KINDS.get(mime) or BLOCK_KINDS.get(mime.split("/", 1)[0])
+
+
+def outcome_of(result: CallToolResult) -> CallOutcome:
+    """An MCP tool result as function-result content: text as text, images and audio as media blocks
+    (Gemini reads them, never as base64 text), resources inlined or linked, structured content as JSON
+    when there is nothing else."""
+    blocks: list[dict[str, Any]] = []
+    for item in result.content:
+        if isinstance(item, TextContent):
+            blocks.append({"type": "text", "text": item.text})
+        elif isinstance(item, ImageContent | AudioContent):
+            blocks.append({"type": item.type, "data": item.data, "mime_type": item.mime_type})
+        elif isinstance(item, EmbeddedResource):
+            resource = item.resource
+            if isinstance(resource, TextResourceContents):
+                blocks.append({"type": "text", "text": f"[resource {resource.uri}]\n{resource.text}"})
+                continue
+            mime = resource.mime_type or "application/octet-stream"
+            kind = _media_kind(mime)
+            if kind is None:
+                blocks.append(
+                    {"type": "text", "text": f"[binary resource {resource.uri} ({mime}) not shown]"}
+                )
+            else:
+                blocks.append({"type": kind, "data": resource.blob, "mime_type": mime})
+        elif isinstance(item, ResourceLink):
+            blocks.append({"type": "text", "text": f"[resource link {item.uri}: {item.name}]"})
+    if not blocks and result.structured_content is not None:
+        blocks.append({"type": "text", "text": json.dumps(result.structured_content, ensure_ascii=False)})
+    if not blocks:
+        blocks.append({"type": "text", "text": "(no output)"})
+    return CallOutcome(blocks, is_error=bool(result.is_error))

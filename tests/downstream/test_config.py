@@ -1,0 +1,105 @@
+"""The mcpServers config file: every documented key, variables, unknown keys, and errors naming lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from gemini_interactions_mcp.downstream.config import ConfigError, load_config
+
+FULL = """{
+  "mcpServers": {
+    "files": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-filesystem", "${HOME_DIR}"],
+      "env": {"TOKEN": "${env:SECRET_TOKEN}"},
+      "cwd": "/tmp",
+      "includeTools": ["read_file", "list_directory"],
+      "excludeTools": ["list_directory"],
+      "trust": true,
+      "timeout": 30000,
+      "autoApprove": ["x"]
+    },
+    "tickets": {
+      "httpUrl": "https://user:pw@mcp.example.com/mcp?key=1",
+      "headers": {"Authorization": "Bearer ${SECRET_TOKEN}"},
+      "via": "gemini"
+    },
+    "legacy": {"url": "http://127.0.0.1:9000/sse", "type": "sse"},
+    "off": {"command": "nothing", "disabled": true}
+  },
+  "theme": "dark"
+}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mcp.json"
+    path.write_text(text)
+    return path
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    env = {"HOME_DIR": "/home/me", "SECRET_TOKEN": "s3cr3t"}
+    loaded = load_config(write(tmp_path, FULL), env)
+    files, tickets, legacy = loaded.servers
+    assert (files.name, files.transport, files.command, files.cwd) == ("files", "stdio", "npx", "/tmp")
+    assert files.args == ("-y", "@modelcontextprotocol/server-filesystem", "/home/me")
+    assert files.env["TOKEN"].get_secret_value() == "s3cr3t"
+    assert files.trust and files.timeout_seconds == 30.0
+    assert files.allows("read_file") and not files.allows("list_directory") and not files.allows("write_file")
+    assert tickets.transport == "http" and tickets.via_gemini and tickets.timeout_seconds == 60.0
+    assert tickets.headers["Authorization"].get_secret_value() == "Bearer s3cr3t"
+    assert tickets.where == "https://mcp.example.com/mcp"
+    assert "s3cr3t" not in repr(tickets) and "s3cr3t" not in repr(files)
+    assert legacy.transport == "sse" and legacy.allows("anything")
+    assert loaded.warnings == (
+        f"{tmp_path / 'mcp.json'}: top-level keys other than mcpServers ignored: theme",
+        f"{tmp_path / 'mcp.json'} line 12: server 'files': unknown key 'autoApprove' ignored",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"mcpServers": {\n  "a": {"command": "x",\n  "url": "http://h"}}}',
+            "line 2: server 'a' needs exactly one",
+        ),
+        (
+            '{"mcpServers": {\n "a": {\n  "url": "ftp://h"}}}',
+            "line 3: server 'a': 'url' must be an http(s) URL",
+        ),
+        ('{"mcpServers": {"a": {\n "command": "x",\n "timeout": "soon"}}}', "line 3: server 'a': 'timeout'"),
+        (
+            '{"mcpServers": {"a": {"command": "x",\n "args": "-v"}}}',
+            "line 2: server 'a': 'args' must be a list",
+        ),
+        ('{"mcpServers": {"a": {"command": "x", "via": "gemini"}}}', 'via "gemini" needs an HTTP url'),
+        (
+            '{"mcpServers": {"a": {"command": "x",\n "env": {"K": "${NOPE}"}}}}',
+            "line 2: server 'a': 'env' uses",
+        ),
+        ('{"mcpServers": {\n  "a": {"command": "x",}\n}}', "line 2 column 24: not valid JSON"),
+        ('{"servers": {}}', 'line 1: expected an object with "mcpServers"'),
+        ('{"mcpServers": {"a": {"command": "x", "trust": "yes"}}}', "'trust' must be true or false"),
+    ],
+)
+def test_a_bad_file_is_refused_naming_the_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + re.escape(str(tmp_path / "mcp.json"))) as caught:
+        load_config(write(tmp_path, text), {})
+    assert message in str(caught.value)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path / "nope.json", {})
+
+
+def test_claude_desktop_style_file_needs_no_extra_keys(tmp_path: Path) -> None:
+    desktop = {"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}
+    (server,) = load_config(write(tmp_path, json.dumps(desktop)), {}).servers
+    assert (server.trust, server.via_gemini, server.include_tools) == (False, False, None)

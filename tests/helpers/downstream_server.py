@@ -1,0 +1,80 @@
+"""A downstream MCP server for the bridge's tests: run it as a script (stdio) or mount its HTTP app.
+
+Tools: `echo` and `slow` (read-only), `add_note` (writes, so it needs confirmation unless trusted),
+`crash` (the process dies mid-call), `picture` (an image), `fail` (a tool error) and `grow` (adds the
+tool `extra` and announces the change).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ImageContent, ToolAnnotations
+
+PIXEL = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
+READ_ONLY = ToolAnnotations(read_only_hint=True)
+
+server: MCPServer[Any] = MCPServer("downstream-test")
+notes: list[str] = []
+
+
+@server.tool(annotations=READ_ONLY)
+async def echo(text: str) -> str:
+    """Say the text back."""
+    return f"echo: {text}"
+
+
+@server.tool(annotations=READ_ONLY)
+async def slow(seconds: float) -> str:
+    """Answer after a while."""
+    await anyio.sleep(seconds)
+    return f"slept {seconds}"
+
+
+@server.tool()
+async def add_note(note: str) -> str:
+    """Store a note (a side effect)."""
+    notes.append(note)
+    return f"stored note #{len(notes)}: {note}"
+
+
+@server.tool()
+async def crash() -> str:
+    """Die in the middle of the call."""
+    print("about to crash", file=sys.stderr, flush=True)
+    os._exit(3)
+
+
+@server.tool(annotations=READ_ONLY)
+async def picture() -> list[Any]:
+    """A tiny image."""
+    return [ImageContent(type="image", data=PIXEL, mime_type="image/png")]
+
+
+@server.tool(annotations=READ_ONLY)
+async def fail() -> str:
+    """Always fails."""
+    raise ToolError("the ticket system is down")
+
+
+@server.tool()
+async def grow(ctx: Context[Any, Any]) -> str:
+    """Add the tool `extra` and announce that the tool list changed."""
+
+    @server.tool(name="extra", annotations=READ_ONLY)
+    async def extra() -> str:
+        return "extra tool here"
+
+    await ctx.notify_tools_changed()
+    return "grown"
+
+
+if __name__ == "__main__":
+    print("downstream-test starting", file=sys.stderr, flush=True)
+    server.run("stdio")
