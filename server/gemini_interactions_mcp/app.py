@@ -12,9 +12,12 @@ import anyio
 import httpx2
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import MCPServer
+from mcp.types import Implementation
 
 from gemini_interactions_mcp import __version__
-from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.config import ServerSettings, SettingsError
+from gemini_interactions_mcp.downstream.config import ConfigError, ServerConfig, load_config
+from gemini_interactions_mcp.downstream.hub import DownstreamHub
 from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, InteractionsClient
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
 from gemini_interactions_mcp.protocol import ProtocolDetails
@@ -38,6 +41,7 @@ from gemini_interactions_mcp.state import MEMORY, Store, open_store
 from gemini_interactions_mcp.tools import (
     agents,
     ask,
+    bridge,
     catalog,
     conversations,
     images,
@@ -173,6 +177,19 @@ async def _services(
     )
 
 
+def _mcp_servers(settings: ServerSettings) -> list[ServerConfig]:
+    """The downstream MCP servers of --mcp-config (none without it); unknown keys are logged."""
+    if settings.mcp_config is None:
+        return []
+    try:
+        loaded = load_config(settings.mcp_config)
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    for warning in loaded.warnings:
+        log.warning("%s", warning)
+    return list(loaded.servers)
+
+
 def build_server(
     settings: ServerSettings,
     *,
@@ -191,6 +208,7 @@ def build_server(
     """
     announcer = UpdateAnnouncer()
     usage_view = usage.UsageView()
+    downstream = DownstreamHub(_mcp_servers(settings), Implementation(name=SERVER_NAME, version=__version__))
 
     @asynccontextmanager
     async def make_client() -> AsyncIterator[InteractionsClient]:
@@ -213,6 +231,7 @@ def build_server(
             client = await stack.enter_async_context(make_client())
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
+            downstream.attach(task_group)
             services = await _services(settings, store, client, task_group, announcer, on_limit_refused)
             usage_view.bind(services.usage, services.limits)
             yield services
@@ -237,6 +256,7 @@ def build_server(
     media.register(server)
     usage.register(server, usage_view)
     limits.register(server)
+    bridge.register(server, downstream)
     announcer.register(server)
     compact_tool_schemas(server)
     server.middleware.append(ProtocolDetails(server))

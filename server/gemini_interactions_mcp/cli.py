@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 COMMANDS = ("serve", "emulator", "demo")
 
 
+def _tool_rounds(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100, got {value!r}")
+    return int(value)
+
+
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the MCP server (stdio by default)")
     p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
@@ -80,6 +86,19 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--max-output-mb", type=float, default=2.0, help="cap of one job's stored output (MB)")
     _limit_arguments(p)
+    p.add_argument(
+        "--mcp-config",
+        type=Path,
+        default=None,
+        help="mcpServers JSON file (Claude Desktop/Cursor/Gemini CLI format): MCP servers Gemini may call "
+        "(env GEMINI_MCP_CONFIG)",
+    )
+    p.add_argument(
+        "--max-tool-rounds",
+        type=_tool_rounds,
+        default=10,
+        help="function-calling rounds in one turn, 1-100 (default 10)",
+    )
     p.add_argument("--emulator", action="store_true", help="use an embedded emulator instead of Gemini")
     p.add_argument(
         "--research-seconds",
@@ -195,6 +214,16 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         if args.job_retention_days is not None
         else environ.get("GEMINI_MCP_JOB_RETENTION_DAYS")
     )
+    mcp_config = args.mcp_config or (
+        Path(environ["GEMINI_MCP_CONFIG"]) if environ.get("GEMINI_MCP_CONFIG") else None
+    )
+    if mcp_config is not None:
+        from gemini_interactions_mcp.downstream.config import ConfigError, load_config
+
+        try:
+            load_config(mcp_config, environ)  # a bad file stops the start here, naming the line
+        except ConfigError as exc:
+            raise SettingsError(str(exc)) from None
     return ServerSettings(
         **_limit_settings(args, environ),
         transport=args.transport,
@@ -213,6 +242,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         research_seconds=args.research_seconds,
         job_retention_days=float(retention) if retention is not None else ServerSettings().job_retention_days,
         max_output_mb=args.max_output_mb,
+        mcp_config=mcp_config,
+        max_tool_rounds=args.max_tool_rounds,
         tokens=tokens,
         allowed_hosts=tuple(args.allowed_host),
         allowed_origins=tuple(args.allowed_origin),

@@ -60,6 +60,8 @@ class ServerSettings(BaseModel):
     max_running_jobs: int | None = Field(None, ge=1)
     daily_token_budget: int | None = Field(None, ge=1)
     daily_usd_budget: float | None = Field(None, gt=0)
+    mcp_config: Path | None = Field(None, description="mcpServers file: the MCP servers Gemini may call.")
+    max_tool_rounds: int = Field(10, ge=1, le=100, description="Function-calling rounds in one turn.")
     # HTTP only
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"

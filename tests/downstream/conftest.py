@@ -35,7 +35,7 @@ async def make_hub() -> AsyncIterator[HubFactory]:
     async with anyio.create_task_group() as tg:
 
         def make(*servers: ServerConfig) -> DownstreamHub:
-            return DownstreamHub(list(servers), tg, CLIENT_INFO)
+            return DownstreamHub(list(servers), CLIENT_INFO).attach(tg)
 
         yield make
         tg.cancel_scope.cancel()

@@ -87,15 +87,19 @@ def _clip(text: str | None, limit: int = DESCRIPTION_CHARS) -> str:
 class DownstreamHub:
     """The configured servers: lazily connected, declared to Gemini on demand, called by name."""
 
-    def __init__(
-        self, servers: Sequence[ServerConfig], task_group: TaskGroup, client_info: Implementation
-    ) -> None:
+    def __init__(self, servers: Sequence[ServerConfig], client_info: Implementation) -> None:
         self._configs = {server.name: server for server in servers}
+        self._client_info = client_info
+        self._connections: dict[str, Connection] = {}
+
+    def attach(self, task_group: TaskGroup) -> DownstreamHub:
+        """Give the hub the task group its connections live in (the server's lifespan)."""
         self._connections = {
-            server.name: Connection(server, task_group, client_info)
-            for server in servers
+            server.name: Connection(server, task_group, self._client_info)
+            for server in self._configs.values()
             if not server.via_gemini
         }
+        return self
 
     @property
     def server_names(self) -> list[str]:
