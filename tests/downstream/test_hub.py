@@ -8,10 +8,9 @@ import pytest
 from gemini_interactions_mcp.downstream.config import ServerConfig
 from gemini_interactions_mcp.downstream.functions import CallOutcome
 from gemini_interactions_mcp.downstream.hub import SelectionError
+from tests.helpers.downstream import HubFactory, stdio_config
 from tests.helpers.thirdparty import MCP_SERVER_TIME, installed_command
 from tests.helpers.waiting import async_wait_until
-
-from .conftest import HubFactory, stdio_config
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.cli import build_parser, settings_from_args
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
+from tests.helpers.downstream import SERVER_SCRIPT
 
-SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "helpers" / "downstream_server.py"
 SECRET = "Bearer sk-downstream-secret"
 
 
