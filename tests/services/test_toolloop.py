@@ -1,0 +1,99 @@
+"""The function-calling loop's rounds: checks, confirmations, parallel calls, errors as results, records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from gemini_interactions_mcp.downstream.functions import FunctionSpec
+from gemini_interactions_mcp.services.toolloop import Approval, ToolLoop
+from tests.helpers.downstream import HubFactory, stdio_config
+
+pytestmark = pytest.mark.anyio
+
+
+def call(name: str, call_id: str, **arguments: Any) -> dict[str, Any]:
+    return {"type": "function_call", "id": call_id, "name": name, "arguments": arguments}
+
+
+def texts(step: dict[str, Any]) -> str:
+    return "\n".join(b.get("text", "") for b in step["result"])
+
+
+async def test_a_round_answers_every_call_in_order(make_hub: HubFactory, tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("hello from the workspace\n")
+    loop = ToolLoop(make_hub(stdio_config()))
+    box = await loop.toolbox(["mcp:test", "workspace"])
+    notes: list[str] = []
+
+    async def progress(message: str) -> None:
+        notes.append(message)
+
+    turn = loop.turn(box, [tmp_path], progress=progress)
+    results = await turn.answer(
+        [
+            call("test__echo", "c1", text="one"),
+            call("workspace__read_file", "c2", path="notes.md"),
+            call("test__fail", "c3"),
+            call("test__nope", "c4"),
+        ]
+    )
+    assert [r["call_id"] for r in results] == ["c1", "c2", "c3", "c4"]
+    assert texts(results[0]) == "echo: one" and "is_error" not in results[0]
+    assert "hello from the workspace" in texts(results[1])
+    assert results[2]["is_error"] and "the ticket system is down" in texts(results[2])
+    assert results[3]["is_error"] and "not a tool enabled in this conversation" in texts(results[3])
+    assert sorted(notes) == ["calling test__echo", "calling test__fail", "calling workspace__read_file"]
+    records = {r.name: r for r in turn.calls}
+    assert records["test__echo"].ok and not records["test__fail"].ok and not records["test__nope"].ok
+    assert records["test__fail"].error and "ticket system" in records["test__fail"].error
+
+
+async def test_calls_of_a_round_run_in_parallel(make_hub: HubFactory, tmp_path: Path) -> None:
+    loop = ToolLoop(make_hub(stdio_config()))
+    turn = loop.turn(await loop.toolbox(["mcp:test/slow"]), [tmp_path])
+    started = anyio.current_time()
+    results = await turn.answer([call("test__slow", f"c{i}", seconds=0.4) for i in range(4)])
+    assert anyio.current_time() - started < 1.4
+    assert [texts(r) for r in results] == ["slept 0.4"] * 4
+
+
+@pytest.mark.parametrize(
+    ("approval", "expected"),
+    [
+        (Approval.APPROVED, "stored note #1: buy milk"),
+        (Approval.DENIED, "The user declined the call of test__add_note"),
+        (Approval.CANNOT_ASK, "\"trust\": true for the server 'test'"),
+    ],
+)
+async def test_writing_tools_are_confirmed_before_each_call(
+    make_hub: HubFactory, tmp_path: Path, approval: Approval, expected: str
+) -> None:
+    asked: list[tuple[str, Mapping[str, Any]]] = []
+
+    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any]) -> Approval:
+        asked.append((spec.name, arguments))
+        return approval
+
+    loop = ToolLoop(make_hub(stdio_config()))
+    turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=confirm)
+    results = await turn.answer(
+        [call("test__add_note", "c1", note="buy milk"), call("test__echo", "c2", text="x")]
+    )
+    assert asked == [("test__add_note", {"note": "buy milk"})]  # read-only echo is never asked about
+    assert expected in texts(results[0])
+    assert results[0].get("is_error", False) is (approval is not Approval.APPROVED)
+
+
+async def test_trusted_servers_are_not_asked(make_hub: HubFactory, tmp_path: Path) -> None:
+    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any]) -> Approval:
+        raise AssertionError("a trusted server's tool was put to the user")
+
+    loop = ToolLoop(make_hub(stdio_config(trust=True)))
+    turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=confirm)
+    (result,) = await turn.answer([call("test__add_note", "c1", note="x")])
+    assert texts(result) == "stored note #1: x"
