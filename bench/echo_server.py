@@ -1,4 +1,7 @@
-"""The baseline: a minimal MCPServer with one echo tool, served over stdio."""
+"""The baseline: a minimal MCPServer with one echo tool, served over stdio (or Streamable HTTP with
+`--http PORT`, under uvicorn as our server runs: no access log)."""
+
+import sys
 
 from mcp.server.mcpserver import MCPServer
 
@@ -11,4 +14,10 @@ def echo(text: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if sys.argv[1:2] == ["--http"]:
+        import uvicorn
+
+        app = server.streamable_http_app()
+        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+    else:
+        server.run("stdio")
