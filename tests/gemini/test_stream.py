@@ -264,12 +264,15 @@ async def test_accumulator_rebuilds_the_interaction(clock: Clock) -> None:
     async with mock_client(lambda request: sse(sse_body(events)), clock) as client:
         accumulator = InteractionAccumulator()
         texts: list[str | None] = []
+        received: list[int] = []
         async with client.stream_create(BODY) as stream:
             async for event in stream:
                 accumulator.feed(event)
                 texts.append(accumulator.text)
+                received.append(accumulator.text_received)
     assert accumulator.thought_summaries == ["Planning"]
     assert "Hello " in texts and accumulator.text == "Hello world"
+    assert sorted(set(received)) == [0, 6, 11]  # the progress count: characters as they arrive
     interaction = accumulator.interaction
     assert interaction.id == "v1_z" and interaction.status == "requires_action"
     assert interaction.usage is not None and interaction.usage.total_tokens == 9

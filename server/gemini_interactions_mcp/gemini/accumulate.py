@@ -27,6 +27,7 @@ from gemini_interactions_mcp.gemini.models import (
     Step,
     StepDeltaEvent,
     StepStartEvent,
+    TextDelta,
     UnknownEvent,
 )
 from gemini_interactions_mcp.gemini.output import output_text
@@ -47,6 +48,9 @@ class InteractionAccumulator:
         self._steps: dict[int, dict[str, Any]] = {}
         self._arguments: dict[int, str] = {}
         self.thought_summaries: list[str] = []
+        self.text_received = 0
+        """Characters of answer text streamed so far: a progress count that costs nothing to read
+        (`text` rebuilds the answer)."""
         self.error: ErrorEvent | None = None
         self._ignored: set[str | None] = set()
 
@@ -66,7 +70,10 @@ class InteractionAccumulator:
             for block in self._steps[event.index].get("summary") or []:
                 self._note_summary(block)
         elif isinstance(event, StepDeltaEvent):
-            self._apply(event.index, event.delta.wire())
+            if isinstance(event.delta, TextDelta):  # most events: skip dumping the model
+                self._add_text(event.index, event.delta.text)
+            else:
+                self._apply(event.index, event.delta.wire())
         elif isinstance(event, ErrorEvent):
             self.error = event
         elif isinstance(event, UnknownEvent) and event.event_type not in self._ignored:
@@ -78,15 +85,19 @@ class InteractionAccumulator:
         if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
             self.thought_summaries.append(str(block["text"]))
 
+    def _add_text(self, index: int, text: str) -> None:
+        content = self._steps.setdefault(index, {"type": "model_output"}).setdefault("content", [])
+        if content and content[-1].get("type") == "text":
+            content[-1]["text"] = content[-1].get("text", "") + text
+        else:
+            content.append({"type": "text", "text": text})
+        self.text_received += len(text)
+
     def _apply(self, index: int, delta: dict[str, Any]) -> None:
         step = self._steps.setdefault(index, {"type": "model_output"})
         kind = delta.get("type")
         if kind == "text":
-            content = step.setdefault("content", [])
-            if content and content[-1].get("type") == "text":
-                content[-1]["text"] = content[-1].get("text", "") + delta.get("text", "")
-            else:
-                content.append({"type": "text", "text": delta.get("text", "")})
+            self._add_text(index, str(delta.get("text") or ""))
         elif kind == "text_annotation_delta":
             content = step.setdefault("content", [])
             if not content or content[-1].get("type") != "text":

@@ -13,7 +13,7 @@ never sent are not invented; the discriminator (`type`, `event_type`) is always 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
@@ -25,12 +25,21 @@ class OpenModel(BaseModel):
     """Base of every wire model: unknown fields are kept; `wire()` gives the JSON object to send."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+    _discriminators: ClassVar[tuple[str, ...]] = ()
+    """This class's own discriminator fields, found once per class: every parsed stream event runs
+    `model_post_init` on each of its models, so the check must cost next to nothing."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._discriminators = tuple(name for name in _DISCRIMINATORS if name in cls.__pydantic_fields__)
 
     def model_post_init(self, context: Any, /) -> None:
         # A constructed model must still say what it is when dumped with exclude_unset.
-        for name in _DISCRIMINATORS:
-            if name in type(self).model_fields and getattr(self, name) is not None:
-                self.__pydantic_fields_set__.add(name)
+        fields_set = self.__pydantic_fields_set__
+        for name in self._discriminators:
+            if name not in fields_set and getattr(self, name) is not None:
+                fields_set.add(name)
 
     @model_serializer(mode="wrap")
     def _omit_declared_nones(self, handler: SerializerFunctionWrapHandler) -> Any:
