@@ -17,6 +17,7 @@ from anyio.abc import ByteStream, SocketAttribute, TaskStatus
 
 from bench._common import serve_emulator
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.turns import run_streamed_turn
 
 BODY: dict[str, Any] = {"model": "gemini-3.5-flash", "generation_config": {"thinking_summaries": "auto"}}
@@ -69,8 +70,9 @@ async def turn(client: InteractionsClient, i: int) -> None:
     async def progress(_: str) -> None:
         return None
 
+    body = {**BODY, "input": f"question {i}"}
     outcome = await run_streamed_turn(
-        client, {**BODY, "input": f"question {i}"}, progress, label="bench", deadline=30
+        client, body, progress, label="bench", deadline=30, heartbeats=Heartbeats()
     )
     assert outcome.status == "completed", outcome
 

@@ -28,6 +28,7 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.files import FileLoader
+from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resource_uri
@@ -145,6 +146,8 @@ async def _services(
     if on_limit_refused is not None:
         limiter.on_refusal(on_limit_refused)
     background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs, limits=limiter)
+    heartbeats = Heartbeats()
+    task_group.start_soon(heartbeats.run)
     task_group.start_soon(prune_periodically, store, settings.job_retention_days)
     resumed = await jobs.resume_unfinished()
     if resumed:
@@ -156,6 +159,7 @@ async def _services(
         jobs=jobs,
         catalog=catalog_data,
         inputs=inputs,
+        heartbeats=heartbeats,
         default_model=settings.default_model,
         media=library,
         ledger=ledger,
@@ -171,7 +175,14 @@ async def _services(
         ),
         media=library,
         images=ImageService(asks=asks, catalog=catalog_data),
-        speech=SpeechService(client=client, jobs=jobs, catalog=catalog_data, media=library, ledger=ledger),
+        speech=SpeechService(
+            client=client,
+            jobs=jobs,
+            catalog=catalog_data,
+            media=library,
+            ledger=ledger,
+            heartbeats=heartbeats,
+        ),
         limits=limiter,
         usage=ledger,
     )

@@ -18,6 +18,7 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.files import FileLoader
+from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.transcript import TurnInput
@@ -62,6 +63,7 @@ async def ask_with(
             jobs=jobs,
             catalog=Catalog.load(),
             inputs=TurnInputs(FileLoader([tmp_path])),
+            heartbeats=Heartbeats(),
             actions=actions,
         )
         request = AskRequest(prompt=prompt, conversation="conv_apples")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.turns import run_streamed_turn
 from tests.helpers.servers import ServerThread
 
@@ -26,7 +28,9 @@ async def test_a_turn_is_one_request_whose_stream_names_the_interaction() -> Non
     app = create_app(EmulatorConfig(step_delay=0.0))
     config = ClientConfig(base_url="http://emulator.test")
     async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
-        outcome = await run_streamed_turn(client, BODY, quiet, label="test", deadline=10)
+        outcome = await run_streamed_turn(
+            client, BODY, quiet, label="test", deadline=10, heartbeats=Heartbeats()
+        )
     assert outcome.status == "completed" and 'You said: "my pet is Tom"' in outcome.text
     (request,) = app.state.emulator.requests()
     assert request["method"] == "POST" and request["body"]["background"] is True
@@ -39,7 +43,9 @@ async def test_a_dropped_turn_stream_resumes_after_its_last_event() -> None:
     app.state.emulator.add_fault({"kind": "drop_stream", "after_events": 3, "method": "POST"})
     config = ClientConfig(base_url="http://emulator.test")
     async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
-        outcome = await run_streamed_turn(client, BODY, quiet, label="test", deadline=10)
+        outcome = await run_streamed_turn(
+            client, BODY, quiet, label="test", deadline=10, heartbeats=Heartbeats()
+        )
     assert outcome.status == "completed" and "Noted: your pet is Tom." in outcome.text
     _create, resume = app.state.emulator.requests()
     assert resume["method"] == "GET" and resume["query"]["last_event_id"]
@@ -51,6 +57,32 @@ async def test_past_the_deadline_the_turn_leaves_a_handle() -> None:
     with ServerThread(app, lifespan="off") as running:
         async with InteractionsClient(ClientConfig(base_url=running.url)) as client:
             body = {**BODY, "input": "[[think 3]] slow"}
-            outcome = await run_streamed_turn(client, body, quiet, label="test", deadline=0.5)
+            outcome = await run_streamed_turn(
+                client, body, quiet, label="test", deadline=0.5, heartbeats=Heartbeats()
+            )
             assert outcome.status == "in_progress" and outcome.interaction_id
             assert (await client.get(outcome.interaction_id)).status == "in_progress"
+
+
+async def test_a_turn_that_thinks_in_silence_sends_heartbeats() -> None:
+    """Progress-aware clients reset their timeout on each note, so silence must not last."""
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    heartbeats = Heartbeats(interval=0.05)
+    notes: list[str] = []
+
+    async def collect(message: str) -> None:
+        notes.append(message)
+
+    config = ClientConfig(base_url="http://emulator.test")
+    async with (
+        InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(heartbeats.run)
+        body = {**BODY, "input": "[[think 1]] slow"}
+        outcome = await run_streamed_turn(
+            client, body, collect, label="test", deadline=10, heartbeats=heartbeats
+        )
+        tg.cancel_scope.cancel()
+    assert outcome.status == "completed"
+    assert any(note.startswith("Waiting for test… ") for note in notes)

@@ -24,11 +24,12 @@ from gemini_interactions_mcp.gemini import InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.transcript import TurnInput
-from gemini_interactions_mcp.services.turns import Progress, TurnOutcome, run_streamed_turn
+from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import ConversationRecord, UsageCounts
 
@@ -139,6 +140,7 @@ class _ModelTurn:
     """time.monotonic() by which the caller wants an answer or a handle."""
     client: InteractionsClient
     jobs: JobService
+    heartbeats: Heartbeats
     actions: ActionHandler | None
     what: str = "this question"
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None
@@ -176,7 +178,9 @@ class _ModelTurn:
             self.model, turn_input, previous, self.settings, self.response_schema, self.response_format
         )
         remaining = max(MIN_TURN_SECONDS, self.deadline - time.monotonic())
-        return await run_streamed_turn(self.client, body, self.progress, label=self.model, deadline=remaining)
+        return await run_streamed_turn(
+            self.client, body, self.progress, label=self.model, deadline=remaining, heartbeats=self.heartbeats
+        )
 
     async def discard(self, created: Created[TurnOutcome]) -> None:
         if created.running:
@@ -195,6 +199,7 @@ class AskService:
         jobs: JobService,
         catalog: Catalog,
         inputs: TurnInputs,
+        heartbeats: Heartbeats,
         default_model: str | None = None,
         actions: ActionHandler | None = None,
         media: MediaLibrary | None = None,
@@ -208,6 +213,7 @@ class AskService:
         self._jobs = jobs
         self._catalog = catalog
         self._inputs = inputs
+        self._heartbeats = heartbeats
         self._default_model = default_model
         self._actions = actions
 
@@ -240,6 +246,7 @@ class AskService:
             deadline=deadline,
             client=self._client,
             jobs=self._jobs,
+            heartbeats=self._heartbeats,
             actions=self._actions,
             response_format=request.response_format,
             ledger=self._ledger,

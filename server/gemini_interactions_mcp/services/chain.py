@@ -31,6 +31,7 @@ from gemini_interactions_mcp.gemini import (
 )
 from gemini_interactions_mcp.services.conversations import CAS_ATTEMPTS, contended, unknown_conversation
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
+from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService
 from gemini_interactions_mcp.services.locks import KeyedLocks
 from gemini_interactions_mcp.services.transcript import (
@@ -40,7 +41,6 @@ from gemini_interactions_mcp.services.transcript import (
     with_history,
     with_turn,
 )
-from gemini_interactions_mcp.services.turns import Progress
 from gemini_interactions_mcp.state import ConversationRecord, Store, UsageCounts
 from gemini_interactions_mcp.tool_names import ToolName
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from gemini_interactions_mcp.services.ask import AskRequest, AskService, TurnResult
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError
-from gemini_interactions_mcp.services.turns import Progress
+from gemini_interactions_mcp.services.heartbeats import Progress
 
 ASPECT_RATIOS = (
     "1:1",

@@ -34,11 +34,12 @@ from gemini_interactions_mcp.gemini import (
 )
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
+from gemini_interactions_mcp.services.heartbeats import HEARTBEAT_SECONDS, Progress
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
-from gemini_interactions_mcp.services.turns import HEARTBEAT_SECONDS, Progress, failure_message
+from gemini_interactions_mcp.services.turns import failure_message
 from gemini_interactions_mcp.state import JobKind, JobRecord, Store, UsageCounts
 from gemini_interactions_mcp.tool_names import ToolName
 

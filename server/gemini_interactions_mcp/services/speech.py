@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 from gemini_interactions_mcp.gemini import GeminiError, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
+from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
-from gemini_interactions_mcp.services.turns import Progress, run_streamed_turn
+from gemini_interactions_mcp.services.turns import run_streamed_turn
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.services.voices import DEFAULT_VOICE, is_voice
 from gemini_interactions_mcp.state import UsageCounts
@@ -81,10 +82,12 @@ class SpeechService:
         jobs: JobService,
         catalog: Catalog,
         media: MediaLibrary,
+        heartbeats: Heartbeats,
         ledger: UsageLedger | None = None,
     ) -> None:
         self._ledger = ledger
         self._client = client
+        self._heartbeats = heartbeats
         self._jobs = jobs
         self._catalog = catalog
         self._media = media
@@ -114,7 +117,12 @@ class SpeechService:
         }
         try:
             outcome = await run_streamed_turn(
-                self._client, body, progress, label=resolution.id, deadline=wait_seconds
+                self._client,
+                body,
+                progress,
+                label=resolution.id,
+                deadline=wait_seconds,
+                heartbeats=self._heartbeats,
             )
         except GeminiError as exc:
             raise explain_upstream(exc, what="speaking this text") from None

@@ -2,14 +2,12 @@
 
 Progress matters as much as the answer: clients that honour progress reset their timeout on each note,
 so a note goes out whenever a new thought summary or a chunk of answer arrives (throttled by the sink),
-and a heartbeat goes out at least every `HEARTBEAT_SECONDS` while Gemini is silent.
+and a heartbeat goes out at least every `HEARTBEAT_SECONDS` while Gemini is silent (services/heartbeats.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -22,13 +20,12 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
 )
 from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks, answer_text
 from gemini_interactions_mcp.services.reports import headline
 from gemini_interactions_mcp.state import UsageCounts
 
-Progress = Callable[[str], Awaitable[None]]
-HEARTBEAT_SECONDS = 10.0
 CANCEL_TIMEOUT_SECONDS = 3.0
 FAILED_STATUSES = frozenset({"failed", "cancelled"})
 
@@ -68,7 +65,13 @@ def failure_message(interaction: Interaction) -> str:
 
 
 async def run_streamed_turn(
-    client: InteractionsClient, body: dict[str, Any], progress: Progress, *, label: str, deadline: float
+    client: InteractionsClient,
+    body: dict[str, Any],
+    progress: Progress,
+    *,
+    label: str,
+    deadline: float,
+    heartbeats: Heartbeats,
 ) -> TurnOutcome:
     """Create a background interaction and follow its event stream until it ends or `deadline` passes.
 
@@ -83,38 +86,21 @@ async def run_streamed_turn(
     Raises ServiceError on a failed turn.
     """
     accumulator = InteractionAccumulator()
-    started = time.monotonic()
-    last_note = started
     shown_thoughts = 0
     shown_chars = 0
-
-    async def note(message: str) -> None:
-        nonlocal last_note
-        last_note = time.monotonic()
-        await progress(message)
-
-    async def heartbeat() -> None:
-        while True:
-            await anyio.sleep(max(0.0, HEARTBEAT_SECONDS - (time.monotonic() - last_note)))
-            if time.monotonic() - last_note >= HEARTBEAT_SECONDS:
-                await note(f"Waiting for {label}… {int(time.monotonic() - started)} s")
-
     stream = client.stream_create({**body, "background": True})
     try:
-        with anyio.move_on_after(deadline) as deadline_scope, _unwrapped_errors():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(heartbeat)
-                async with stream:
-                    async for event in stream:
-                        accumulator.feed(event)
-                        thoughts = accumulator.thought_summaries
-                        if len(thoughts) > shown_thoughts:
-                            shown_thoughts = len(thoughts)
-                            await note(f"Thinking: {headline(thoughts[-1])}")
-                        elif len(accumulator.text or "") > shown_chars:
-                            shown_chars = len(accumulator.text or "")
-                            await note(f"Answering… {shown_chars} characters so far")
-                tg.cancel_scope.cancel()
+        with anyio.move_on_after(deadline) as deadline_scope, heartbeats.watch(progress, label) as watch:
+            async with stream:
+                async for event in stream:
+                    accumulator.feed(event)
+                    thoughts = accumulator.thought_summaries
+                    if len(thoughts) > shown_thoughts:
+                        shown_thoughts = len(thoughts)
+                        await watch.note(f"Thinking: {headline(thoughts[-1])}")
+                    elif accumulator.text_received > shown_chars:
+                        shown_chars = accumulator.text_received
+                        await watch.note(f"Answering… {shown_chars} characters so far")
     except anyio.get_cancelled_exc_class():
         await _cancel_upstream(client, stream.interaction_id or "")
         raise
@@ -144,19 +130,6 @@ async def run_streamed_turn(
         blocks=blocks,
         function_calls=function_calls(interaction),
     )
-
-
-@contextlib.contextmanager
-def _unwrapped_errors() -> Iterator[None]:
-    """Re-raise the one real error of a task group as itself, so callers can catch it by type."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        cancelled = anyio.get_cancelled_exc_class()
-        real = [e for e in group.exceptions if not isinstance(e, cancelled)]
-        if len(real) == 1:
-            raise real[0] from None
-        raise
 
 
 async def _cancel_upstream(client: InteractionsClient, interaction_id: str) -> None:
