@@ -38,7 +38,7 @@ from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.services.usage import UsageLedger
-from gemini_interactions_mcp.state import MEMORY, Store, open_store
+from gemini_interactions_mcp.state import Store, open_store, state_spec
 from gemini_interactions_mcp.tools import (
     agents,
     ask,
@@ -234,9 +234,7 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
-            # An emulated run never touches the real store: without an explicit --state it keeps its
-            # state in memory, which ends with the process like the emulated interactions it refers to.
-            state = settings.state or (MEMORY if settings.emulator else None)
+            state = state_spec(settings.state, emulated=settings.emulator)
             store = await open_store(state, max_output_chars=int(settings.max_output_mb * 1_000_000))
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(make_client())

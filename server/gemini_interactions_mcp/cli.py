@@ -317,8 +317,42 @@ def main(argv: Sequence[str] | None = None) -> None:
     from gemini_interactions_mcp.transport import run
 
     try:
+        if settings.transport == "http":
+            _check_state(settings)
         run(settings, stdio)
     except SettingsError as exc:
         sys.exit(f"gemini-interactions-mcp: {exc}")
     except KeyboardInterrupt:
         pass
+    except BaseException as exc:
+        failure = _store_failure(exc)
+        if failure is None:
+            raise
+        sys.exit(f"gemini-interactions-mcp: {failure}")
+
+
+def _check_state(settings: ServerSettings) -> None:
+    """Open and close the state store before serving HTTP: uvicorn would report a store that cannot
+    be opened (read-only, damaged) as a traceback, and the user deserves one line."""
+    import anyio
+
+    from gemini_interactions_mcp.state import open_store, state_spec
+
+    async def probe() -> None:
+        await (await open_store(state_spec(settings.state, emulated=settings.emulator))).close()
+
+    anyio.run(probe)
+
+
+def _store_failure(exc: BaseException) -> Exception | None:
+    """The state store error behind a failed start, however deeply task groups wrapped it."""
+    from gemini_interactions_mcp.state import StoreError
+
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _store_failure(inner)
+            if found is not None:
+                return found
+    return None

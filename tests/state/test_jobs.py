@@ -33,8 +33,7 @@ async def test_lifecycle(store: Store) -> None:
     ]
     running = await store.append_progress("alice", "int_1", ["Reading"])
     assert running is not None and running.progress[-1].seq == 3
-    running = await store.set_job_status("alice", "int_1", "in_progress", last_event_id="evt_9")
-    assert running is not None and running.last_event_id == "evt_9" and not running.is_finished
+    assert not running.is_finished
     assert [j.interaction_id for j in await store.unfinished_jobs()] == ["int_1"]
 
     done = await store.finish_job(
@@ -47,7 +46,7 @@ async def test_lifecycle(store: Store) -> None:
     )
     assert done is not None and done.is_finished and done.finished is not None
     assert (done.status, done.output, done.usage) == ("completed", "# Report", {"total_tokens": 42})
-    assert done.last_event_id == "evt_9"  # untouched fields keep their values
+    assert done.progress == running.progress  # untouched fields keep their values
     assert await store.get_job("alice", "int_1") == done
     assert await store.unfinished_jobs() == []
 
@@ -62,7 +61,7 @@ async def test_progress_seen_never_moves_back(store: Store) -> None:
 async def test_jobs_of_others_are_invisible_and_untouchable(store: Store) -> None:
     await store.create_job(job())
     assert await store.get_job("bob", "int_1") is None
-    assert await store.list_jobs("bob") == []
+    assert await store.unfinished_jobs(owner="bob") == []
     assert await store.append_progress("bob", "int_1", ["x"]) is None
     assert await store.finish_job("bob", "int_1", status="cancelled") is None
     assert await store.update_job(job(owner="bob")) is None
@@ -77,18 +76,29 @@ async def test_update_replaces_the_whole_record(store: Store) -> None:
     assert await store.get_job("alice", "int_1") == replaced
 
 
-async def test_list_jobs_newest_first_and_unfinished_oldest_first(store: Store) -> None:
+async def test_unfinished_jobs_oldest_first_for_everyone_an_owner_or_a_conversation(store: Store) -> None:
     for n in range(4):
-        await store.create_job(job(f"int_{n}", created=float(n)))
-    await store.create_job(job("int_bob", owner="bob", created=10.0))
-    assert [j.interaction_id for j in await store.list_jobs("alice", limit=2)] == ["int_3", "int_2"]
-    assert [j.interaction_id for j in await store.unfinished_jobs()] == [
-        "int_0",
-        "int_1",
-        "int_2",
-        "int_3",
-        "int_bob",
-    ]
+        await store.create_job(
+            job(f"int_{n}", created=float(4 - n)).model_copy(update={"conversation_id": f"c{n % 2}"})
+        )
+    await store.create_job(
+        job("int_bob", owner="bob", created=10.0).model_copy(update={"conversation_id": "c0"})
+    )
+    await store.finish_job("alice", "int_0", status="completed")
+
+    def ids(jobs: list[JobRecord]) -> list[str]:
+        return [j.interaction_id for j in jobs]
+
+    assert ids(await store.unfinished_jobs()) == ["int_3", "int_2", "int_1", "int_bob"]
+    assert ids(await store.unfinished_jobs(owner="alice")) == ["int_3", "int_2", "int_1"]
+    assert ids(await store.unfinished_jobs(owner="alice", conversation_id="c0")) == ["int_2"]
+    assert ids(await store.unfinished_jobs(owner="alice", conversation_id="c1")) == ["int_3", "int_1"]
+    assert ids(await store.unfinished_jobs(owner="bob", conversation_id="c0")) == ["int_bob"]
+    assert ids(await store.unfinished_jobs(owner="alice", conversation_id="nope")) == []
+    moved = await store.get_job("alice", "int_1")
+    assert moved is not None
+    await store.update_job(moved.model_copy(update={"conversation_id": "c0"}))
+    assert ids(await store.unfinished_jobs(owner="alice", conversation_id="c0")) == ["int_2", "int_1"]
 
 
 async def test_output_is_capped_on_every_write(store: Store) -> None:
@@ -116,7 +126,8 @@ async def test_prune_keeps_recent_unfinished_and_last_n_per_owner(store: Store) 
         await store.update_job(finished.model_copy(update={"finished": at}))
 
     assert await store.prune_jobs(finished_before=25.0, keep_last=1) == 2  # a1 and a2; bob keeps his only job
-    assert {j.interaction_id for j in await store.list_jobs("alice")} == {"a3", "run"}
+    assert await store.get_job("alice", "a1") is None and await store.get_job("alice", "a2") is None
+    assert await store.get_job("alice", "a3") is not None
     assert await store.get_job("bob", "b1") is not None
     assert await store.prune_jobs(finished_before=1e12) == 2  # a3 and b1; the running job stays
     assert [j.interaction_id for j in await store.unfinished_jobs()] == ["run"]

@@ -21,6 +21,7 @@ from gemini_interactions_mcp.state import (
     open_store,
     user_data_dir,
 )
+from gemini_interactions_mcp.state.sqlite_schema import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -139,3 +140,38 @@ def test_user_data_dir_per_platform() -> None:
     assert user_data_dir(platform="darwin", env={}, home=home) == home / "Library/Application Support"
     assert user_data_dir(platform="win32", env={"LOCALAPPDATA": "C:/L"}, home=home) == Path("C:/L")
     assert user_data_dir(platform="win32", env={}, home=home) == home / "AppData/Local"
+
+
+BEFORE_CONVERSATION_COLUMN = 3
+
+
+async def test_an_older_file_is_migrated_and_keeps_its_running_jobs(tmp_path: Path) -> None:
+    """Files written by earlier releases gain the conversation column (filled in for running jobs)
+    and the leases table, in place."""
+    path = tmp_path / "state.sqlite3"
+    running = JobRecord(
+        interaction_id="int_run",
+        owner="alice",
+        kind="research",
+        conversation_id="conv_a",
+        created=1.0,
+        updated=1.0,
+    )
+    with sqlite3.connect(path) as db:
+        for step in MIGRATIONS[:BEFORE_CONVERSATION_COLUMN]:
+            for statement in step:
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO jobs (interaction_id, owner, created, finished, data) VALUES (?, ?, ?, ?, ?)",
+            (running.interaction_id, running.owner, running.created, None, running.model_dump_json()),
+        )
+        db.execute(f"PRAGMA user_version = {BEFORE_CONVERSATION_COLUMN}")
+    db.close()
+
+    store = SQLiteStore(path)
+    assert await store.unfinished_jobs(owner="alice", conversation_id="conv_a") == [running]
+    assert await store.acquire_lease("conv_a", "me", 30)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    db.close()

@@ -1,4 +1,4 @@
-"""Persistent state: conversations, background jobs and custom-agent ownership, per owner.
+"""Persistent state: conversations, background jobs, custom-agent ownership and leases, per owner.
 
 Plain data in, plain data out: this package knows nothing of MCP or of the Gemini client.
 """
@@ -8,11 +8,23 @@ from gemini_interactions_mcp.state.counters import MemoryRateLimiter, RateLimite
 from gemini_interactions_mcp.state.errors import (
     AgentTakenError,
     JobExistsError,
+    LeaseBusyError,
     NameTakenError,
     SchemaVersionError,
+    StoreCorruptError,
     StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
 )
-from gemini_interactions_mcp.state.location import MEMORY, default_state_path, open_store, user_data_dir
+from gemini_interactions_mcp.state.leases import Lease, hold_lease, new_holder_id
+from gemini_interactions_mcp.state.location import (
+    MEMORY,
+    default_state_path,
+    open_store,
+    state_spec,
+    user_data_dir,
+)
 from gemini_interactions_mcp.state.memory import MemoryStore
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
@@ -27,7 +39,8 @@ from gemini_interactions_mcp.state.records import (
     UsageCounts,
     new_conversation_id,
 )
-from gemini_interactions_mcp.state.sqlite import SCHEMA_VERSION, SQLiteStore
+from gemini_interactions_mcp.state.sqlite import SQLiteStore
+from gemini_interactions_mcp.state.sqlite_schema import SCHEMA_VERSION
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_CHARS",
@@ -39,6 +52,8 @@ __all__ = [
     "JobExistsError",
     "JobKind",
     "JobRecord",
+    "Lease",
+    "LeaseBusyError",
     "MemoryRateLimiter",
     "MemoryStore",
     "NameTakenError",
@@ -49,12 +64,19 @@ __all__ = [
     "SQLiteStore",
     "SchemaVersionError",
     "Store",
+    "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
+    "StoreReadOnlyError",
+    "StoreUnavailableError",
     "TranscriptTurn",
     "Usage",
     "UsageCounts",
     "default_state_path",
+    "hold_lease",
     "new_conversation_id",
+    "new_holder_id",
     "open_store",
+    "state_spec",
     "user_data_dir",
 ]

@@ -101,12 +101,12 @@ class Store(ABC):
         """The owner's job for this interaction, or None."""
 
     @abstractmethod
-    async def list_jobs(self, owner: str, *, limit: int = 50, offset: int = 0) -> list[JobRecord]:
-        """The owner's jobs, most recently created first."""
-
-    @abstractmethod
-    async def unfinished_jobs(self) -> list[JobRecord]:
-        """Every owner's jobs not yet finished, oldest first: the watchers to resume at start-up."""
+    async def unfinished_jobs(
+        self, *, owner: str | None = None, conversation_id: str | None = None
+    ) -> list[JobRecord]:
+        """Jobs not yet finished, oldest first. With no arguments, every owner's (the watchers to resume
+        at start-up); with `owner` and `conversation_id`, that conversation's turns still running,
+        found through an index rather than a scan of every running job (it is asked on every turn)."""
 
     @abstractmethod
     async def prune_jobs(self, *, finished_before: float, keep_last: int = 0) -> int:
@@ -131,19 +131,6 @@ class Store(ABC):
             last = job.progress[-1].seq if job.progress else 0
             notes = [ProgressNote(seq=last + i, at=now, text=t) for i, t in enumerate(texts, start=1)]
             return job.model_copy(update={"progress": [*job.progress, *notes], "updated": now})
-
-        return await self._change_job(owner, interaction_id, change)
-
-    async def set_job_status(
-        self, owner: str, interaction_id: str, status: str, *, last_event_id: str | None = None
-    ) -> JobRecord | None:
-        """Record a status change seen on the stream, and the event id to resume the stream from."""
-
-        def change(job: JobRecord) -> JobRecord:
-            update: dict[str, object] = {"status": status, "updated": time.time()}
-            if last_event_id is not None:
-                update["last_event_id"] = last_event_id
-            return job.model_copy(update=update)
 
         return await self._change_job(owner, interaction_id, change)
 
@@ -258,6 +245,29 @@ class Store(ABC):
         """Counters for request rate limits. These live in this process; a store shared by replicas
         (Redis) returns counters every replica shares."""
         return MemoryRateLimiter()
+
+    # -- leases ------------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def acquire_lease(self, key: str, holder: str, ttl: float) -> bool:
+        """Take the lease `key` for `holder` for `ttl` seconds if it is free or expired (or extend it if
+        `holder` has it already); True if `holder` holds it now.
+
+        Leases are what serialise work across server processes sharing one store: one turn per
+        conversation at a time (so no billed upstream interaction is thrown away), one watcher per job.
+        They expire on their own, so a process that dies never blocks the others for longer than `ttl`.
+        (In Redis terms: `SET key holder NX PX ttl`, plus the extension for the same holder.)
+        """
+
+    @abstractmethod
+    async def renew_lease(self, key: str, holder: str, ttl: float) -> bool:
+        """Extend the lease to `ttl` seconds from now if `holder` still holds it; False if it expired or
+        someone else took it (the holder must then stop what the lease protected)."""
+
+    @abstractmethod
+    async def release_lease(self, key: str, holder: str) -> bool:
+        """Give the lease up if `holder` holds it (a no-op otherwise, so a late release never frees
+        somebody else's lease); True if it was released."""
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""Errors the store raises; callers turn them into messages for the model."""
+"""Errors the store raises; callers turn them into messages for the model.
+
+Every message is one line that says what happened and what to do: the tools layer shows it as is.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +37,27 @@ class AgentTakenError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The state file was written by a newer release whose schema this one cannot read safely."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot serve this call (full disk, unwritable or damaged file, unreachable server).
+
+    Nothing of the failed call was stored: each store operation is all or nothing, so the caller may
+    simply try again once the cause is gone, and the server keeps running meanwhile.
+    """
+
+
+class StoreFullError(StoreUnavailableError):
+    """The disk (or quota) holding the state file is full."""
+
+
+class StoreReadOnlyError(StoreUnavailableError):
+    """The state file, its write-ahead log or its folder cannot be written (read-only or immutable)."""
+
+
+class StoreCorruptError(StoreUnavailableError):
+    """The state file is damaged; the server refuses to start on it rather than make it worse."""
+
+
+class LeaseBusyError(StoreError):
+    """Someone else held the lease for longer than the caller was willing to wait."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, Store
+from gemini_interactions_mcp.state.errors import StoreReadOnlyError
 from gemini_interactions_mcp.state.memory import MemoryStore
 from gemini_interactions_mcp.state.sqlite import SQLiteStore
 
@@ -39,6 +40,13 @@ def default_state_path() -> Path:
     return user_data_dir() / APP_DIR / STATE_FILE
 
 
+def state_spec(explicit: str | None, *, emulated: bool) -> str | None:
+    """The store a server uses: the one it was given; else, for an emulated run, memory (it must never
+    read or write the real store, and its state ends with the emulated interactions it refers to);
+    else the default file."""
+    return explicit or (MEMORY if emulated else None)
+
+
 async def open_store(spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> Store:
     """None: the default SQLite file; "memory": an in-process store; anything else: a SQLite file path
     (`~` expanded, parent folders created)."""
@@ -48,6 +56,12 @@ async def open_store(spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OU
 
 
 def _open_file(spec: str | None, *, max_output_chars: int) -> SQLiteStore:
-    path = default_state_path() if spec is None else Path(spec).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = default_state_path() if spec is None else Path(spec).expanduser().absolute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreReadOnlyError(
+            f"The folder {path.parent} for the state file cannot be created ({exc.strerror}): "
+            "choose another file with --state (or --state memory)."
+        ) from None
     return SQLiteStore(path, max_output_chars=max_output_chars)

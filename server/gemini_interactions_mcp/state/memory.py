@@ -1,16 +1,20 @@
 """An in-process store: for tests, demos and `GEMINI_MCP_STATE=memory` (nothing survives a restart).
 
-Every method runs without awaiting in between, so each one is atomic on the event loop; records are
-copied in and out so a caller mutating a record it holds cannot change the store behind its back.
+Every method runs without awaiting in between, so each one is atomic on the event loop. Records are
+kept packed (compact JSON bytes, see `packing.py`) next to the few fields the store looks things up
+by: that is what keeps a long-running server small, and every read returns a fresh copy, so a caller
+mutating a record it holds cannot change the store behind its back.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from itertools import islice
+from dataclasses import dataclass
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
+from gemini_interactions_mcp.state.packing import pack, unpack
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     DailyUsage,
@@ -21,51 +25,85 @@ from gemini_interactions_mcp.state.records import (
 )
 
 
+@dataclass(slots=True)
+class _Conversation:
+    owner: str
+    name: str | None
+    head: str | None
+    updated: float
+    packed: bytes
+
+    def record(self) -> ConversationRecord:
+        return unpack(ConversationRecord, self.packed)
+
+
+@dataclass(slots=True)
+class _Job:
+    owner: str
+    conversation_id: str | None
+    created: float
+    finished: float | None
+    packed: bytes
+
+    def record(self) -> JobRecord:
+        return unpack(JobRecord, self.packed)
+
+
 class MemoryStore(Store):
     """Dictionaries keyed by id; ownership is checked on every access."""
 
     def __init__(self, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
         super().__init__(max_output_chars=max_output_chars)
-        self._conversations: dict[str, ConversationRecord] = {}
-        self._jobs: dict[str, JobRecord] = {}
+        self._conversations: dict[str, _Conversation] = {}
+        self._names: dict[tuple[str, str], str] = {}
+        self._jobs: dict[str, _Job] = {}
+        self._running: set[str] = set()
         self._agents: dict[str, str] = {}
         self._resources: dict[tuple[str, str, str], ResourceRecord] = {}
         self._usage: dict[tuple[str, str, str], DailyUsage] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
 
     # -- conversations -----------------------------------------------------------------------------
 
-    def _owned(self, owner: str, conversation_id: str) -> ConversationRecord | None:
-        record = self._conversations.get(conversation_id)
-        return record if record is not None and record.owner == owner else None
+    def _owned(self, owner: str, conversation_id: str) -> _Conversation | None:
+        entry = self._conversations.get(conversation_id)
+        return entry if entry is not None and entry.owner == owner else None
 
-    def _check_name(self, owner: str, name: str | None, conversation_id: str) -> None:
-        if name is None:
-            return
-        for other in self._conversations.values():
-            if other.owner == owner and other.name == name and other.id != conversation_id:
-                raise NameTakenError(owner, name)
+    def _put_conversation(self, record: ConversationRecord) -> None:
+        checked = record.checked()
+        self._conversations[record.id] = _Conversation(
+            owner=sys.intern(checked.owner),
+            name=checked.name,
+            head=checked.head,
+            updated=checked.updated,
+            packed=pack(checked),
+        )
 
     async def create_conversation(self, record: ConversationRecord) -> None:
         if record.id in self._conversations:
             raise ValueError(f"conversation id {record.id!r} already exists")
-        self._check_name(record.owner, record.name, record.id)
-        self._conversations[record.id] = record.checked()
+        if record.name is not None:
+            if (record.owner, record.name) in self._names:
+                raise NameTakenError(record.owner, record.name)
+            self._names[(record.owner, record.name)] = record.id
+        self._put_conversation(record)
 
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
-        found = self._owned(owner, key) or next(
-            (r for r in self._conversations.values() if r.owner == owner and r.name == key), None
-        )
-        return None if found is None else found.model_copy(deep=True)
+        entry = self._owned(owner, key)
+        if entry is None:
+            named = self._names.get((owner, key))
+            entry = None if named is None else self._conversations[named]
+        return None if entry is None else entry.record()
 
     async def list_conversations(
         self, owner: str, *, limit: int = 50, offset: int = 0
     ) -> list[ConversationRecord]:
         mine = sorted(
-            (r for r in self._conversations.values() if r.owner == owner),
-            key=lambda r: r.updated,
+            (e for e in self._conversations.values() if e.owner == owner),
+            key=lambda e: e.updated,
             reverse=True,
         )
-        return [r.model_copy(deep=True) for r in islice(mine, offset, offset + limit)]
+        return [e.record() for e in mine[offset : offset + limit]]
 
     async def advance_conversation(
         self, owner: str, conversation_id: str, expected_head: str | None, updated: ConversationRecord
@@ -73,8 +111,8 @@ class MemoryStore(Store):
         current = self._owned(owner, conversation_id)
         if current is None or current.head != expected_head:
             return False
-        self._conversations[conversation_id] = updated.checked().model_copy(
-            update={"id": conversation_id, "owner": owner, "name": current.name}
+        self._put_conversation(
+            updated.model_copy(update={"id": conversation_id, "owner": owner, "name": current.name})
         )
         return True
 
@@ -84,55 +122,75 @@ class MemoryStore(Store):
         current = self._owned(owner, conversation_id)
         if current is None:
             return None
-        self._check_name(owner, name, conversation_id)
-        renamed = current.model_copy(update={"name": name})
-        self._conversations[conversation_id] = renamed
-        return renamed.model_copy(deep=True)
+        if name is not None and self._names.get((owner, name), conversation_id) != conversation_id:
+            raise NameTakenError(owner, name)
+        if current.name is not None:
+            del self._names[(owner, current.name)]
+        if name is not None:
+            self._names[(owner, name)] = conversation_id
+        renamed = current.record().model_copy(update={"name": name})
+        self._put_conversation(renamed)
+        return renamed
 
     async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
-        if self._owned(owner, conversation_id) is None:
+        entry = self._owned(owner, conversation_id)
+        if entry is None:
             return False
+        if entry.name is not None:
+            del self._names[(owner, entry.name)]
         del self._conversations[conversation_id]
         return True
 
     # -- jobs --------------------------------------------------------------------------------------
 
+    def _put_job(self, job: JobRecord) -> None:
+        self._jobs[job.interaction_id] = _Job(
+            owner=sys.intern(job.owner),
+            conversation_id=job.conversation_id,
+            created=job.created,
+            finished=job.finished,
+            packed=pack(job),
+        )
+        if job.finished is None:
+            self._running.add(job.interaction_id)
+        else:
+            self._running.discard(job.interaction_id)
+
     async def create_job(self, job: JobRecord) -> None:
         if job.interaction_id in self._jobs:
             raise JobExistsError(job.interaction_id)
-        self._jobs[job.interaction_id] = self._capped(job)
+        self._put_job(self._capped(job))
 
     async def get_job(self, owner: str, interaction_id: str) -> JobRecord | None:
-        job = self._jobs.get(interaction_id)
-        return None if job is None or job.owner != owner else job.model_copy(deep=True)
+        entry = self._jobs.get(interaction_id)
+        return None if entry is None or entry.owner != owner else entry.record()
 
-    async def list_jobs(self, owner: str, *, limit: int = 50, offset: int = 0) -> list[JobRecord]:
-        mine = sorted(
-            (j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.created, reverse=True
-        )
-        return [j.model_copy(deep=True) for j in islice(mine, offset, offset + limit)]
-
-    async def unfinished_jobs(self) -> list[JobRecord]:
-        running = sorted((j for j in self._jobs.values() if j.finished is None), key=lambda j: j.created)
-        return [j.model_copy(deep=True) for j in running]
+    async def unfinished_jobs(
+        self, *, owner: str | None = None, conversation_id: str | None = None
+    ) -> list[JobRecord]:
+        matching = [
+            (e.created, i, e)
+            for i, e in ((i, self._jobs[i]) for i in self._running)
+            if (owner is None or e.owner == owner)
+            and (conversation_id is None or e.conversation_id == conversation_id)
+        ]
+        return [e.record() for _, _, e in sorted(matching, key=lambda m: m[:2])]
 
     async def prune_jobs(self, *, finished_before: float, keep_last: int = 0) -> int:
-        finished = [
-            (j.interaction_id, j.owner, j.finished) for j in self._jobs.values() if j.finished is not None
-        ]
+        finished = [(i, e.owner, e.finished) for i, e in self._jobs.items() if e.finished is not None]
         doomed = prunable(finished, finished_before=finished_before, keep_last=keep_last)
         for interaction_id in doomed:
             del self._jobs[interaction_id]
         return len(doomed)
 
     async def _change_job(self, owner: str, interaction_id: str, change: JobChange) -> JobRecord | None:
-        current = self._jobs.get(interaction_id)
-        if current is None or current.owner != owner:
+        entry = self._jobs.get(interaction_id)
+        if entry is None or entry.owner != owner:
             return None
-        changed = self._capped(change(current.model_copy(deep=True)))
+        changed = self._capped(change(entry.record()))
         changed = changed.model_copy(update={"interaction_id": interaction_id, "owner": owner})
-        self._jobs[interaction_id] = changed
-        return changed.model_copy(deep=True)
+        self._put_job(changed)
+        return changed
 
     # -- agents ------------------------------------------------------------------------------------
 
@@ -149,7 +207,7 @@ class MemoryStore(Store):
     async def forget_agent(self, agent_id: str) -> bool:
         return self._agents.pop(agent_id, None) is not None
 
-    # -- owned resources -----------------------------------------------------------------------------
+    # -- owned resources ---------------------------------------------------------------------------
 
     async def put_resource(self, record: ResourceRecord) -> None:
         self._resources[(record.owner, record.kind, record.id)] = record.model_copy(deep=True)
@@ -169,7 +227,7 @@ class MemoryStore(Store):
     async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
         return self._resources.pop((owner, kind, resource_id), None) is not None
 
-    # -- usage -----------------------------------------------------------------------------------------
+    # -- usage -------------------------------------------------------------------------------------
 
     async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
         current = self._usage.get((owner, day, model)) or DailyUsage(owner=owner, day=day, model=model)
@@ -180,6 +238,36 @@ class MemoryStore(Store):
     async def daily_usage(self, owner: str, *, since: str) -> list[DailyUsage]:
         mine = [u for (who, day, _), u in self._usage.items() if who == owner and day >= since]
         return [u.model_copy(deep=True) for u in sorted(mine, key=lambda u: (u.day, u.model))]
+
+    # -- leases ------------------------------------------------------------------------------------
+
+    def _holder(self, key: str) -> str | None:
+        """Who holds the lease now (an expired lease is dropped on sight)."""
+        held = self._leases.get(key)
+        if held is None:
+            return None
+        if held[1] <= time.monotonic():
+            del self._leases[key]
+            return None
+        return held[0]
+
+    async def acquire_lease(self, key: str, holder: str, ttl: float) -> bool:
+        if self._holder(key) not in (None, holder):
+            return False
+        self._leases[key] = (holder, time.monotonic() + ttl)
+        return True
+
+    async def renew_lease(self, key: str, holder: str, ttl: float) -> bool:
+        if self._holder(key) != holder:
+            return False
+        self._leases[key] = (holder, time.monotonic() + ttl)
+        return True
+
+    async def release_lease(self, key: str, holder: str) -> bool:
+        if self._holder(key) != holder:
+            return False
+        del self._leases[key]
+        return True
 
     async def close(self) -> None:
         """Nothing to release; the data simply goes away with the object."""

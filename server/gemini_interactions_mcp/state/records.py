@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONVERSATION_ID_PREFIX = "conv_"
 PREVIEW_CHARS = 120
@@ -19,6 +19,10 @@ JobKind = Literal["research", "model", "agent"]
 ResourceKind = Literal["media", "upload", "file_store", "environment"]
 """Things a principal owns besides conversations and jobs: saved media files, Files API uploads (by
 content hash), File Search stores and sandbox environments."""
+
+RECORD_CONFIG = ConfigDict(cache_strings="keys")
+"""Parsing caches field names only: pydantic would otherwise keep every short value it parsed (each
+conversation and interaction id) in its global string cache, up to 16,384 of them."""
 
 
 def new_conversation_id() -> str:
@@ -36,6 +40,8 @@ class Usage(BaseModel):
     `unpriced` counts the interactions whose cost could not be estimated (no known price), so a total
     cost is known to be a lower bound when it is not zero.
     """
+
+    model_config = RECORD_CONFIG
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -61,6 +67,8 @@ class Usage(BaseModel):
 class DailyUsage(BaseModel):
     """One principal's use of one model (or agent) on one UTC day (`day` is YYYY-MM-DD)."""
 
+    model_config = RECORD_CONFIG
+
     owner: str
     day: str
     model: str
@@ -70,6 +78,8 @@ class DailyUsage(BaseModel):
 
 class TranscriptTurn(BaseModel):
     """One turn of a conversation's compact local copy: what was asked, what came back, which files."""
+
+    model_config = RECORD_CONFIG
 
     prompt: str
     answer: str = ""
@@ -85,6 +95,8 @@ class ConversationRecord(BaseModel):
     thread can be rebuilt when upstream has expired the chain; `head_is_job` says the head interaction
     was started as a background job (which may still be running).
     """
+
+    model_config = RECORD_CONFIG
 
     id: str
     owner: str
@@ -117,6 +129,8 @@ class ConversationRecord(BaseModel):
 class ProgressNote(BaseModel):
     """One progress message of a job (a thought summary, a status change); `seq` counts from 1."""
 
+    model_config = RECORD_CONFIG
+
     seq: int
     at: float
     text: str
@@ -129,6 +143,8 @@ class JobRecord(BaseModel):
     rule, not the store's, so the store only knows "finished or not". `plan_offered` marks a research
     plan the owner has already been asked to approve (each plan is put to the user once).
     """
+
+    model_config = RECORD_CONFIG
 
     interaction_id: str
     owner: str
@@ -144,7 +160,6 @@ class JobRecord(BaseModel):
     output_truncated: bool = False
     citations: list[dict[str, str]] = Field(default_factory=list)
     usage: UsageCounts = Field(default_factory=dict)
-    last_event_id: str | None = None
     environment_id: str | None = None
     error: str | None = None
     plan_offered: bool = False
@@ -165,6 +180,8 @@ class ResourceRecord(BaseModel):
     and type, an upload's Files API name and uri); `expires` (epoch seconds) ends it, for uploads that
     the Files API deletes after 48 hours.
     """
+
+    model_config = RECORD_CONFIG
 
     owner: str
     kind: ResourceKind

@@ -1,0 +1,94 @@
+"""Per-call cost of the state store, for each backend: wall and CPU time per operation.
+
+The mix is what one `ask_gemini` turn and one background job cost the store: read the conversation,
+look for its unfinished jobs, compare-and-set the head; create, read and finish a job. It runs once with
+one caller (latency) and once with 10 concurrent callers (what the server sees under load). The CPU time
+covers every thread of this process (the event loop and the store's own), so a thread hop counts in full.
+
+    .venv/bin/python -m bench.store_calls [--rounds 2000] [--redis redis://127.0.0.1:6379/0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+
+from gemini_interactions_mcp.state import ConversationRecord, JobRecord, Store, open_store
+
+CALLERS = 10
+OPS_PER_ROUND = 7
+
+
+async def one_round(store: Store, caller: int, n: int) -> None:
+    now = time.time()
+    conversation = ConversationRecord(
+        id=f"conv_bench_{caller}_{n}", owner="local", model="gemini-3.5-flash", created=now, updated=now
+    )
+    await store.create_conversation(conversation)
+    current = await store.get_conversation("local", conversation.id)
+    assert current is not None
+    await store.unfinished_jobs(owner="local", conversation_id=conversation.id)
+    moved = current.model_copy(update={"head": f"v1_{caller}_{n}", "turns": 1, "updated": time.time()})
+    assert await store.advance_conversation("local", conversation.id, None, moved)
+    job = JobRecord(
+        interaction_id=f"v1_job_{caller}_{n}", owner="local", kind="model", created=now, updated=now
+    )
+    await store.create_job(job)
+    assert await store.get_job("local", job.interaction_id) is not None
+    await store.finish_job("local", job.interaction_id, status="completed", output="answer " * 20)
+
+
+async def timed(label: str, rounds: int, work: Callable[[], Awaitable[None]]) -> None:
+    wall, cpu = time.perf_counter(), time.process_time()
+    await work()
+    ops = rounds * OPS_PER_ROUND
+    wall_us = (time.perf_counter() - wall) / ops * 1e6
+    cpu_us = (time.process_time() - cpu) / ops * 1e6
+    print(f"  {label:<26} {wall_us:8.1f} us wall  {cpu_us:8.1f} us CPU per call")
+
+
+async def measure(spec: str, label: str, rounds: int) -> None:
+    store = await open_store(spec)
+    print(f"{label}:")
+    try:
+        for warm in range(50):
+            await one_round(store, -1, warm)
+
+        async def sequential() -> None:
+            for n in range(rounds):
+                await one_round(store, 0, n)
+
+        async def concurrent() -> None:
+            async def caller(c: int) -> None:
+                for n in range(rounds // CALLERS):
+                    await one_round(store, c, n)
+
+            async with anyio.create_task_group() as tg:
+                for c in range(1, CALLERS + 1):
+                    tg.start_soon(caller, c)
+
+        await timed("1 caller", rounds, sequential)
+        await timed(f"{CALLERS} concurrent callers", rounds, concurrent)
+    finally:
+        await store.close()
+
+
+async def main(rounds: int, redis_url: str | None) -> None:
+    await measure("memory", "memory", rounds)
+    with tempfile.TemporaryDirectory() as tmp:
+        await measure(str(Path(tmp) / "state.sqlite3"), "sqlite", rounds)
+    if redis_url is not None:
+        await measure(redis_url, "redis", rounds)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--redis", default=None, help="a redis:// URL to measure too (flushes nothing)")
+    arguments = parser.parse_args()
+    anyio.run(main, arguments.rounds, arguments.redis)

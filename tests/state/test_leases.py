@@ -1,0 +1,179 @@
+"""Leases: the primitive on every backend, `hold_lease` on top of it, and mutual exclusion between two
+processes sharing one SQLite file (what keeps two servers from both creating a billed turn)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gemini_interactions_mcp.state import LeaseBusyError, SQLiteStore, Store, hold_lease, new_holder_id
+from tests.helpers.waiting import async_wait_until
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_one_holder_at_a_time_and_only_the_holder_renews_or_releases(store: Store) -> None:
+    assert await store.acquire_lease("conv_1", "a", 30)
+    assert not await store.acquire_lease("conv_1", "b", 30)
+    assert await store.acquire_lease("conv_1", "a", 30)  # the holder may take it again (extends it)
+    assert await store.acquire_lease("conv_2", "b", 30)  # other keys are independent
+    assert not await store.renew_lease("conv_1", "b", 30)
+    assert await store.renew_lease("conv_1", "a", 30)
+    assert not await store.release_lease("conv_1", "b")  # a stranger's release changes nothing
+    assert not await store.acquire_lease("conv_1", "b", 30)
+    assert await store.release_lease("conv_1", "a")
+    assert not await store.release_lease("conv_1", "a")
+    assert not await store.renew_lease("conv_1", "a", 30)
+    assert await store.acquire_lease("conv_1", "b", 30)
+
+
+async def test_an_expired_lease_is_free_and_cannot_be_renewed(store: Store) -> None:
+    assert await store.acquire_lease("job_1", "dead-process", 0.05)
+
+    async def taken_over() -> bool:
+        return await store.acquire_lease("job_1", "survivor", 30)
+
+    await async_wait_until(taken_over, what="the expired lease to be free")
+    assert not await store.renew_lease("job_1", "dead-process", 30)
+    assert not await store.release_lease("job_1", "dead-process")
+    assert await store.release_lease("job_1", "survivor")
+
+
+async def test_hold_lease_waits_for_the_holder_then_takes_over(store: Store) -> None:
+    order: list[str] = []
+    first_in = anyio.Event()
+    let_go = anyio.Event()
+
+    async def first() -> None:
+        async with hold_lease(store, "conv", "first", wait=1):
+            order.append("first in")
+            first_in.set()
+            await let_go.wait()
+            order.append("first out")
+
+    async def second() -> None:
+        await first_in.wait()
+        async with hold_lease(store, "conv", "second", wait=10):
+            order.append("second in")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        tg.start_soon(second)
+        await first_in.wait()
+        assert not await store.acquire_lease("conv", "third", 30)
+        let_go.set()
+    assert order == ["first in", "first out", "second in"]
+    assert await store.acquire_lease("conv", "third", 30)  # released on the way out
+
+
+async def test_hold_lease_gives_up_after_wait_with_a_clear_error(store: Store) -> None:
+    assert await store.acquire_lease("conv", "other", 30)
+    with pytest.raises(LeaseBusyError, match="busy in another server process"):
+        async with hold_lease(store, "conv", "me", wait=0.1):
+            pytest.fail("the body must not run without the lease")
+
+
+async def test_a_held_lease_is_renewed_past_its_time_to_live(store: Store) -> None:
+    ttl = 0.6
+    async with hold_lease(store, "conv", "long-turn", wait=1, ttl=ttl) as lease:
+        started = time.monotonic()
+        while time.monotonic() - started < 3 * ttl:  # well past the first expiry
+            assert not await store.acquire_lease("conv", "intruder", 30)
+            await anyio.sleep(ttl / 6)
+        assert not lease.lost.is_set()
+
+
+async def test_a_lease_taken_away_is_reported_lost(store: Store) -> None:
+    async with hold_lease(store, "conv", "me", wait=1, ttl=0.3) as lease:
+        assert await store.release_lease("conv", "me")  # as if it had expired and been taken
+        assert await store.acquire_lease("conv", "someone-else", 30)
+        with anyio.fail_after(5):
+            await lease.lost.wait()
+    assert not await store.acquire_lease("conv", "me", 30)  # leaving did not free someone else's lease
+
+
+def test_holder_ids_differ() -> None:
+    assert len({new_holder_id() for _ in range(100)}) == 100
+
+
+CONTENDER = textwrap.dedent(
+    """
+    import sys, time, anyio
+    from pathlib import Path
+    from gemini_interactions_mcp.state import SQLiteStore, hold_lease, new_holder_id
+
+    state, counter, rounds = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+
+    async def main():
+        store = SQLiteStore(state)
+        holder = new_holder_id()
+        for _ in range(rounds):
+            async with hold_lease(store, "conv_shared", holder, wait=60):
+                value = int(counter.read_text())  # a read-modify-write that only the lease protects
+                time.sleep(0.002)
+                counter.write_text(str(value + 1))
+        await store.close()
+
+    anyio.run(main)
+    """
+)
+
+
+def test_two_processes_on_one_file_never_hold_a_lease_together(tmp_path: Path) -> None:
+    state, counter, rounds = tmp_path / "state.sqlite3", tmp_path / "counter", 25
+    anyio.run(SQLiteStore(state).close)
+    counter.write_text("0")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONTENDER, str(state), str(counter), str(rounds)], stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+    assert counter.read_text() == str(2 * rounds)  # no update lost: never two in the section at once
+
+
+def test_a_lease_of_a_killed_process_frees_itself(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite3"
+    script = textwrap.dedent(
+        """
+        import sys, anyio
+        from pathlib import Path
+        from gemini_interactions_mcp.state import SQLiteStore
+
+        async def main():
+            store = SQLiteStore(Path(sys.argv[1]))
+            assert await store.acquire_lease("job_1", "doomed", 1.0)
+            print("held", flush=True)
+            await anyio.sleep_forever()
+
+        anyio.run(main)
+        """
+    )
+    doomed = subprocess.Popen([sys.executable, "-c", script, str(state)], stdout=subprocess.PIPE)
+    try:
+        assert doomed.stdout is not None and doomed.stdout.readline() == b"held\n"
+        doomed.kill()
+        doomed.wait(timeout=30)
+    finally:
+        doomed.kill()
+
+    async def take_over() -> None:
+        store = SQLiteStore(state)
+        assert not await store.acquire_lease("job_1", "survivor", 30)  # still within the dead one's time
+
+        async def free() -> bool:
+            return await store.acquire_lease("job_1", "survivor", 30)
+
+        await async_wait_until(free, within=10, what="the dead process's lease to expire")
+        await store.close()
+
+    anyio.run(take_over)
