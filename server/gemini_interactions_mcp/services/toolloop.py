@@ -28,7 +28,8 @@ from gemini_interactions_mcp.downstream.paths import Confinement
 from gemini_interactions_mcp.downstream.workspace import TOOLSET as WORKSPACE
 from gemini_interactions_mcp.downstream.workspace import Workspace
 from gemini_interactions_mcp.services.errors import ServiceError
-from gemini_interactions_mcp.services.turns import Progress, TurnOutcome
+from gemini_interactions_mcp.services.heartbeats import Progress
+from gemini_interactions_mcp.services.turns import TurnOutcome
 
 DEFAULT_MAX_ROUNDS = 10
 
