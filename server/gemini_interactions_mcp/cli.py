@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gemini_interactions_mcp import __version__
 
 if TYPE_CHECKING:
-    from gemini_interactions_mcp.config import ServerSettings
+    from gemini_interactions_mcp.config import OAuthSettings, ServerSettings
 
 COMMANDS = ("serve", "emulator", "demo")
 
@@ -117,6 +117,38 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="allow a non-loopback HTTP bind without bearer tokens (anyone who can reach it can use it)",
     )
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    oauth = p.add_argument_group("OAuth 2.1 access tokens (HTTP; with or without --token-file)")
+    oauth.add_argument("--oauth-issuer", help="the identity provider's issuer URL (as in its tokens' iss)")
+    oauth.add_argument(
+        "--oauth-audience", help="this server's canonical URL, e.g. https://mcp.example.com/mcp"
+    )
+    oauth.add_argument("--oauth-jwks-url", help="the signing keys (default: from the issuer's metadata)")
+    oauth.add_argument(
+        "--oauth-scope", action="append", default=[], help="a scope every token must carry (repeatable)"
+    )
+
+
+def _oauth_settings(args: argparse.Namespace) -> OAuthSettings | None:
+    from pydantic import ValidationError
+
+    from gemini_interactions_mcp.config import OAuthSettings, SettingsError
+
+    if not args.oauth_issuer and not args.oauth_audience:
+        if args.oauth_jwks_url or args.oauth_scope:
+            raise SettingsError("--oauth-jwks-url and --oauth-scope need --oauth-issuer and --oauth-audience")
+        return None
+    if not args.oauth_issuer or not args.oauth_audience:
+        raise SettingsError("OAuth needs both --oauth-issuer and --oauth-audience")
+    try:
+        return OAuthSettings(
+            issuer=args.oauth_issuer,
+            audience=args.oauth_audience,
+            jwks_url=args.oauth_jwks_url,
+            scopes=tuple(args.oauth_scope),
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise SettingsError(f"--oauth-{str(error['loc'][0]).replace('_', '-')}: {error['msg']}") from None
 
 
 LIMIT_OPTIONS = {
@@ -248,6 +280,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         allowed_hosts=tuple(args.allowed_host),
         allowed_origins=tuple(args.allowed_origin),
         allow_unauthenticated=args.allow_unauthenticated,
+        oauth=_oauth_settings(args),
         log_level=args.log_level,
     )
 

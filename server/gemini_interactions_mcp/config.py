@@ -10,9 +10,9 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 ServiceTier = Literal["standard", "flex", "priority"]
@@ -21,6 +21,30 @@ ServiceTier = Literal["standard", "flex", "priority"]
 
 class SettingsError(ValueError):
     """A setting cannot be used as given; the message says which and how to fix it."""
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")) or len(value) <= len("https://"):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+class OAuthSettings(BaseModel):
+    """An OAuth 2.1 resource server: whose access tokens are accepted, and for which audience."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: HttpUrl = Field(
+        description="The identity provider's issuer URL, exactly as in its tokens' `iss`."
+    )
+    audience: HttpUrl = Field(description="This server's canonical URL (e.g. https://mcp.example.com/mcp).")
+    jwks_url: HttpUrl | None = Field(
+        None, description="The signing keys; default: from the issuer's metadata."
+    )
+    scopes: tuple[str, ...] = Field((), description="Scopes every access token must carry.")
 
 
 class ServerSettings(BaseModel):
@@ -70,6 +94,7 @@ class ServerSettings(BaseModel):
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     allow_unauthenticated: bool = False
+    oauth: OAuthSettings | None = None
 
     @property
     def is_loopback(self) -> bool:

@@ -102,3 +102,28 @@ async def test_the_emulator_never_reads_or_writes_the_real_store(
     async with Client(build_server(ServerSettings(allow_dirs=(tmp_path,)))) as c:
         names = [conv["name"] for conv in data(await c.call_tool("list_conversations", {}))["conversations"]]
     assert names == ["real-one"]
+
+
+def test_oauth_flags_make_a_resource_server_setting() -> None:
+    argv = ["--oauth-issuer", "https://idp.example", "--oauth-audience", "https://mcp.example.com/mcp"]
+    settings = settings_from_args(build_parser().parse_args(["serve", *argv, "--oauth-scope", "mcp"]), {})
+    assert settings.oauth is not None
+    assert (settings.oauth.issuer, settings.oauth.audience) == (
+        "https://idp.example",
+        "https://mcp.example.com/mcp",
+    )
+    assert settings.oauth.scopes == ("mcp",) and settings.oauth.jwks_url is None
+    assert settings_from_args(build_parser().parse_args(["serve"]), {}).oauth is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--oauth-issuer", "https://idp.example"], "both --oauth-issuer and --oauth-audience"),
+        (["--oauth-scope", "mcp"], "need --oauth-issuer"),
+        (["--oauth-issuer", "idp.example", "--oauth-audience", "https://m.example/mcp"], "--oauth-issuer: "),
+    ],
+)
+def test_incomplete_or_malformed_oauth_flags_are_refused(argv: list[str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings_from_args(build_parser().parse_args(["serve", *argv]), {})

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import uvicorn
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
-from gemini_interactions_mcp.transport.auth import StaticTokenVerifier
+from gemini_interactions_mcp.transport.auth import auth_options, serve_metadata_at_the_root
 from gemini_interactions_mcp.transport.resumability import RETRY_MILLISECONDS, EventBuffer, resume_per_session
 
 LOOPBACK_HOST_PATTERNS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
@@ -41,21 +39,19 @@ def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
 
 def http_app(settings: ServerSettings, **build_options: Any) -> Starlette:
     """The ASGI app for `settings`; refuses an open non-loopback bind unless explicitly allowed."""
-    if not settings.tokens and not settings.is_loopback and not settings.allow_unauthenticated:
+    if (
+        not settings.tokens
+        and not settings.oauth
+        and not settings.is_loopback
+        and not settings.allow_unauthenticated
+    ):
         raise SettingsError(
-            f"refusing to serve {settings.host} without bearer tokens: set GEMINI_MCP_TOKENS or "
-            "--token-file, or pass --allow-unauthenticated if every client that can reach it may use it"
+            f"refusing to serve {settings.host} without authentication: set GEMINI_MCP_TOKENS or "
+            "--token-file, or --oauth-issuer and --oauth-audience, or pass --allow-unauthenticated if every "
+            "client that can reach it may use it"
         )
-    auth_options: dict[str, Any] = {}
-    if settings.tokens:
-        auth_options = {
-            "token_verifier": StaticTokenVerifier(settings.tokens),
-            "auth": AuthSettings(
-                issuer_url=AnyHttpUrl(f"http://{settings.host}:{settings.port}"),
-                resource_server_url=None,
-            ),
-        }
-    server = build_server(settings, **auth_options, **build_options)
+    server = build_server(settings, **auth_options(settings), **build_options)
+    serve_metadata_at_the_root(server, settings)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
