@@ -18,7 +18,7 @@ from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.downstream.config import ConfigError, ServerConfig, load_config
 from gemini_interactions_mcp.downstream.hub import DownstreamHub
-from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, InteractionsClient
+from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, FileSearchAPI, InteractionsClient
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
 from gemini_interactions_mcp.protocol import ProtocolDetails
 from gemini_interactions_mcp.services.agents import AgentService
@@ -27,6 +27,7 @@ from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.file_stores import FileStoreService
 from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.images import ImageService
@@ -45,6 +46,7 @@ from gemini_interactions_mcp.tools import (
     bridge,
     catalog,
     conversations,
+    file_stores,
     images,
     interactions,
     limits,
@@ -115,16 +117,14 @@ async def _services(
 ) -> AppState:
     """Wire the services (each gets only what it uses) and resume the jobs a previous run left running."""
     catalog_data = Catalog.load()
-    inputs = TurnInputs(
-        FileLoader(
-            list(settings.allow_dirs),
-            max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-            max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
-            show_roots=settings.transport == "stdio",
-            max_upload_bytes=int(settings.max_upload_mb * 1024 * 1024),
-        ),
-        FileUploader(store=store, files=FilesAPI(client)),
+    loader = FileLoader(
+        list(settings.allow_dirs),
+        max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
+        show_roots=settings.transport == "stdio",
+        max_upload_bytes=int(settings.max_upload_mb * 1024 * 1024),
     )
+    inputs = TurnInputs(loader, FileUploader(store=store, files=FilesAPI(client)))
     library = MediaLibrary(
         store,
         output_dir=settings.output_dir,
@@ -185,6 +185,7 @@ async def _services(
         ),
         limits=limiter,
         usage=ledger,
+        file_stores=FileStoreService(store=store, api=FileSearchAPI(client), jobs=jobs, files=loader),
     )
 
 
@@ -261,6 +262,7 @@ def build_server(
     agents.register(server)
     images.register(server)
     speech.register(server)
+    file_stores.register(server)
     catalog.register(server)
     media.register(server)
     usage.register(server, usage_view)

@@ -17,3 +17,4 @@ class ToolName(StrEnum):
     RUN_AGENT = "run_agent"
     GENERATE_IMAGE = "generate_image"
     SPEAK = "speak"
+    MANAGE_FILE_STORE = "manage_file_store"

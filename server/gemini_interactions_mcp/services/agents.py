@@ -35,14 +35,14 @@ UPSTREAM_PAGE_SIZE = 100
 
 class RepositorySource(BaseModel):
     type: Literal["repository"] = "repository"
-    source: str = Field(description="Public repository URL, e.g. https://github.com/owner/repo")
-    target: str = Field("/workspace/repo", description="Path inside the sandbox.")
+    source: str = Field(description="e.g. https://github.com/owner/repo")
+    target: str = Field("/workspace/repo")
 
 
 class InlineSource(BaseModel):
     type: Literal["inline"] = "inline"
     content: str
-    target: str = Field(description="File path inside the sandbox, e.g. /workspace/notes.txt")
+    target: str = Field(description="e.g. /workspace/notes.txt")
 
 
 class McpServerTool(BaseModel):
@@ -58,7 +58,7 @@ AgentBuiltinTool = Literal["code_execution", "google_search", "url_context"]
 class BaseEnvironment(BaseModel):
     sources: list[RepositorySource | InlineSource] = Field(default_factory=list)
     network: Literal["disabled"] | list[str] | None = Field(
-        None, description="'disabled', or the domains the sandbox may reach (e.g. ['*.python.org'])."
+        None, description="'disabled' or the domains it may reach, e.g. ['*.python.org']."
     )
 
     def wire(self) -> dict[str, Any]:

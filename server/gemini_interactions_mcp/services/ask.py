@@ -24,10 +24,12 @@ from gemini_interactions_mcp.gemini import InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
+from gemini_interactions_mcp.services.reports import Citation, citations_of
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.services.usage import UsageLedger
@@ -52,6 +54,8 @@ class AskRequest(BaseModel):
     response_schema: dict[str, Any] | None = None
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None
     """The output's shape for this call only (images and their size); wins over `response_schema`."""
+    file_search_stores: list[str] = Field(default_factory=list)
+    """Full store names, already checked to be the caller's: searched by this call only."""
 
 
 class TurnResult(BaseModel):
@@ -70,6 +74,7 @@ class TurnResult(BaseModel):
     notes: list[str]
     data: Any = None
     media: list[SavedMedia] = Field(default_factory=list)
+    sources: list[Citation] = Field(default_factory=list)
     parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
     """The answer in order (text and saved media) when it holds media; empty for text-only answers."""
 
@@ -104,8 +109,10 @@ def model_body(
     settings: dict[str, Any],
     response_schema: dict[str, Any] | None,
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None,
+    extra_tools: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The create body of one model interaction: input, chain link and the re-sent settings."""
+    """The create body of one model interaction: input, chain link, the re-sent settings, and the
+    tools of this call only (File Search)."""
     generation_config = {**settings.get("generation_config", {}), "thinking_summaries": "auto"}
     body: dict[str, Any] = {
         "model": model,
@@ -119,7 +126,22 @@ def model_body(
         body["response_format"] = {"type": "text", "mime_type": "application/json", "schema": response_schema}
     if response_format is not None:
         body["response_format"] = response_format
+    if extra_tools:
+        body["tools"] = [*body.get("tools", []), *extra_tools]
     return body
+
+
+def file_search(stores: list[str], settings: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The `file_search` tool for these stores; refused next to the web tools, as the API refuses it."""
+    if not stores:
+        return None
+    web = {t.get("type") for t in settings.get("tools") or []} & {"google_search", "url_context"}
+    if web:
+        raise ServiceError(
+            f"file_search_stores cannot be combined with {' or '.join(sorted(web))} (the API refuses it): "
+            "pass tools=[] with them, or use another conversation."
+        )
+    return [{"type": "file_search", "file_search_store_names": stores}]
 
 
 def _summed(a: UsageCounts, b: UsageCounts) -> UsageCounts:
@@ -145,6 +167,7 @@ class _ModelTurn:
     what: str = "this question"
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None
     ledger: UsageLedger | None = None
+    extra_tools: list[dict[str, Any]] | None = None
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
@@ -175,7 +198,13 @@ class _ModelTurn:
 
     async def _hop(self, previous: str | None, turn_input: TurnInput) -> TurnOutcome:
         body = model_body(
-            self.model, turn_input, previous, self.settings, self.response_schema, self.response_format
+            self.model,
+            turn_input,
+            previous,
+            self.settings,
+            self.response_schema,
+            self.response_format,
+            self.extra_tools,
         )
         remaining = max(MIN_TURN_SECONDS, self.deadline - time.monotonic())
         return await run_streamed_turn(
@@ -233,6 +262,8 @@ class AskService:
         resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
         if resolution.note:
             notes.append(resolution.note)
+        settings = merged_settings(conversation.settings, request)
+        search = file_search(request.file_search_stores, settings)
         turn_input = await self._inputs.build(
             request.prompt, request.files, roots, owner=owner, progress=progress
         )
@@ -240,7 +271,7 @@ class AskService:
             owner=owner,
             conversation_id=conversation.id,
             model=resolution.id,
-            settings=merged_settings(conversation.settings, request),
+            settings=settings,
             response_schema=request.response_schema,
             progress=progress,
             deadline=deadline,
@@ -250,6 +281,7 @@ class AskService:
             actions=self._actions,
             response_format=request.response_format,
             ledger=self._ledger,
+            extra_tools=search,
         )
         advanced = await self._chain.advance(
             owner,
@@ -282,6 +314,7 @@ class AskService:
             notes=notes + outcome.notes,
             data=data,
             media=[p.media for p in parts if p.media is not None],
+            sources=citations_of([{"content": outcome.blocks}]),
             parts=parts,
         )
 

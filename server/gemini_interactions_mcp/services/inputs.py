@@ -11,8 +11,9 @@ from pathlib import Path
 
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.files import FileInputError, FileLoader
+from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.transcript import TurnInput
-from gemini_interactions_mcp.services.uploads import FileUploader, Progress
+from gemini_interactions_mcp.services.uploads import FileUploader
 
 
 class TurnInputs:

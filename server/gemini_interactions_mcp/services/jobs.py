@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -55,6 +56,11 @@ class JobFinished:
 
 
 JobListener = Callable[[JobFinished], Awaitable[None]]
+Note = Callable[[str], Awaitable[None]]
+LocalWork = Callable[[Note], Awaitable[tuple[str, str]]]
+"""Work this server does itself, reporting notes as it goes; returns (final status, output markdown)."""
+LOCAL_KINDS = frozenset({"files"})
+LOCAL_PREFIX = "local_"
 
 TERMINAL = TERMINAL_STATUSES | {"requires_action"}
 """Statuses that end a job: the terminal ones, and `requires_action`, which never moves on its own."""
@@ -118,6 +124,7 @@ class JobService:
         self._tg = task_group
         self._listeners: list[JobListener] = []
         self._watching: set[str] = set()
+        self._local: dict[str, anyio.CancelScope] = {}
         self._changed: dict[str, anyio.Event] = {}
 
     def on_finished(self, listener: JobListener) -> None:
@@ -182,7 +189,53 @@ class JobService:
         if job.interaction_id in self._watching:
             return
         self._watching.add(job.interaction_id)
+        if job.kind in LOCAL_KINDS:  # its work died with an earlier process: say so
+            self._tg.start_soon(
+                self._end_local, job, "failed", "The server restarted during this job; run it again."
+            )
+            return
         self._tg.start_soon(self._watch, job.interaction_id, job.owner)
+
+    async def run_local(self, owner: str, kind: JobKind, label: str, work: LocalWork) -> JobRecord:
+        """A job this server does itself: polled and cancelled like an upstream one, with `work`'s notes
+        as its progress. It cannot outlive the process: one found unfinished at start-up is failed."""
+        now = time.time()
+        job = JobRecord(
+            interaction_id=LOCAL_PREFIX + secrets.token_urlsafe(16),
+            owner=owner,
+            kind=kind,
+            label=label,
+            created=now,
+            updated=now,
+        )
+        await self._store.create_job(job)
+        self._watching.add(job.interaction_id)
+        scope = self._local[job.interaction_id] = anyio.CancelScope()
+        self._tg.start_soon(self._run_local, job, work, scope)
+        return job
+
+    async def _run_local(self, job: JobRecord, work: LocalWork, scope: anyio.CancelScope) -> None:
+        async def note(text: str) -> None:
+            await self._store.append_progress(job.owner, job.interaction_id, [text])
+            self._signal(job.interaction_id)
+
+        status, output = "cancelled", "Cancelled."
+        try:
+            with scope:
+                status, output = await work(note)
+        except Exception:  # the job says what happened; the server goes on
+            log.exception("local job %s failed", job.interaction_id)
+            status, output = "failed", "The job stopped on an unexpected error."
+        await self._end_local(job, status, output)
+
+    async def _end_local(self, job: JobRecord, status: str, output: str) -> None:
+        self._local.pop(job.interaction_id, None)
+        error = output if status == "failed" else None
+        finished = await self._store.finish_job(
+            job.owner, job.interaction_id, status=status, output=output, error=error
+        )
+        self._watching.discard(job.interaction_id)
+        await self._finished(finished, None)
 
     async def resume_unfinished(self) -> int:
         """Watch every job the store says is still running (after a restart); returns how many."""
@@ -377,6 +430,12 @@ class JobService:
         job = await self.get(owner, interaction_id)
         if job.is_finished:
             return job
+        if job.kind in LOCAL_KINDS:
+            scope = self._local.get(interaction_id)
+            if scope is not None:
+                scope.cancel()
+            await self.wait(owner, interaction_id, 5.0, None)
+            return await self.get(owner, interaction_id)
         try:
             interaction = await self._client.cancel(interaction_id)
         except GeminiError as exc:

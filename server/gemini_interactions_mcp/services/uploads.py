@@ -22,10 +22,10 @@ import anyio.to_thread
 from gemini_interactions_mcp.gemini import File, FilesAPI, GeminiError, NotFoundError, UploadInterruptedError
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.files import block_type, guess_from_name, sniff
+from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.locks import KeyedLocks
 from gemini_interactions_mcp.state import ResourceRecord, Store
 
-Progress = Callable[[str], Awaitable[None]]
 HASH_CHUNK = 4 * 1024 * 1024
 EXPIRY_MARGIN_SECONDS = 3600
 """A remembered upload is not reused in its last hour: a long conversation must not outlive its file."""

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 CONVERSATION_ID_PREFIX = "conv_"
 PREVIEW_CHARS = 120
 
-JobKind = Literal["research", "model", "agent"]
+JobKind = Literal["research", "model", "agent", "files"]
+"""`files`: work this server does itself (adding files to a File Search store), not an upstream run."""
 ResourceKind = Literal["media", "upload", "file_store", "environment"]
 """Things a principal owns besides conversations and jobs: saved media files, Files API uploads (by
 content hash), File Search stores and sandbox environments."""

@@ -16,6 +16,7 @@ from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.ask import AskService
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+from gemini_interactions_mcp.services.file_stores import FileStoreService
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.limits import Limits
@@ -25,6 +26,9 @@ from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.usage import UsageLedger
 
+FILES = "Local paths (files or folders) or http(s) URLs."
+STORES = "Your File Search stores to search (manage_file_store)."
+"""Parameter descriptions several tools share: one wording, so a model learns it once."""
 MAX_OFFSET = 1_000_000_000
 """Schema maximum of every offset a tool takes (far past any real list or output, far below int64)."""
 
@@ -47,6 +51,7 @@ class AppState:
     speech: SpeechService
     limits: Limits
     usage: UsageLedger
+    file_stores: FileStoreService
 
 
 AppContext: TypeAlias = Context[AppState, Any]

@@ -3,9 +3,11 @@
 Pydantic's schemas carry a `title` on every property and spell an optional parameter as
 `anyOf: [T, null]` with `default: null`. Neither helps a model call the tool: arguments are validated
 by the tool's own pydantic model (which still accepts an explicit null), never against this schema, so
-the titles go and optional parameters are written as plain `T`. Defaults that say nothing go too: an
-`additionalProperties: true` and the `default` of a `const`. Output schemas lose only their titles:
-a client may validate structured content against them, and results hold nulls.
+the titles go and optional parameters are written as plain `T`. Bounds and defaults that say nothing go
+too: an `additionalProperties: true`, the `default` of a `const`, `minLength: 1`, and maxima that only
+guard against absurd numbers (the tool's model still enforces them all). Annotations lose the hints
+that repeat the specification's defaults. Output schemas lose only their titles: a client may validate
+structured content against them, and results hold nulls.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
 
 NULL = {"type": "null"}
+NO_REAL_LIMIT = 1_000_000
 
 
 def without_titles(schema: Any) -> Any:
@@ -36,6 +40,10 @@ def tidy(schema: Any) -> Any:
         del out["additionalProperties"]
     if "const" in out and out.get("default", ...) == out["const"]:  # a constant needs no default
         del out["default"]
+    if out.get("minLength") == 1:  # a required text is not empty: no model needs telling
+        del out["minLength"]
+    if isinstance(out.get("maximum"), int) and out["maximum"] >= NO_REAL_LIMIT:  # a guard, not a hint
+        del out["maximum"]
     options = out.get("anyOf")
     if isinstance(options, list) and NULL in options and out.get("default", ...) is None:
         rest = [o for o in options if o != NULL]
@@ -52,9 +60,30 @@ def compact(schema: Any) -> Any:
     return tidy(without_titles(schema))
 
 
+HINT_DEFAULTS = {
+    "read_only_hint": False,
+    "destructive_hint": True,
+    "idempotent_hint": False,
+    "open_world_hint": True,
+}
+"""What the MCP specification assumes for a hint that is absent: saying it again says nothing."""
+
+
+def compact_annotations(annotations: ToolAnnotations | None) -> ToolAnnotations | None:
+    """The annotations without hints equal to their defaults (None when nothing else is left)."""
+    if annotations is None:
+        return None
+    update = {k: None for k, default in HINT_DEFAULTS.items() if getattr(annotations, k) == default}
+    if annotations.read_only_hint:  # destructive and idempotent mean something only for writers
+        update.update(destructive_hint=None, idempotent_hint=None)
+    compacted = annotations.model_copy(update=update)
+    return compacted if compacted.model_dump(exclude_none=True) else None
+
+
 def compact_tool_schemas(server: MCPServer[Any]) -> None:
-    """Rewrite every registered tool's schemas in place (call after registering the tools)."""
+    """Rewrite every registered tool's schemas and annotations in place (after registering the tools)."""
     for tool in server._tool_manager.list_tools():  # the SDK has no public hook for this
         tool.parameters = compact(tool.parameters)
+        tool.annotations = compact_annotations(tool.annotations)
         if tool.fn_metadata.output_schema is not None:
             tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)

@@ -22,6 +22,7 @@ from gemini_interactions_mcp.services.agents import (
 from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, MAX_WAIT_SECONDS
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
+    FILES,
     AppContext,
     ProgressReporter,
     app_state,
@@ -84,9 +85,7 @@ def register(server: MCPServer[Any]) -> None:
         description: str | None = None,
         system_instruction: str | None = None,
         tools: list[AgentBuiltinTool | McpServerTool] | None = None,
-        base_environment: Annotated[
-            BaseEnvironment | None, Field(description="Sandbox template: sources and network allowlist.")
-        ] = None,
+        base_environment: Annotated[BaseEnvironment | None, Field(description="Sandbox template.")] = None,
         page_size: Annotated[int, Field(ge=1, le=100)] = 20,
         page_token: str | None = None,
         confirm: Annotated[bool, Field(description="delete: true to confirm.")] = False,
@@ -141,7 +140,7 @@ def register(server: MCPServer[Any]) -> None:
             str | None,
             Field(description="Agent id; default: the conversation's agent, else the Antigravity agent."),
         ] = None,
-        files: Annotated[list[str] | None, Field(description="Local paths or http(s) URLs.")] = None,
+        files: Annotated[list[str] | None, Field(description=FILES)] = None,
         conversation: Annotated[
             str | None, Field(description="Continue an earlier run (same sandbox).")
         ] = None,

@@ -13,6 +13,8 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
+    FILES,
+    STORES,
     AppContext,
     ProgressReporter,
     app_state,
@@ -25,8 +27,8 @@ from gemini_interactions_mcp.tools.roots import client_roots
 from gemini_interactions_mcp.tools.usage import usage_line
 
 DESCRIPTION = (
-    "Ask a Gemini model. Conversations are kept server-side: pass the returned `conversation` to "
-    "continue one (history, system instruction and tools carry over)."
+    "Ask a Gemini model. Pass the returned `conversation` to continue (history, instruction and tools "
+    "carry over)."
 )
 
 
@@ -40,6 +42,8 @@ async def render(result: TurnResult, media: MediaLibrary, owner: str) -> CallToo
         + (f" · {used}]" if used else "]"),
         *(f"Note: {n}" for n in result.notes),
     ]
+    if result.sources:
+        footer += ["Sources:", *(f"{i}. [{c.title}]({c.url})" for i, c in enumerate(result.sources, 1))]
     structured: dict[str, Any] = result.model_dump(exclude={"text"}, exclude_none=True)
     if result.parts:
         content = await answer_blocks(media, owner, result.parts, footer)
@@ -69,9 +73,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: AppContext,
         conversation: Annotated[
             str | None,
-            Field(
-                description="Omit to start anew; an earlier id or name continues it (a new name creates one)."
-            ),
+            Field(description="Id or name to continue; omit (or a new name) to start one."),
         ] = None,
         model: Annotated[
             str | None,
@@ -82,7 +84,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         files: Annotated[
             list[str] | None,
-            Field(description="Local paths or http(s) URLs: images, PDFs, audio, video, text."),
+            Field(description=FILES),
         ] = None,
         tools: Annotated[
             list[BuiltinTool] | None, Field(description="Built-in tools; kept for later turns.")
@@ -94,9 +96,12 @@ def register(server: MCPServer[Any]) -> None:
         wait_seconds: Annotated[
             float | None, Field(ge=1, le=300, description="Past this (default 45), return a handle to poll.")
         ] = None,
+        file_search_stores: Annotated[list[str] | None, Field(description=STORES)] = None,
     ) -> Annotated[CallToolResult, AskOutput]:
         state = app_state(ctx)
+        owner = principal()
         wait = wait_seconds if wait_seconds is not None else state.settings.ask_wait_seconds
+        stores = await run_service(state.file_stores.usable(owner, file_search_stores or []))
         request = AskRequest(
             prompt=prompt,
             conversation=conversation,
@@ -106,9 +111,9 @@ def register(server: MCPServer[Any]) -> None:
             tools=tools,
             thinking_level=thinking_level,
             response_schema=response_schema,
+            file_search_stores=stores,
         )
         roots = await client_roots(ctx) if request.files else None
-        owner = principal()
         result = await run_service(
             state.asks.ask(owner, request, ProgressReporter(ctx), wait_seconds=wait, roots=roots)
         )

@@ -74,8 +74,8 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.POLL,
         title="Poll a background interaction",
-        description="Status, new progress and output of a background interaction (research, agent run, or an "
-        f"{ToolName.ASK} answer past its deadline). Waits up to wait_seconds for it to finish.",
+        description="Status, new progress and output of background work (research, agent run, files being "
+        f"added, an {ToolName.ASK} answer past its deadline); waits up to wait_seconds.",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     async def poll_interaction(
@@ -107,7 +107,7 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.CANCEL,
         title="Cancel a background interaction",
-        description="Cancel a running background interaction; returns its final status.",
+        description="Cancel running background work; returns its final status.",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
     )
     async def cancel_interaction(

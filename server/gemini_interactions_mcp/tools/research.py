@@ -25,7 +25,7 @@ from gemini_interactions_mcp.services.research import (
     Visualization,
 )
 from gemini_interactions_mcp.tool_names import ToolName
-from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, run_service
+from gemini_interactions_mcp.tools._common import FILES, STORES, AppContext, app_state, principal, run_service
 from gemini_interactions_mcp.tools.outputs import ResearchOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
@@ -127,14 +127,10 @@ def register(server: MCPServer[Any]) -> None:
         ] = DEFAULT_AGENT,
         conversation: Annotated[
             str | None,
-            Field(description="Earlier research conversation to follow up on (or confirm a plan)."),
+            Field(description="Follow up on earlier research (or confirm its plan)."),
         ] = None,
-        files: Annotated[
-            list[str] | None, Field(description="Local paths or http(s) URLs to research.")
-        ] = None,
-        file_search_stores: Annotated[
-            list[str] | None, Field(description="fileSearchStores/… names.")
-        ] = None,
+        files: Annotated[list[str] | None, Field(description=FILES)] = None,
+        file_search_stores: Annotated[list[str] | None, Field(description=STORES)] = None,
         collaborative_planning: Annotated[
             bool, Field(description="Propose a plan first; confirm or amend it via `conversation`.")
         ] = False,
@@ -142,17 +138,20 @@ def register(server: MCPServer[Any]) -> None:
             Visualization, Field(description="'auto': charts where the question asks for them.")
         ] = DEFAULT_VISUALIZATION,
     ) -> Annotated[CallToolResult, ResearchOutput]:
+        state = app_state(ctx)
         request = ResearchRequest(
             query=query,
             agent=agent,
             conversation=conversation,
             files=files or [],
-            file_search_stores=file_search_stores or [],
+            file_search_stores=await run_service(
+                state.file_stores.usable(principal(), file_search_stores or [])
+            ),
             collaborative_planning=collaborative_planning,
             visualization=visualization,
         )
         roots = await client_roots(ctx) if request.files else None
-        started = await run_service(app_state(ctx).research.start(principal(), request, roots=roots))
+        started = await run_service(state.research.start(principal(), request, roots=roots))
         return CallToolResult(
             content=[TextContent(type="text", text=_started_text(started))],
             structured_content=started.model_dump(),

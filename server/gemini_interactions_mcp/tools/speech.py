@@ -23,7 +23,7 @@ from gemini_interactions_mcp.tools.outputs import SpeechOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 from gemini_interactions_mcp.tools.usage import usage_line
 
-DESCRIPTION = "Text to speech: a WAV file (saved and shown). Voices: gemini://voices."
+DESCRIPTION = "Text to speech as a WAV file (saved and shown). Voices: gemini://voices (default Kore)."
 
 
 def register(server: MCPServer[Any]) -> None:
@@ -38,11 +38,11 @@ def register(server: MCPServer[Any]) -> None:
             str, Field(min_length=1, description="What to say; with speakers, lines 'Name: ...'.")
         ],
         ctx: AppContext,
-        voice: Annotated[str | None, Field(description="Default Kore.")] = None,
-        speakers: Annotated[dict[str, str] | None, Field(description="Up to 2: name -> voice.")] = None,
+        voice: str | None = None,
+        speakers: Annotated[dict[str, str] | None, Field(description="Name -> voice (up to 2).")] = None,
         model: str | None = None,
         language: str | None = None,
-        style: Annotated[str | None, Field(description="How to say it, e.g. 'cheerfully'.")] = None,
+        style: Annotated[str | None, Field(description="e.g. 'cheerfully'.")] = None,
     ) -> Annotated[CallToolResult, SpeechOutput]:
         state = app_state(ctx)
         request = SpeechRequest(

@@ -1,0 +1,141 @@
+"""File Search end to end: stores, adding a folder as a polled job, citations as sources, ownership."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from starlette.applications import Starlette
+
+from gemini_interactions_mcp.config import ServerSettings
+from tests.helpers.principals import ALICE, BOB, connect, http_server
+from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread
+
+from .conftest import requests_log
+
+pytestmark = pytest.mark.anyio
+
+
+def write_docs(folder: Path) -> Path:
+    docs = folder / "docs"
+    docs.mkdir()
+    (docs / "plan.md").write_text(
+        "The launch is in March.\nThe budget for the launch is 40 thousand euros.\n"
+    )
+    (docs / "team.txt").write_text("Ada leads the team. Bob writes the code.\n")
+    (docs / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    (docs / "secret.env").write_text("TOKEN=1\n")
+    (docs / ".gitignore").write_text("*.env\n")
+    return docs
+
+
+async def store_tool(client: Client, action: str, **arguments: Any) -> Any:
+    return await client.call_tool("manage_file_store", {"action": action, **arguments})
+
+
+async def poll_done(client: Client, interaction_id: str) -> tuple[dict[str, Any], str]:
+    """The finished job's structured result and its text (the output is in the text)."""
+    while True:
+        arguments = {"interaction_id": interaction_id, "wait_seconds": 10}
+        polled = await client.call_tool("poll_interaction", arguments)
+        if data(polled)["done"]:
+            return data(polled), text_of(polled)
+
+
+async def added(client: Client, store: str, files: list[str]) -> tuple[dict[str, Any], str]:
+    started = data(await store_tool(client, "add", store=store, files=files))
+    return await poll_done(client, started["interaction_id"])
+
+
+async def test_a_folder_is_indexed_and_searched_with_citations(
+    client: Client, emulator: Starlette, settings: ServerSettings
+) -> None:
+    docs = write_docs(settings.allow_dirs[0])
+    store = data(await store_tool(client, "create", name="Launch notes"))["store"]["name"]
+    job, report = await added(client, store, [str(docs)])
+    assert job["status"] == "completed" and job["kind"] == "files"
+    assert "Added 2 of 3 file(s)" in report, report
+    assert "docs/plan.md: indexed as fileSearchStores/" in report and "docs/logo.png: skipped" in report
+    assert "secret.env" not in report and ".gitignore" not in report, ".gitignore honoured, hidden files left"
+    listed = data(await store_tool(client, "documents", store=store))["documents"]
+    assert sorted(d["display_name"] for d in listed) == ["docs/plan.md", "docs/team.txt"]
+    assert all(d["state"] == "STATE_ACTIVE" for d in listed)
+
+    answer = await client.call_tool(
+        "ask_gemini", {"prompt": "What is the launch budget?", "file_search_stores": [store]}
+    )
+    assert "40 thousand euros" in text_of(answer)
+    sources = data(answer)["sources"]
+    plan = next(d["name"] for d in listed if d["display_name"].endswith("plan.md"))
+    assert {"title": "docs/plan.md", "url": plan} in sources
+    assert "Sources:" in text_of(answer) and f"[docs/plan.md]({plan})" in text_of(answer)
+    body = requests_log(emulator)[-1]["body"]
+    assert body["tools"][-1] == {"type": "file_search", "file_search_store_names": [store]}
+
+    plan_doc = next(d for d in listed if d["display_name"].endswith("plan.md"))
+    assert not (await store_tool(client, "delete_document", name=plan_doc["name"])).is_error
+    assert len(data(await store_tool(client, "documents", store=store))["documents"]) == 1
+    assert not (await store_tool(client, "delete", store=store)).is_error
+    assert data(await store_tool(client, "list"))["stores"] == []
+
+
+async def test_research_searches_the_stores(
+    client: Client, emulator: Starlette, settings: ServerSettings
+) -> None:
+    docs = write_docs(settings.allow_dirs[0])
+    store = data(await store_tool(client, "create", name="R"))["store"]["name"]
+    await added(client, store, [str(docs / "plan.md")])
+    arguments = {"query": "launch budget", "file_search_stores": [store]}
+    started = data(await client.call_tool("start_deep_research", arguments))
+    _, report = await poll_done(client, started["interaction_id"])
+    body = next(r["body"] for r in requests_log(emulator) if "agent" in r["body"])
+    assert body["tools"] == [{"type": "file_search", "file_search_store_names": [store]}]
+    assert "40 thousand euros" in report and "docs/plan.md" in report
+
+
+async def test_file_search_and_web_search_do_not_mix(client: Client, settings: ServerSettings) -> None:
+    store = data(await store_tool(client, "create", name="S"))["store"]["name"]
+    result = await client.call_tool(
+        "ask_gemini", {"prompt": "q", "tools": ["google_search"], "file_search_stores": [store]}
+    )
+    assert result.is_error and "cannot be combined with google_search" in text_of(result)
+
+
+async def test_unknown_store_and_missing_arguments(client: Client) -> None:
+    unknown = await store_tool(client, "get", store="fileSearchStores/nope")
+    assert unknown.is_error and "No File Search store" in text_of(unknown)
+    assert "needs `store`" in text_of(await store_tool(client, "add"))
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_stores_belong_to_their_creator(
+    live_emulator: ServerThread, emulator: Starlette, tmp_path: Path, mode: str
+) -> None:
+    (tmp_path / "a.txt").write_text("Alice's numbers: 7, 8, 9.")
+    with http_server(live_emulator.url, tmp_path) as server:
+        async with connect(server, ALICE, mode) as alice:
+            store = data(await store_tool(alice, "create", name="mine"))["store"]["name"]
+            await added(alice, store, ["a.txt"])
+        async with connect(server, BOB, mode) as bob:
+            assert data(await store_tool(bob, "list"))["stores"] == []
+            for action, extra in (
+                ("get", {}),
+                ("documents", {}),
+                ("delete", {}),
+                ("add", {"files": ["a.txt"]}),
+            ):
+                theirs = await store_tool(bob, action, store=store, **extra)
+                unknown = await store_tool(bob, action, store="fileSearchStores/nobody", **extra)
+                assert theirs.is_error and unknown.is_error
+                assert text_of(theirs).replace(store, "X") == text_of(unknown).replace(
+                    "fileSearchStores/nobody", "X"
+                )
+            asked = await bob.call_tool("ask_gemini", {"prompt": "numbers?", "file_search_stores": [store]})
+            assert asked.is_error and "No File Search store" in text_of(asked)
+        async with connect(server, ALICE, mode) as alice:
+            assert [s["name"] for s in data(await store_tool(alice, "list"))["stores"]] == [store]
+    deletes = [r for r in emulator.state.emulator.requests() if r["method"] == "DELETE"]
+    assert not deletes
