@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
+from gemini_interactions_mcp.config import ServerSettings
 from tests.helpers.results import data
 
 pytestmark = pytest.mark.anyio
@@ -38,7 +39,9 @@ async def test_every_tool_has_a_title_and_an_output_schema(client: Client) -> No
         jsonschema.Draft202012Validator.check_schema(tool.output_schema)
 
 
-async def test_every_result_validates_against_its_tools_output_schema(client: Client) -> None:
+async def test_every_result_validates_against_its_tools_output_schema(
+    client: Client, settings: ServerSettings
+) -> None:
     tools = (await client.list_tools()).tools
     check = Checked(client, {t.name: t.output_schema or {} for t in tools})
 
@@ -71,6 +74,17 @@ async def test_every_result_validates_against_its_tools_output_schema(client: Cl
 
     await check.call("generate_image", {"prompt": "A red square."})
     await check.call("speak", {"text": "Hello there."})
+
+    store = (await check.call("manage_file_store", {"action": "create", "name": "typed"}))["store"]["name"]
+    await check.call("manage_file_store", {"action": "list"})
+    await check.call("manage_file_store", {"action": "get", "store": store})
+    (settings.allow_dirs[0] / "typed.txt").write_text("Typed results.")
+    job = await check.call("manage_file_store", {"action": "add", "store": store, "files": ["typed.txt"]})
+    await check.call("poll_interaction", {"interaction_id": job["interaction_id"], "wait_seconds": 10})
+    documents = await check.call("manage_file_store", {"action": "documents", "store": store})
+    document = documents["documents"][0]["name"]
+    await check.call("manage_file_store", {"action": "delete_document", "name": document})
+    await check.call("manage_file_store", {"action": "delete", "store": store})
 
     assert check.called == {t.name for t in tools}, "a tool without a case here: add its result shapes"
 

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, run_service
+from gemini_interactions_mcp.tools.outputs import FileStoreOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
 DESCRIPTION = (
@@ -29,6 +30,7 @@ def _text(text: str, structured: dict[str, Any]) -> CallToolResult:
 def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.MANAGE_FILE_STORE,
+        title="Manage File Search stores",
         description=DESCRIPTION,
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True),
     )
@@ -41,7 +43,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         files: Annotated[list[str] | None, Field(description="add: files or folders.")] = None,
         page_token: str | None = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, FileStoreOutput]:
         service = app_state(ctx).file_stores
         owner = principal()
         if action in NEEDS_STORE and not store:

@@ -65,6 +65,19 @@ class CancelOutput(BaseModel):
     status: str
 
 
+class FileStoreOutput(BaseModel):
+    """create, get: store; list: stores; documents: documents (both paged by next_page_token); add: the
+    job's interaction_id and status; delete, delete_document: deleted."""
+
+    store: dict[str, Any] | None = None
+    stores: list[dict[str, Any]] | None = None
+    documents: list[dict[str, Any]] | None = None
+    next_page_token: str | None = None
+    interaction_id: str | None = None
+    status: str | None = None
+    deleted: str | None = None
+
+
 class AgentOutput(BaseModel):
     """list: agents and next_page_token; create: agent and notes; get: agent; delete: deleted."""
 
