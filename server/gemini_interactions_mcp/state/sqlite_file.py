@@ -58,7 +58,9 @@ class StateFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._started = False
         self.db = self._open()
+        self._started = True
         self._identity, self._sidecars = self._identities()
 
     # -- opening -----------------------------------------------------------------------------------
@@ -234,9 +236,13 @@ class StateFile:
         return StoreUnavailableError(f"The state file {self.path} could not be used ({exc}).")
 
     def _read_only(self, culprit: Path, *, what: str = "file") -> StoreReadOnlyError:
+        fix = "make it writable (chmod u+w, or chattr -i)"
+        if self._started:
+            advice = f"{fix}; the server carries on as soon as it is."
+        else:
+            advice = f"{fix}, or choose another file with --state (or --state memory)."
         return StoreReadOnlyError(
-            f"The state {what} {culprit} is not writable (read-only or immutable): make it writable "
-            "(chmod u+w, or chattr -i), or choose another file with --state (or --state memory)."
+            f"The state {what} {culprit} is not writable (read-only or immutable): {advice}"
         )
 
     def _corrupt(self, detail: str) -> StoreCorruptError:
