@@ -14,6 +14,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
+from gemini_interactions_mcp.tool_names import ToolName
+
 WIDTH = 96
 
 
@@ -57,7 +59,7 @@ async def _demo(research_seconds: float) -> None:
         _say("Tools offered", ", ".join(t.name for t in tools.tools))
         first = await _call(
             client,
-            "ask_gemini",
+            ToolName.ASK,
             {
                 "prompt": "My favourite colour is teal. Suggest a name for a teal sailing boat.",
                 "conversation": "boats",
@@ -65,32 +67,32 @@ async def _demo(research_seconds: float) -> None:
         )
         conversation = (first.structured_content or {})["conversation"]
         await _call(
-            client, "ask_gemini", {"prompt": "What is my favourite colour?", "conversation": conversation}
+            client, ToolName.ASK, {"prompt": "What is my favourite colour?", "conversation": conversation}
         )
-        await _call(client, "list_conversations", {})
+        await _call(client, ToolName.LIST_CONVERSATIONS, {})
         print("The follow-up was answered from the conversation kept by the server: the thread survived.\n")
         await _research(client)
 
 
 async def _research(client: Client) -> None:
     """Deep Research as a background job: start (returns at once), poll with progress, read the report."""
-    started = await _call(client, "start_deep_research", {"query": "How did teal become a popular colour?"})
+    started = await _call(client, ToolName.START_RESEARCH, {"query": "How did teal become a popular colour?"})
     info = started.structured_content or {}
 
     async def show(progress: float, total: float | None, message: str | None) -> None:
         print(f"    … {message}", flush=True)
 
     while True:
-        print("→ poll_interaction (progress notifications as they arrive)", flush=True)
+        print(f"→ {ToolName.POLL} (progress notifications as they arrive)", flush=True)
         result = await client.call_tool(
-            "poll_interaction",
+            ToolName.POLL,
             {"interaction_id": info["interaction_id"], "wait_seconds": 20, "max_chars": 2000},
             progress_callback=show,
         )
         polled = result.structured_content or {}
         if result.is_error or polled.get("done"):
             break
-    _say(f"← poll_interaction: {polled.get('status')}, first page of the report", _text(result))
+    _say(f"← {ToolName.POLL}: {polled.get('status')}, first page of the report", _text(result))
     report = await client.read_resource(info["resource"])
     body = "\n".join(getattr(c, "text", "") for c in report.contents)
     lines = body.splitlines()

@@ -118,7 +118,8 @@ def _decode_cursor(token: str) -> tuple[str | None, int, int]:
     )
     if not valid or skip < 0 or not 1 <= size <= UPSTREAM_PAGE_SIZE:
         raise ServiceError(
-            f"page_token {token!r} is not one manage_agent returned; omit it to start from the first page."
+            f"page_token {token!r} is not one {ToolName.MANAGE_AGENT} returned; "
+            "omit it to start from the first page."
         )
     return upstream, skip, size
 
