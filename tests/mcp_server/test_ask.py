@@ -147,9 +147,11 @@ async def test_a_plain_turn_reads_no_jobs(
     for name in ("unfinished_jobs", "get_job"):
         original = getattr(MemoryStore, name)
 
-        def counted(self: MemoryStore, *args: Any, _name: str = name, _original: Any = original) -> Any:
+        def counted(
+            self: MemoryStore, *args: Any, _name: str = name, _original: Any = original, **kwargs: Any
+        ) -> Any:
             calls.append(_name)
-            return _original(self, *args)
+            return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(MemoryStore, name, counted)
     async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:

@@ -1,11 +1,14 @@
 """Turns on a conversation: one at a time, never forked, never lost, never stuck on a dead head.
 
 A turn is created upstream chained to the conversation's head (`previous_interaction_id`); then the head
-moves to the new interaction by a compare-and-set in the store. The guards:
-- a lock per conversation orders the calls of this process before anything is created upstream;
-- the compare-and-set catches whatever slipped through (another process advanced the head meanwhile):
-  the losing turn is discarded and replayed on the new head, so the chain stays one line;
-- a turn waits for (or refuses to start over) a background turn still running on the head.
+moves to the new interaction by a compare-and-set in the store. The guards, all taken before anything
+billed is created upstream:
+- a lock per conversation orders the calls of this process;
+- a lease on the conversation in the store orders the processes sharing the store, so two of them
+  never both create an interaction for one head (one would be thrown away);
+- a turn waits for (or refuses to start over) a background turn still running on the head;
+- the compare-and-set catches whatever still slips through (a lease that expired under a stalled
+  process): the losing turn is discarded and replayed on the new head, so the chain stays one line.
 
 A head that upstream no longer knows (stored interactions expire after a day on the free tier, or were
 deleted) does not kill the conversation: the turn is created on a fresh chain whose first input carries
@@ -20,8 +23,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
+
+import anyio
 
 from gemini_interactions_mcp.gemini import (
     BadRequestError,
@@ -41,12 +48,22 @@ from gemini_interactions_mcp.services.transcript import (
     with_history,
     with_turn,
 )
-from gemini_interactions_mcp.state import ConversationRecord, Store, UsageCounts
+from gemini_interactions_mcp.state import (
+    ConversationRecord,
+    LeaseBusyError,
+    Store,
+    UsageCounts,
+    hold_lease,
+    new_holder_id,
+)
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LEASE_PREFIX = "conversation:"
+MIN_LEASE_WAIT_SECONDS = 30.0
+"""However short its own wait, a turn waits this long for another process's turn on the conversation."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,18 @@ def _rebuilt_note(head: str, turns: int) -> str:
     )
 
 
+@contextmanager
+def _unwrapped_errors() -> Iterator[None]:
+    """Re-raise the one real error of a task group as itself, so callers can catch it by type."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        real = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        if len(real) == 1:
+            raise real[0] from None
+        raise
+
+
 class ConversationChain:
     """Runs turns on conversations and keeps their records (head, counters, local copy) current."""
 
@@ -132,7 +161,7 @@ class ConversationChain:
         A background turn still running on the head is waited for up to `wait_seconds` (0: refuse at once
         with the handle to poll).
         """
-        async with self._locks.hold(conversation.id):
+        async with self._locks.hold(conversation.id), self._across_processes(conversation.id, wait_seconds):
             current = await self._current(owner, conversation.id)
             if await self._await_previous_turn(owner, current, wait_seconds, progress):
                 current = await self._current(owner, conversation.id)  # its end was recorded meanwhile
@@ -148,6 +177,22 @@ class ConversationChain:
                 )
                 await turn.discard(created)
         raise contended()
+
+    @asynccontextmanager
+    async def _across_processes(self, conversation_id: str, wait_seconds: float) -> AsyncIterator[None]:
+        """Hold the conversation's lease in the store (renewed while the turn runs).
+
+        The lease renews itself in a task group, which would wrap whatever the turn raises in an
+        exception group: it is unwrapped, so callers still see the turn's own error.
+        """
+        wait = max(wait_seconds, MIN_LEASE_WAIT_SECONDS)
+        key = LEASE_PREFIX + conversation_id
+        try:
+            with _unwrapped_errors():
+                async with hold_lease(self._store, key, new_holder_id(), wait=wait):
+                    yield
+        except LeaseBusyError:
+            raise contended() from None
 
     async def _current(self, owner: str, conversation_id: str) -> ConversationRecord:
         current = await self._store.get_conversation(owner, conversation_id)
