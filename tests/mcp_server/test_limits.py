@@ -134,7 +134,9 @@ async def test_turns_report_tokens_and_cost_of_the_turn_and_the_conversation(
         assert turn["cost_usd"] == pytest.approx(expected, abs=1e-6)
         assert total["cost_usd"] == pytest.approx(first["usage"]["cost_usd"] + turn["cost_usd"], abs=2e-6)
         assert total["total_tokens"] == first["usage"]["total_tokens"] + turn["total_tokens"]
-        footer = text_of(second_result).splitlines()[-1]
+        footer = next(
+            line for line in text_of(second_result).splitlines() if line.startswith("[conversation")
+        )
         assert f"{turn['total_tokens']:,} tokens · ~$" in footer and "(conversation ~$" in footer
 
 
