@@ -38,7 +38,8 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--state",
         default=None,
-        help="state store: a SQLite file path or 'memory' (env GEMINI_MCP_STATE, ignored with --emulator; "
+        help="state store: a SQLite file path, 'memory', or redis://host:port/db (rediss:// for TLS) for "
+        "replicas (env GEMINI_MCP_STATE, ignored with --emulator; "
         "default: memory with --emulator, else a file under "
         "the user data directory)",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from gemini_interactions_mcp.state import AgentTakenError, JobExistsError, JobRecord, Store
@@ -147,3 +148,24 @@ async def test_agent_ownership(store: Store) -> None:
     assert not await store.forget_agent("my-helper")
     await store.record_agent("bob", "my-helper")
     assert await store.agent_owner("my-helper") == "bob"
+
+
+async def test_a_finished_job_is_announced_to_every_listener(store: Store) -> None:
+    heard: list[str] = []
+    listening = anyio.Event()
+
+    async def listen() -> None:
+        events = store.job_finished_events()
+        listening.set()
+        async for interaction_id in events:
+            heard.append(interaction_id)
+            return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listen)
+        await listening.wait()
+        with anyio.fail_after(10):
+            while not heard:  # a listener subscribes on its first step: announce until heard
+                await store.publish_job_finished("int_done")
+                await anyio.sleep(0.01)
+    assert heard == ["int_done"]

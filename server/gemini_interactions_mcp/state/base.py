@@ -7,9 +7,13 @@ finish) are built on one atomic read-modify-write primitive that each backend pr
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 
 from gemini_interactions_mcp.state.counters import MemoryRateLimiter, RateLimiter
 from gemini_interactions_mcp.state.records import (
@@ -52,6 +56,7 @@ class Store(ABC):
         if max_output_chars < 1:
             raise ValueError("max_output_chars must be positive")
         self.max_output_chars = max_output_chars
+        self._finished_listeners: set[MemoryObjectSendStream[str]] = set()
 
     # -- conversations -----------------------------------------------------------------------------
 
@@ -268,6 +273,26 @@ class Store(ABC):
     async def release_lease(self, key: str, holder: str) -> bool:
         """Give the lease up if `holder` holds it (a no-op otherwise, so a late release never frees
         somebody else's lease); True if it was released."""
+
+    # -- completion announcements ------------------------------------------------------------------
+
+    async def publish_job_finished(self, interaction_id: str) -> None:
+        """Tell every process sharing this store that the job finished, so a poll waiting in any of
+        them wakes at once. Here: the processes sharing this object (one); Redis reaches every replica."""
+        for listener in list(self._finished_listeners):
+            listener.send_nowait(interaction_id)
+
+    async def job_finished_events(self) -> AsyncIterator[str]:
+        """The interaction ids announced by `publish_job_finished`, as they come; runs until closed."""
+        send, receive = anyio.create_memory_object_stream[str](math.inf)
+        self._finished_listeners.add(send)
+        try:
+            async with receive:
+                async for interaction_id in receive:
+                    yield interaction_id
+        finally:
+            self._finished_listeners.discard(send)
+            send.close()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from gemini_interactions_mcp.state.sqlite import SQLiteStore
 APP_DIR = "gemini-interactions-mcp"
 STATE_FILE = "state.sqlite3"
 MEMORY = "memory"
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 def user_data_dir(
@@ -48,10 +49,21 @@ def state_spec(explicit: str | None, *, emulated: bool) -> str | None:
 
 
 async def open_store(spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> Store:
-    """None: the default SQLite file; "memory": an in-process store; anything else: a SQLite file path
-    (`~` expanded, parent folders created)."""
+    """None: the default SQLite file; "memory": an in-process store; `redis://host:port/db` (or
+    `rediss://`): Redis, shared by replicas (checked reachable); anything else: a SQLite file path (`~`
+    expanded, parent folders created)."""
     if spec is not None and spec.strip().lower() == MEMORY:
         return MemoryStore(max_output_chars=max_output_chars)
+    if spec is not None and spec.strip().lower().startswith(REDIS_SCHEMES):
+        from gemini_interactions_mcp.state.redis_store import RedisStore
+
+        store = RedisStore(spec.strip(), max_output_chars=max_output_chars)
+        try:
+            await store.ping()
+        except BaseException:
+            await store.close()
+            raise
+        return store
     return await anyio.to_thread.run_sync(partial(_open_file, spec, max_output_chars=max_output_chars))
 
 
