@@ -11,6 +11,7 @@ covers every thread of this process (the event loop and the store's own), so a t
 from __future__ import annotations
 
 import argparse
+import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -21,22 +22,24 @@ import anyio
 from gemini_interactions_mcp.state import ConversationRecord, JobRecord, Store, open_store
 
 CALLERS = 10
+RUN = secrets.token_hex(4)
+"""Ids are unique per run, so a shared Redis needs no flushing between runs."""
 OPS_PER_ROUND = 7
 
 
 async def one_round(store: Store, caller: int, n: int) -> None:
     now = time.time()
     conversation = ConversationRecord(
-        id=f"conv_bench_{caller}_{n}", owner="local", model="gemini-3.5-flash", created=now, updated=now
+        id=f"conv_bench_{RUN}_{caller}_{n}", owner="local", model="gemini-3.5-flash", created=now, updated=now
     )
     await store.create_conversation(conversation)
     current = await store.get_conversation("local", conversation.id)
     assert current is not None
     await store.unfinished_jobs(owner="local", conversation_id=conversation.id)
-    moved = current.model_copy(update={"head": f"v1_{caller}_{n}", "turns": 1, "updated": time.time()})
+    moved = current.model_copy(update={"head": f"v1_{RUN}_{caller}_{n}", "turns": 1, "updated": time.time()})
     assert await store.advance_conversation("local", conversation.id, None, moved)
     job = JobRecord(
-        interaction_id=f"v1_job_{caller}_{n}", owner="local", kind="model", created=now, updated=now
+        interaction_id=f"v1_job_{RUN}_{caller}_{n}", owner="local", kind="model", created=now, updated=now
     )
     await store.create_job(job)
     assert await store.get_job("local", job.interaction_id) is not None
@@ -89,6 +92,6 @@ async def main(rounds: int, redis_url: str | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2000)
-    parser.add_argument("--redis", default=None, help="a redis:// URL to measure too (flushes nothing)")
+    parser.add_argument("--redis", default=None, help="a redis:// URL to measure too (deletes nothing)")
     arguments = parser.parse_args()
     anyio.run(main, arguments.rounds, arguments.redis)

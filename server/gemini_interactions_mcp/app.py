@@ -39,7 +39,7 @@ from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.services.usage import UsageLedger
-from gemini_interactions_mcp.state import Store, open_store, state_spec
+from gemini_interactions_mcp.state import Store, StoreError, open_store, state_spec
 from gemini_interactions_mcp.tools import (
     agents,
     ask,
@@ -101,9 +101,13 @@ def limit_settings(settings: ServerSettings) -> LimitSettings:
 async def prune_periodically(store: Store, retention_days: float) -> None:
     """Drop finished jobs past their retention now and every hour (running jobs are never pruned)."""
     while True:
-        pruned = await store.prune_jobs(finished_before=time.time() - retention_days * 86_400)
-        if pruned:
-            log.info("pruned %d finished jobs older than %g days", pruned, retention_days)
+        try:
+            pruned = await store.prune_jobs(finished_before=time.time() - retention_days * 86_400)
+        except StoreError as exc:  # a full disk or an unwritable file must not stop the server
+            log.warning("pruning finished jobs skipped until the next round: %s", exc)
+        else:
+            if pruned:
+                log.info("pruned %d finished jobs older than %g days", pruned, retention_days)
         await anyio.sleep(PRUNE_INTERVAL_SECONDS)
 
 

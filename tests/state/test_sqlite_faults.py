@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import anyio
 import pytest
 
 from gemini_interactions_mcp.state import (
@@ -234,3 +235,19 @@ def test_state_files_made_immutable_while_open_fail_calls_cleanly_then_recover(t
     assert len(lines) == 3, done.stdout
     assert all(line.startswith("refused: ") and "not writable" in line for line in lines[:2])
     assert lines[2] == "recovered: after"
+
+
+async def test_the_hourly_prune_survives_an_unwritable_state_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The prune loop runs in the server's task group: an error escaping it would end the server."""
+    from gemini_interactions_mcp.app import prune_periodically
+
+    path = tmp_path / "state.sqlite3"
+    store = SQLiteStore(path)
+    await store.create_conversation(conversation())
+    with immutable(path, Path(f"{path}-wal"), Path(f"{path}-shm")), caplog.at_level(logging.WARNING):
+        with anyio.move_on_after(1):
+            await prune_periodically(store, retention_days=1)
+    assert any("pruning finished jobs skipped" in r.getMessage() for r in caplog.records)
+    await store.close()
