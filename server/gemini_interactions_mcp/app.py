@@ -18,7 +18,13 @@ from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.downstream.config import ConfigError, ServerConfig, load_config
 from gemini_interactions_mcp.downstream.hub import DownstreamHub
-from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, FileSearchAPI, InteractionsClient
+from gemini_interactions_mcp.gemini import (
+    ClientConfig,
+    FilesAPI,
+    FileSearchAPI,
+    InteractionsClient,
+    SandboxFilesAPI,
+)
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
 from gemini_interactions_mcp.protocol import ProtocolDetails
 from gemini_interactions_mcp.services.agents import AgentService
@@ -36,6 +42,7 @@ from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resou
 from gemini_interactions_mcp.services.limits import Limits, LimitSettings, RefusalListener
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
+from gemini_interactions_mcp.services.sandbox import SandboxService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.services.usage import UsageLedger
@@ -52,6 +59,7 @@ from gemini_interactions_mcp.tools import (
     limits,
     media,
     research,
+    sandbox,
     speech,
     usage,
 )
@@ -143,6 +151,8 @@ async def _services(
         await announcer.announce(resource_uri(event.job.interaction_id))
 
     jobs.on_finished(chain.job_finished)  # the conversation records the turn before anyone hears of it
+    sandbox = SandboxService(store=store, api=SandboxFilesAPI(client), media=library)
+    jobs.before_finish(sandbox.finishing)  # a run's downloads are in its output once it reads as finished
     jobs.on_finished(announce)
     ledger = UsageLedger(store)
     jobs.on_finished(ledger.job_finished)
@@ -190,6 +200,7 @@ async def _services(
         limits=limiter,
         usage=ledger,
         file_stores=FileStoreService(store=store, api=FileSearchAPI(client), jobs=jobs, files=loader),
+        sandbox=sandbox,
     )
 
 
@@ -267,6 +278,7 @@ def build_server(
     images.register(server)
     speech.register(server)
     file_stores.register(server)
+    sandbox.register(server)
     catalog.register(server)
     media.register(server)
     usage.register(server, usage_view)

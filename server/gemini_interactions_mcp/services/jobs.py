@@ -57,6 +57,8 @@ class JobFinished:
 
 JobListener = Callable[[JobFinished], Awaitable[None]]
 Note = Callable[[str], Awaitable[None]]
+OutputHook = Callable[[JobRecord, Interaction, str], Awaitable[str]]
+"""Amends a finishing job's output before it is stored (e.g. with the sandbox files it downloaded)."""
 LocalWork = Callable[[Note], Awaitable[tuple[str, str]]]
 """Work this server does itself, reporting notes as it goes; returns (final status, output markdown)."""
 LOCAL_KINDS = frozenset({"files"})
@@ -125,7 +127,13 @@ class JobService:
         self._listeners: list[JobListener] = []
         self._watching: set[str] = set()
         self._local: dict[str, anyio.CancelScope] = {}
+        self._output_hooks: list[OutputHook] = []
         self._changed: dict[str, anyio.Event] = {}
+
+    def before_finish(self, hook: OutputHook) -> None:
+        """Let `hook` amend every upstream job's output before it is stored: whatever it adds is in the
+        output from the moment the job reads as finished (a listener's later write could be missed)."""
+        self._output_hooks.append(hook)
 
     def on_finished(self, listener: JobListener) -> None:
         """Call `listener` for every job that finishes from now on, after the ones registered before."""
@@ -316,12 +324,18 @@ class JobService:
                 job.owner, blocks, source=job.interaction_id, label=job.kind
             )
         report = render_report(interaction, parts)
+        output = report.markdown
+        for hook in self._output_hooks:
+            try:
+                output = await hook(job, interaction, output)
+            except Exception:  # the job's own output must be stored whatever a hook does
+                log.exception("an output hook failed on %s", job.interaction_id)
         error = failure_message(interaction) if str(interaction.status) in ("failed", "cancelled") else None
         finished = await self._store.finish_job(
             job.owner,
             job.interaction_id,
             status=str(interaction.status),
-            output=report.markdown,
+            output=output,
             citations=[c.model_dump() for c in report.citations],
             usage=usage_totals(interaction, model=job.model or job.agent),
             environment_id=getattr(interaction, "environment_id", None),

@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import anyio.to_thread
@@ -35,7 +35,8 @@ MEDIA_URI_TEMPLATE = MEDIA_URI_PREFIX + "{media_id}"
 MEDIA_LINK = re.compile(re.escape(MEDIA_URI_PREFIX) + r"(m_[A-Za-z0-9_-]+)")
 OUTPUT_FOLDER = "gemini-output"
 APP_FOLDER = "gemini-interactions-mcp"
-MediaKind = Literal["image", "audio", "video"]
+MediaKind = Literal["image", "audio", "video", "file"]
+"""`file`: anything else saved for the caller, e.g. a file downloaded from an agent's sandbox."""
 _EXTENSIONS = {"image/jpeg": ".jpg", "audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg"}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -166,12 +167,16 @@ class MediaLibrary:
         source: str,
         label: str,
         roots: Sequence[Path] | None = None,
+        name: str | None = None,
     ) -> SavedMedia:
-        """Write `data` to a new file and record it as the owner's."""
+        """Write `data` to a new file and record it as the owner's; `name` (a relative path, kept inside
+        the folder) replaces the generated one."""
         media_id = "m_" + secrets.token_urlsafe(16)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"{stamp}-{_slug(label)}-{media_id[2:8].lower()}{_extension(mime_type)}"
-        path = self.folder(roots) / name
+        if name is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            name = f"{stamp}-{_slug(label)}-{media_id[2:8].lower()}{_extension(mime_type)}"
+        parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", ".", "..")]
+        path = self.folder(roots).joinpath(*parts)
 
         def write() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +232,7 @@ class MediaLibrary:
 
     async def preview(self, owner: str, media: SavedMedia, limit: int) -> Preview | None:
         """An inline preview of at most `limit` bytes, or None when there can be none."""
-        if media.kind == "video":
+        if media.kind not in ("image", "audio"):
             return None
         data, mime = await self.read(owner, media.id)
         make = image_preview if media.kind == "image" else audio_preview

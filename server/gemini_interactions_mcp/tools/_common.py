@@ -5,17 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.ask import AskService
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
-from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+from gemini_interactions_mcp.services.errors import EXPLAINED, UnknownHandleError, failure_message
 from gemini_interactions_mcp.services.file_stores import FileStoreService
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.jobs import JobService
@@ -23,6 +23,7 @@ from gemini_interactions_mcp.services.limits import Limits
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.research import ResearchService
+from gemini_interactions_mcp.services.sandbox import SandboxService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.usage import UsageLedger
 
@@ -52,8 +53,10 @@ class AppState:
     limits: Limits
     usage: UsageLedger
     file_stores: FileStoreService
+    sandbox: SandboxService
 
 
+T = TypeVar("T")
 AppContext: TypeAlias = Context[AppState, Any]
 
 
@@ -65,6 +68,17 @@ def principal() -> str:
     """The authenticated subject over HTTP; `local` on stdio and unauthenticated loopback HTTP."""
     token = get_access_token()
     return token.client_id if token is not None else LOCAL_PRINCIPAL
+
+
+async def read_resource(call: Awaitable[T]) -> T:
+    """Await a resource read: an unknown id (someone else's looks the same) is invalid params (-32602),
+    another actionable failure a resource error the client can show."""
+    try:
+        return await call
+    except UnknownHandleError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+    except EXPLAINED as exc:
+        raise ResourceError(failure_message(exc)) from None
 
 
 async def run_service(call: Awaitable[Any]) -> Any:

@@ -30,6 +30,7 @@ from gemini_interactions_mcp.tools._common import (
     run_service,
 )
 from gemini_interactions_mcp.tools.interactions import render_poll
+from gemini_interactions_mcp.tools.media import linked_media
 from gemini_interactions_mcp.tools.outputs import AgentOutput, PollOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 
@@ -148,13 +149,19 @@ def register(server: MCPServer[Any]) -> None:
             str | None, Field(description="'remote' (fresh sandbox) or an environment id.")
         ] = None,
         wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = RUN_WAIT_SECONDS,
+        download: Annotated[
+            list[str] | None, Field(description="Sandbox files (paths or globs) to save when it ends.")
+        ] = None,
     ) -> Annotated[CallToolResult, PollOutput]:
         state = app_state(ctx)
+        if environment:
+            environment = await run_service(state.sandbox.check(principal(), environment))
         request = AgentRunRequest(
             agent=agent, input=input, files=files or [], conversation=conversation, environment=environment
         )
         roots = await client_roots(ctx) if request.files else None
         job, notes = await run_service(state.agents.run(principal(), request, roots=roots))
+        await run_service(state.sandbox.download_when_done(job, download or []))
         result = await run_service(
             state.jobs.poll(
                 principal(),
@@ -166,6 +173,7 @@ def register(server: MCPServer[Any]) -> None:
             )
         )
         rendered = render_poll(result)
+        rendered.content[1:1] = await linked_media(state.media, principal(), result.output)
         extra = [f"conversation={job.conversation_id} (pass it to continue in the same sandbox)", *notes]
         rendered.content.insert(0, TextContent(type="text", text="\n".join(extra)))
         return rendered

@@ -6,12 +6,10 @@ from typing import Annotated, Any
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.errors import EXPLAINED, UnknownHandleError, failure_message
 from gemini_interactions_mcp.services.jobs import (
     DEFAULT_PAGE_CHARS,
     MAX_PAGE_CHARS,
@@ -28,6 +26,7 @@ from gemini_interactions_mcp.tools._common import (
     ProgressReporter,
     app_state,
     principal,
+    read_resource,
     run_service,
 )
 from gemini_interactions_mcp.tools.media import linked_media
@@ -127,9 +126,4 @@ def register(server: MCPServer[Any]) -> None:
         mime_type="text/markdown",
     )
     async def interaction_report(interaction_id: str, ctx: AppContext) -> str:
-        try:
-            return await app_state(ctx).jobs.report(principal(), interaction_id)
-        except UnknownHandleError as exc:  # unknown and someone else's alike: invalid params (-32602)
-            raise ResourceNotFoundError(str(exc)) from None
-        except EXPLAINED as exc:
-            raise ResourceError(failure_message(exc)) from None
+        return await read_resource(app_state(ctx).jobs.report(principal(), interaction_id))

@@ -14,10 +14,9 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import AudioContent, ContentBlock, ImageContent, ResourceLink, TextContent
 
-from gemini_interactions_mcp.services.errors import EXPLAINED, UnknownHandleError, failure_message
+from gemini_interactions_mcp.services.errors import UnknownHandleError
 from gemini_interactions_mcp.services.files import sniff
 from gemini_interactions_mcp.services.media import (
     MEDIA_LINK,
@@ -28,7 +27,7 @@ from gemini_interactions_mcp.services.media import (
     SavedMedia,
 )
 from gemini_interactions_mcp.services.previews import share
-from gemini_interactions_mcp.tools._common import AppContext, app_state, principal
+from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, read_resource
 
 
 def describe(media: SavedMedia) -> str:
@@ -130,12 +129,7 @@ def register(server: MCPServer[Any]) -> None:
         mime_type="application/octet-stream",
     )
     async def media_file(media_id: str, ctx: AppContext) -> bytes:
-        try:
-            data, _ = await app_state(ctx).media.read(principal(), media_id)
-        except UnknownHandleError as exc:  # unknown and someone else's alike: invalid params (-32602)
-            raise ResourceNotFoundError(str(exc)) from None
-        except EXPLAINED as exc:
-            raise ResourceError(failure_message(exc)) from None
+        data, _ = await read_resource(app_state(ctx).media.read(principal(), media_id))
         return data
 
     server.middleware.append(MediaTypes())
