@@ -6,13 +6,15 @@ official MCP client and prints a readable transcript.
 
 from __future__ import annotations
 
+import base64
 import sys
+import tempfile
 import textwrap
 from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
-from mcp.types import CallToolResult, TextContent
+from mcp.types import AudioContent, CallToolResult, ImageContent, ResourceLink, TextContent
 
 from gemini_interactions_mcp.tool_names import ToolName
 
@@ -25,7 +27,17 @@ def _say(who: str, text: str) -> None:
 
 
 def _text(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+    """The result as a client shows it: its text, and a line for each preview and link."""
+    lines: list[str] = []
+    for block in result.content:
+        if isinstance(block, TextContent):
+            lines.append(block.text)
+        elif isinstance(block, ImageContent | AudioContent):
+            size = len(base64.b64decode(block.data)) // 1024
+            lines.append(f"[{block.type} preview shown inline: {block.mime_type}, {size} KB]")
+        elif isinstance(block, ResourceLink) and str(block.uri).startswith("gemini://media/"):
+            lines.append(f"[link {block.uri} ({block.mime_type}, {block.size or 0:,} bytes)]")
+    return "\n".join(lines)
 
 
 async def _call(client: Client, tool: str, arguments: dict[str, Any], **options: Any) -> CallToolResult:
@@ -38,6 +50,7 @@ async def _call(client: Client, tool: str, arguments: dict[str, Any], **options:
 
 
 async def _demo(research_seconds: float) -> None:
+    output_dir = tempfile.mkdtemp(prefix="gemini-demo-")
     params = StdioServerParameters(
         command=sys.executable,
         args=[
@@ -49,6 +62,8 @@ async def _demo(research_seconds: float) -> None:
             "memory",
             "--research-seconds",
             str(research_seconds),
+            "--output-dir",
+            output_dir,
         ],
     )
     print("=" * WIDTH)
@@ -71,12 +86,26 @@ async def _demo(research_seconds: float) -> None:
         )
         await _call(client, ToolName.LIST_CONVERSATIONS, {})
         print("The follow-up was answered from the conversation kept by the server: the thread survived.\n")
+        await _image(client, output_dir)
         await _research(client)
+
+
+async def _image(client: Client, output_dir: str) -> None:
+    """An image: saved under the output folder, previewed inline, linked as a resource."""
+    result = await _call(
+        client,
+        ToolName.GENERATE_IMAGE,
+        {"prompt": "A red kite over a teal sea", "aspect_ratio": "16:9", "image_size": "512"},
+    )
+    (media,) = (result.structured_content or {})["media"]
+    print(f"The image was saved to {media['path']} (under {output_dir}) and shown to the client inline.\n")
 
 
 async def _research(client: Client) -> None:
     """Deep Research as a background job: start (returns at once), poll with progress, read the report."""
-    started = await _call(client, ToolName.START_RESEARCH, {"query": "How did teal become a popular colour?"})
+    started = await _call(
+        client, ToolName.START_RESEARCH, {"query": "How did teal become a popular colour? Include charts."}
+    )
     info = started.structured_content or {}
 
     async def show(progress: float, total: float | None, message: str | None) -> None:
@@ -96,9 +125,10 @@ async def _research(client: Client) -> None:
     report = await client.read_resource(info["resource"])
     body = "\n".join(getattr(c, "text", "") for c in report.contents)
     lines = body.splitlines()
+    charts = [line for line in lines if line.startswith(("![chart", "*Saved to"))]
     _say(
-        f"Resource {info['resource']} ({len(body)} characters; first lines)",
-        "\n".join(lines[:12] + ["…"] + [line for line in lines if line.startswith(("## Sources", "1. ["))]),
+        f"Resource {info['resource']} ({len(body)} characters; its charts, each where it stood)",
+        "\n".join(charts),
     )
 
 

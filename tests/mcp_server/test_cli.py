@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +79,11 @@ def test_readme_demo_runs_end_to_end() -> None:
     assert "Your favourite colour is teal." in transcript
     assert "«boats»" in transcript and "2 turns" in transcript
     assert "Deep Research started" in transcript and "## Sources" in transcript
+    folder = re.search(r"\(under (\S+)\)", transcript)
+    assert folder is not None, "the demo names the folder its files went to"
+    shutil.rmtree(folder.group(1))
+    assert "[image preview shown inline: image/png" in transcript
+    assert "![chart 1](gemini://media/" in transcript and "![chart 2](gemini://media/" in transcript
 
 
 @pytest.mark.anyio

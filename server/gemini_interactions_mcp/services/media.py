@@ -174,7 +174,8 @@ class MediaLibrary:
         media_id = "m_" + secrets.token_urlsafe(16)
         if name is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            name = f"{stamp}-{_slug(label)}-{media_id[2:8].lower()}{_extension(mime_type)}"
+            suffix = _SLUG.sub("", media_id[2:].lower())[:6]
+            name = f"{stamp}-{_slug(label)}-{suffix}{_extension(mime_type)}"
         parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", ".", "..")]
         path = self.folder(roots).joinpath(*parts)
 
