@@ -162,3 +162,11 @@ def test_a_collaborative_plan_is_not_counted_as_a_research_run() -> None:
     )
     assert usage_totals(plan)["unpriced"] == 1
     assert usage_totals(run)["cost_usd"] == 3.0
+
+
+def test_the_models_page_shows_each_price() -> None:
+    page = CATALOG.render_markdown()
+    assert "(default): " in page and "[$1.50 in / $9.00 out per 1M tokens]" in page
+    assert "($4.00/$18.00 over 200k input)" in page and "(image out $60.00)" in page
+    assert "`gemma-4-31b-it`: Open-weights" in page and "[free]" in page
+    assert "[~$1-3 per task]" in page and "[~$3-7 per task]" in page

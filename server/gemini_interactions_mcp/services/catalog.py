@@ -209,14 +209,18 @@ class Catalog:
         lines = ["# Gemini models and agents", "", "## Models (`model`)"]
         for m in self.data.models:
             default = " (default)" if m.id == self.default_model else ""
-            lines.append(f"- `{m.id}`{default}: {m.description}")
+            price = f" [{m.price.summary()}]" if m.price is not None else ""
+            lines.append(f"- `{m.id}`{default}: {m.description}{price}")
         lines += ["", "## Agents (`agent`)"]
         for a in self.data.agents:
             aliases = "".join(f", alias `{alias}`" for alias in a.aliases)
-            lines.append(f"- `{a.id}` ({a.kind}{aliases}): {a.description}")
+            price = f" [{a.price.summary()}]" if a.price is not None else ""
+            lines.append(f"- `{a.id}` ({a.kind}{aliases}): {a.description}{price}")
         lines += ["", "## Deprecated ids (replaced automatically, with a note)"]
         lines += [f"- `{d.pattern}` -> `{d.replacement}`" for d in self.data.deprecations]
         lines += ["", "Other ids are sent as given; custom agents you created are used by their id."]
+        if self.data.pricing is not None:
+            lines += ["Prices: USD, Gemini API paid tier, as published; gemini://usage has your use."]
         return "\n".join(lines) + "\n"
 
 

@@ -60,11 +60,27 @@ class ModelPrice(Provenance):
     long_context: LongContext | None = None
     free: bool = False
 
+    def summary(self) -> str:
+        """The price in a few words, for the model catalog page."""
+        if self.free:
+            return "free"
+        extras = [f"{m} in ${r:.2f}" for m, r in self.input_by_modality.items()]
+        extras += [f"{m} out ${r:.2f}" for m, r in self.output_by_modality.items()]
+        if self.long_context is not None:
+            long = self.long_context
+            extras.append(f"${long.input:.2f}/${long.output:.2f} over {long.above_tokens // 1000}k input")
+        more = f" ({', '.join(extras)})" if extras else ""
+        return f"${self.input:.2f} in / ${self.output:.2f} out per 1M tokens{more}"
+
 
 class RunPrice(Provenance):
     """An agent billed as a whole run: the documented range of one task, in USD."""
 
     per_run_usd: tuple[float, float]
+
+    def summary(self) -> str:
+        low, high = self.per_run_usd
+        return f"~${low:g}-{high:g} per task"
 
 
 class SearchPrice(Provenance):
