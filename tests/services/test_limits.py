@@ -125,6 +125,17 @@ async def test_running_jobs_limit_counts_only_the_callers_unfinished_jobs() -> N
     assert refused == [Refusal(limit="jobs", tool="run_agent", retry_after=None)]
 
 
+async def test_a_job_start_without_a_call_of_its_own_still_meets_the_budget() -> None:
+    """A research plan approved during a poll starts a run: the budget is checked at the job's start."""
+    store, clock = MemoryStore(), Clock()
+    limits, refused = limits_with(store, clock, daily_usd_budget=2.0)
+    await UsageLedger(store, clock=clock).record("alice", "deep-research-preview-04-2026", {"cost_usd": 3.0})
+    with pytest.raises(LimitExceeded, match="Daily budget reached"):
+        async with limits.job_slot("alice", "research"):
+            pass
+    assert refused == [Refusal(limit="budget", tool="start_deep_research", retry_after=12 * 3600)]
+
+
 async def test_two_starts_at_once_cannot_both_take_the_last_place() -> None:
     store = MemoryStore()
     limits, _ = limits_with(store, Clock(), max_running_jobs=1)

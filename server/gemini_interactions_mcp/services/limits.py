@@ -6,7 +6,8 @@ What counts:
 - requests: calls that start Gemini work (`METERED_TOOLS`), counted by GCRA (a token bucket of `burst`
   requests refilled at the per-minute rate); polls, lists and reads are free;
 - running jobs: the caller's background jobs not yet finished, checked when a research or agent run
-  starts (a long answer that outlives its call still becomes a job: refusing it would waste paid work);
+  starts, with the budget (a long answer that outlives its call still becomes a job: refusing it
+  would waste paid work);
 - the daily budget: today's (UTC) estimated USD or total tokens from the usage ledger; a call starts
   while the day's total is under the budget, so the call that crosses it still completes.
 
@@ -187,7 +188,9 @@ class Limits:
     async def job_slot(self, owner: str, kind: JobKind) -> AsyncIterator[None]:
         """Hold a place for one more background job of `owner` while it is started, or raise
         LimitExceeded. Starts are serialised per owner in this process, so two at once cannot both
-        take the last place."""
+        take the last place. The daily budget is checked here too: a research plan approved during a
+        poll starts a run without a call of its own."""
+        await self._check_budget(owner, JOB_TOOLS[kind])
         limit = self.settings.max_running_jobs
         if limit is None:
             yield
