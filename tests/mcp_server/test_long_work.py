@@ -386,3 +386,50 @@ async def test_a_plan_is_offered_once_across_server_processes(tmp_path: Path, em
             "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}
         )
     assert len(asked) == 1 and data(again)["done"] and "did not approve" not in text_of(again)
+
+
+async def test_one_watcher_per_job_across_server_processes(tmp_path: Path, emulator: Starlette) -> None:
+    """A job polled through a second server on the same state file is not watched twice: one upstream
+    stream, and each progress note stored once."""
+    settings = ServerSettings(state=str(tmp_path / "state.sqlite3"), allow_dirs=(tmp_path,))
+    one = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    two = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(one) as first, Client(two) as second:
+        started = data(await first.call_tool("start_deep_research", {"query": "Watched once"}))
+        polled = data(
+            await second.call_tool(
+                "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 20}
+            )
+        )
+    assert polled["status"] == "completed"
+    assert len(polled["progress"]) == len(set(polled["progress"])) == 4, polled["progress"]
+    streams = [
+        g
+        for g in requests_log(emulator, "GET", started["interaction_id"])
+        if g["query"].get("stream") == "true"
+    ]
+    assert len(streams) == 1, streams
+
+
+@pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
+async def test_a_relaying_server_announces_completion_to_its_own_subscribers(
+    tmp_path: Path, emulator: Starlette
+) -> None:
+    """The second server does not watch the job, but it tells its subscribers when the watcher is done."""
+    updated = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.set()
+
+    settings = ServerSettings(state=str(tmp_path / "state.sqlite3"), allow_dirs=(tmp_path,))
+    one = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    two = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(one) as first, Client(two, mode="legacy", message_handler=on_message) as second:
+        started = data(await first.call_tool("start_deep_research", {"query": "Heard twice"}))
+        await second.subscribe_resource(started["resource"])
+        await second.call_tool(
+            "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 0}
+        )
+        with anyio.fail_after(20):
+            await updated.wait()

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
-
-import anyio
 
 from gemini_interactions_mcp.gemini import (
     BadRequestError,
@@ -40,6 +38,7 @@ from gemini_interactions_mcp.services.conversations import CAS_ATTEMPTS, contend
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService
+from gemini_interactions_mcp.services.leases import CONVERSATION_PREFIX, leased
 from gemini_interactions_mcp.services.locks import KeyedLocks
 from gemini_interactions_mcp.services.transcript import (
     TurnInput,
@@ -48,20 +47,12 @@ from gemini_interactions_mcp.services.transcript import (
     with_history,
     with_turn,
 )
-from gemini_interactions_mcp.state import (
-    ConversationRecord,
-    LeaseBusyError,
-    Store,
-    UsageCounts,
-    hold_lease,
-    new_holder_id,
-)
+from gemini_interactions_mcp.state import ConversationRecord, LeaseBusyError, Store, UsageCounts
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-LEASE_PREFIX = "conversation:"
 MIN_LEASE_WAIT_SECONDS = 30.0
 """However short its own wait, a turn waits this long for another process's turn on the conversation."""
 
@@ -125,18 +116,6 @@ def _rebuilt_note(head: str, turns: int) -> str:
     )
 
 
-@contextmanager
-def _unwrapped_errors() -> Iterator[None]:
-    """Re-raise the one real error of a task group as itself, so callers can catch it by type."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        real = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
-        if len(real) == 1:
-            raise real[0] from None
-        raise
-
-
 class ConversationChain:
     """Runs turns on conversations and keeps their records (head, counters, local copy) current."""
 
@@ -180,17 +159,11 @@ class ConversationChain:
 
     @asynccontextmanager
     async def _across_processes(self, conversation_id: str, wait_seconds: float) -> AsyncIterator[None]:
-        """Hold the conversation's lease in the store (renewed while the turn runs).
-
-        The lease renews itself in a task group, which would wrap whatever the turn raises in an
-        exception group: it is unwrapped, so callers still see the turn's own error.
-        """
+        """Hold the conversation's lease in the store (renewed while the turn runs)."""
         wait = max(wait_seconds, MIN_LEASE_WAIT_SECONDS)
-        key = LEASE_PREFIX + conversation_id
         try:
-            with _unwrapped_errors():
-                async with hold_lease(self._store, key, new_holder_id(), wait=wait):
-                    yield
+            async with leased(self._store, CONVERSATION_PREFIX + conversation_id, wait=wait):
+                yield
         except LeaseBusyError:
             raise contended() from None
 
@@ -274,7 +247,7 @@ class ConversationChain:
     async def job_finished(self, event: JobFinished) -> None:
         """Record a finished background turn on its conversation: usage, sandbox, and its answer."""
         job = event.job
-        if job.conversation_id is None:
+        if job.conversation_id is None or event.relayed:
             return
         for _ in range(CAS_ATTEMPTS):
             current = await self._store.get_conversation(job.owner, job.conversation_id)

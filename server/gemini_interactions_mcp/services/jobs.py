@@ -36,12 +36,13 @@ from gemini_interactions_mcp.gemini import (
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import HEARTBEAT_SECONDS, Progress
+from gemini_interactions_mcp.services.leases import JOB_WATCHER_PREFIX, JOB_WATCHER_TTL_SECONDS, leased
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
 from gemini_interactions_mcp.services.turns import failure_message
-from gemini_interactions_mcp.state import JobKind, JobRecord, Store, UsageCounts
+from gemini_interactions_mcp.state import JobKind, JobRecord, LeaseBusyError, Store, UsageCounts
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class JobFinished:
-    """A job reached its end; `interaction` is the final upstream state (None if it was lost upstream)."""
+    """A job reached its end; `interaction` is the final upstream state (None if it was lost upstream).
+
+    `relayed` events come from a process that only noticed the end another process recorded: fit for
+    telling its own subscribers, not for recording anything a second time.
+    """
 
     job: JobRecord
     interaction: Interaction | None
+    relayed: bool = False
 
 
 JobListener = Callable[[JobFinished], Awaitable[None]]
@@ -72,6 +78,8 @@ POLL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
 DEFAULT_PAGE_CHARS = 20_000
 MAX_PAGE_CHARS = 100_000
 MAX_WAIT_SECONDS = 50
+RELAY_SECONDS = 1.0
+"""How often a process that does not watch a job re-reads it for its own waiters."""
 """Longest wait of one poll: well under the 60 s after which the most impatient clients give up."""
 
 
@@ -256,7 +264,7 @@ class JobService:
 
     async def _watch(self, interaction_id: str, owner: str) -> None:
         try:
-            await self._follow(interaction_id, owner)
+            await self._watch_or_relay(interaction_id, owner)
         except Exception:  # a watcher must never take the server down; the job says what happened
             log.exception("watcher for %s failed", interaction_id)
             job = await self._store.get_job(owner, interaction_id)
@@ -268,6 +276,27 @@ class JobService:
             self._watching.discard(interaction_id)
             self._signal(interaction_id)
 
+    async def _watch_or_relay(self, interaction_id: str, owner: str) -> None:
+        """Be the job's one watcher if no other server process is (a lease in the store decides).
+
+        Otherwise relay: re-read the job every `RELAY_SECONDS` for this process's waiters, and take
+        over if the other watcher goes away (its lease expires when its process dies).
+        """
+        key = JOB_WATCHER_PREFIX + interaction_id
+        while True:
+            try:
+                async with leased(self._store, key, wait=0, ttl=JOB_WATCHER_TTL_SECONDS):
+                    await self._follow(interaction_id, owner)
+                return
+            except LeaseBusyError:
+                pass
+            job = await self._store.get_job(owner, interaction_id)
+            if job is None or job.is_finished:
+                await self._finished(job, None, relayed=True)
+                return
+            self._signal(interaction_id)
+            await anyio.sleep(RELAY_SECONDS)
+
     async def _follow(self, interaction_id: str, owner: str) -> None:
         """Stream events until the interaction ends, then read the full result; poll if streaming fails.
 
@@ -275,7 +304,8 @@ class JobService:
         are skipped by count, so none is lost or repeated.
         """
         job = await self._store.get_job(owner, interaction_id)
-        if job is None or job.is_finished:
+        if job is None or job.is_finished:  # another process recorded its end meanwhile
+            await self._finished(job, None, relayed=True)
             return
         accumulator = InteractionAccumulator()
         seen = len(job.progress)
@@ -347,12 +377,14 @@ class JobService:
         failed = await self._store.finish_job(owner, interaction_id, status="failed", error=reason)
         await self._finished(failed, None)
 
-    async def _finished(self, job: JobRecord | None, interaction: Interaction | None) -> None:
+    async def _finished(
+        self, job: JobRecord | None, interaction: Interaction | None, *, relayed: bool = False
+    ) -> None:
         """Tell the listeners, then wake the waiters (who then see everything the listeners recorded)."""
         if job is not None:
             for listener in self._listeners:
                 try:
-                    await listener(JobFinished(job, interaction))
+                    await listener(JobFinished(job, interaction, relayed))
                 except Exception:  # one listener's failure must not keep the others or the waiters waiting
                     log.exception("a listener failed on the end of %s", job.interaction_id)
             self._signal(job.interaction_id)

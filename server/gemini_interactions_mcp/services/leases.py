@@ -1,0 +1,43 @@
+"""Store leases as services hold them: one turn per conversation, one watcher per job, across processes.
+
+`hold_lease` keeps the lease renewed from a task group, which wraps whatever the leased work raises in an
+exception group; `leased` unwraps it, so the work's own error (a ServiceError the model should read)
+reaches its caller as itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import anyio
+
+from gemini_interactions_mcp.state import Lease, Store, hold_lease, new_holder_id
+
+CONVERSATION_PREFIX = "conversation:"
+JOB_WATCHER_PREFIX = "job:"
+JOB_WATCHER_TTL_SECONDS = 10.0
+"""A watcher's lease lives this long unrenewed: after a crash, another process (or the restarted one)
+takes the job over within this time. (Renewed every third of it while the watcher runs.)"""
+
+
+@contextmanager
+def _unwrapped_errors() -> Iterator[None]:
+    """Re-raise the one real error of a task group as itself, so callers can catch it by type."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        real = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        if len(real) == 1:
+            raise real[0] from None
+        raise
+
+
+@asynccontextmanager
+async def leased(store: Store, key: str, *, wait: float, ttl: float | None = None) -> AsyncIterator[Lease]:
+    """Hold the lease `key` for a new holder while the body runs (LeaseBusyError after `wait` s); its
+    time to live is the store's default unless `ttl` is given."""
+    lease_options = {} if ttl is None else {"ttl": ttl}
+    with _unwrapped_errors():
+        async with hold_lease(store, key, new_holder_id(), wait=wait, **lease_options) as lease:
+            yield lease
