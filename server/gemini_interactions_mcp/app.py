@@ -52,12 +52,14 @@ from gemini_interactions_mcp.tools import (
     ask,
     bridge,
     catalog,
+    completions,
     conversations,
     file_stores,
     images,
     interactions,
     limits,
     media,
+    prompts,
     research,
     sandbox,
     speech,
@@ -284,6 +286,8 @@ def build_server(
     usage.register(server, usage_view)
     limits.register(server)
     bridge.register(server, downstream)
+    prompts.register(server)
+    completions.register(server)
     announcer.register(server)
     compact_tool_schemas(server)
     server.middleware.append(ProtocolDetails(server))

@@ -22,9 +22,12 @@ INSTRUCTIONS = (
 )
 
 # What the server really does: it announces resource updates (2025-era `resources/subscribe`, 2026-07-28
-# `subscriptions/listen`) but never a list change, since its tool and resource lists are fixed, and it
-# has no prompts. protocol.py makes the SDK's derived capabilities say exactly this.
+# `subscriptions/listen`) but never a list change, since its tool, prompt and resource lists are fixed;
+# it completes prompt and resource-template arguments. protocol.py makes the SDK's derived capabilities
+# say exactly this.
 CAPABILITIES: dict[str, Any] = {
+    "completions": {},
+    "prompts": {"listChanged": False},
     "resources": {"listChanged": False, "subscribe": True},
     "tools": {"listChanged": False},
 }

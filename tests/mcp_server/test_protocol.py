@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 async def test_capabilities_say_what_the_server_does(client: Client) -> None:
     capabilities = client.server_capabilities
     assert capabilities is not None
-    assert capabilities.prompts is None, "no prompts exist, so none are advertised"
+    assert capabilities.prompts is not None and capabilities.completions is not None
     wire = capabilities.model_dump(by_alias=True, exclude_none=True, mode="json")
     assert wire == CAPABILITIES
 
