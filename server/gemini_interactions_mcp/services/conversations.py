@@ -42,6 +42,14 @@ class ConversationSummary(BaseModel):
         )
 
 
+class ConversationRecap(BaseModel):
+    """A conversation and its latest turns (prompt, answer) from the local copy, to pick it up again."""
+
+    summary: ConversationSummary
+    first_turn: int
+    latest: list[tuple[str, str]]
+
+
 def unknown_conversation(key: str) -> UnknownHandleError:
     return UnknownHandleError(
         f"No conversation {key!r} for you. Call {ToolName.LIST_CONVERSATIONS} to see yours, or omit "
@@ -95,6 +103,15 @@ class ConversationDirectory:
                 raise
             return found
         return record
+
+    async def recap(self, owner: str, key: str, *, turns: int) -> ConversationRecap:
+        record = await self.find(owner, key)
+        latest = record.transcript[-turns:] if turns else []
+        return ConversationRecap(
+            summary=ConversationSummary.of(record),
+            first_turn=record.turns - len(latest) + 1,
+            latest=[(turn.prompt, turn.answer) for turn in latest],
+        )
 
     async def summaries(self, owner: str, *, limit: int, offset: int) -> list[ConversationSummary]:
         records = await self._store.list_conversations(owner, limit=limit, offset=offset)

@@ -15,10 +15,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
+from gemini_interactions_mcp.services.conversations import ConversationRecap
 from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
 from gemini_interactions_mcp.services.jobs import MAX_WAIT_SECONDS, RESOURCE_TEMPLATE
 from gemini_interactions_mcp.services.research import DEFAULT_AGENT
-from gemini_interactions_mcp.state import ConversationRecord
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import AppContext, app_state, principal
 
@@ -38,14 +38,11 @@ def _clip(text: str) -> str:
     return text if len(text) <= RECAP_CHARS else text[: RECAP_CHARS - 1] + "…"
 
 
-def recap(record: ConversationRecord) -> str:
-    """The conversation's latest turns, from the server's local copy, clipped."""
-    turns = record.transcript[-RECAP_TURNS:]
-    first = record.turns - len(turns) + 1
+def recap_text(recap: ConversationRecap) -> str:
     lines = []
-    for number, turn in enumerate(turns, start=first):
-        lines.append(f"[turn {number}] User: {_clip(turn.prompt)}")
-        lines.append(f"[turn {number}] Gemini: {_clip(turn.answer) or '(no answer yet)'}")
+    for number, (asked, answered) in enumerate(recap.latest, start=recap.first_turn):
+        lines.append(f"[turn {number}] User: {_clip(asked)}")
+        lines.append(f"[turn {number}] Gemini: {_clip(answered) or '(no answer yet)'}")
     return "\n".join(lines) or "(no turns yet)"
 
 
@@ -108,13 +105,14 @@ def register(server: MCPServer[Any]) -> None:
         ctx: AppContext,
     ) -> str:
         try:
-            record = await app_state(ctx).conversations.find(principal(), conversation)
+            recap = await app_state(ctx).conversations.recap(principal(), conversation, turns=RECAP_TURNS)
         except EXPLAINED as exc:  # an unknown (or someone else's) conversation: the caller's mistake
             raise MCPError(code=INVALID_PARAMS, message=failure_message(exc)) from None
-        label = f"{record.id} ({record.name})" if record.name else record.id
+        found = recap.summary
+        label = f"{found.id} ({found.name})" if found.name else found.id
         return (
-            f"We are continuing my Gemini conversation {label} ({record.turns} turn(s) so far, model "
-            f"{record.model or record.agent or 'default'}). Its latest turns:\n\n{recap(record)}\n\n"
+            f"We are continuing my Gemini conversation {label} ({found.turns} turn(s) so far, model "
+            f"{found.model or 'default'}). Its latest turns:\n\n{recap_text(recap)}\n\n"
             f"Gemini keeps the whole history, so never resend it. Ask me what to say next, then call "
-            f"{ToolName.ASK} with conversation={record.id!r} and my message as the prompt."
+            f"{ToolName.ASK} with conversation={found.id!r} and my message as the prompt."
         )
