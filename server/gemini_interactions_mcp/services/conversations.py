@@ -113,6 +113,12 @@ class ConversationDirectory:
             latest=[(turn.prompt, turn.answer) for turn in latest],
         )
 
+    async def latest_jobs(self, owner: str, *, limit: int) -> list[str]:
+        """The newest background interaction of each of the owner's latest conversations (a research
+        run, an agent run, a long answer): the interactions whose reports they may want to read."""
+        records = await self._store.list_conversations(owner, limit=limit, offset=0)
+        return [r.head for r in records if r.head and r.head_is_job]
+
     async def summaries(self, owner: str, *, limit: int, offset: int) -> list[ConversationSummary]:
         records = await self._store.list_conversations(owner, limit=limit, offset=offset)
         return [ConversationSummary.of(r) for r in records]

@@ -396,10 +396,6 @@ class JobService:
 
     # -- what tools call ---------------------------------------------------------------------------
 
-    async def recent_ids(self, owner: str, *, limit: int) -> list[str]:
-        """The interaction ids of the owner's latest background jobs, newest first."""
-        return [job.interaction_id for job in await self._store.list_jobs(owner, limit=limit)]
-
     async def get(self, owner: str, interaction_id: str) -> JobRecord:
         job = await self._store.get_job(owner, interaction_id)
         if job is None:

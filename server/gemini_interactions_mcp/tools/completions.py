@@ -1,7 +1,8 @@
 """Argument completion (`completion/complete`) for the prompts and the resource templates.
 
 Only the caller's own objects are offered: their conversations (ids and names) and the interaction ids
-of their background jobs, looked up for the calling principal exactly as the tools look them up. The
+of their background jobs (the newest of each conversation), looked up for the calling principal exactly
+as the tools look them up. The
 rest comes from the catalog (model and Deep Research agent ids) and the readable folders (paths). An
 argument with nothing to offer, or a reference this server does not have, completes to nothing.
 """
@@ -42,7 +43,7 @@ async def conversations(state: AppState, _: str) -> list[str]:
 
 
 async def interactions(state: AppState, _: str) -> list[str]:
-    return await state.jobs.recent_ids(principal(), limit=LOOKUP)
+    return await state.conversations.latest_jobs(principal(), limit=LOOKUP)
 
 
 async def research_agents(state: AppState, _: str) -> list[str]:
