@@ -124,3 +124,33 @@ async def test_over_the_upload_cap_is_refused(
         result = await client.call_tool("ask_gemini", {"prompt": "x", "files": [str(big_pdf)]})
     assert result.is_error and "over the 25 MB limit per file" in text_of(result)
     assert not uploads(emulator)
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(2000)
+
+
+async def test_clip_options_reach_the_wire_inline_and_uploaded(
+    emulator: Starlette, settings: ServerSettings
+) -> None:
+    (settings.allow_dirs[0] / "talk.mp4").write_bytes(MP4)
+    (settings.allow_dirs[0] / "notes#1.txt").write_text("A hash in a name.")
+    small_cap = settings.model_copy(update={"max_file_mb": 0.001})
+    for config in (settings, small_cap):
+        async with Client(build_server(config, transport=httpx2.ASGITransport(app=emulator))) as client:
+            result = await client.call_tool(
+                "ask_gemini",
+                {"prompt": "Summarise.", "files": ["talk.mp4#t=10,30&fps=2&res=low", "notes#1.txt"]},
+            )
+            assert not result.is_error, text_of(result)
+    inline, uploaded = (body["input"][0]["content"] for body in creates(emulator))
+    for video in (inline[1], uploaded[1]):
+        assert video["type"] == "video" and video["resolution"] == "low"
+        assert video["processing"] == {"type": "static", "fps": 2, "start_offset": "10s", "end_offset": "30s"}
+    assert "data" in inline[1] and "uri" in uploaded[1], "the same options on an uploaded video"
+    assert inline[2]["text"].endswith("A hash in a name.")
+
+
+async def test_clip_options_on_a_document_are_refused(client: Client, settings: ServerSettings) -> None:
+    (settings.allow_dirs[0] / "a.pdf").write_bytes(b"%PDF-1.7\n")
+    result = await client.call_tool("ask_gemini", {"prompt": "x", "files": ["a.pdf#t=1,2"]})
+    assert result.is_error and "apply to video" in text_of(result)

@@ -141,6 +141,8 @@ class LoadedFiles:
 
     blocks: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    """For each block, the index of the ref it came from (a folder or glob gives several)."""
 
 
 UploadHook = Callable[[Path, str, int], Awaitable[dict[str, Any]]]
@@ -214,16 +216,19 @@ class FileLoader:
         groups, notes = await anyio.to_thread.run_sync(self._locate_all, local, roots, upload is not None)
         located = iter(groups)
         blocks: list[dict[str, Any]] = []
+        sources: list[int] = []
         for i in range(len(refs)):
             if i in urls:
                 blocks.append(urls[i])
+                sources.append(i)
                 continue
             for file in next(located):
                 if upload is not None and self._too_big_inline(file):
                     blocks.append(await upload(file.path, file.name, file.size))
                 else:
                     blocks.append(await anyio.to_thread.run_sync(self._read_block, file))
-        return LoadedFiles(blocks, notes)
+                sources.append(i)
+        return LoadedFiles(blocks, notes, sources)
 
     # -- URLs --------------------------------------------------------------------------------------
 

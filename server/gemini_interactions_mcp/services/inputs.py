@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from gemini_interactions_mcp.services import clips
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.files import FileInputError, FileLoader
 from gemini_interactions_mcp.services.heartbeats import Progress
@@ -32,14 +33,20 @@ class TurnInputs:
         owner: str | None = None,
         progress: Progress | None = None,
     ) -> TurnInput:
-        """The input; with an `owner`, files too big to go inline are uploaded for that owner."""
+        """The input; with an `owner`, files too big to go inline are uploaded for that owner. A ref
+        may carry clip options (`talk.mp4#t=10,30&fps=1&res=low`, see `clips`)."""
         if not files:
             return prompt
         upload = None
         if self._uploads is not None and owner is not None:
             upload = partial(self._uploads.block, owner, progress)
+        refs, options = zip(*(clips.split(f) for f in files), strict=True)
         try:
-            blocks = (await self._files.load_files(files, roots, upload=upload)).blocks
+            loaded = await self._files.load_files(list(refs), roots, upload=upload)
         except FileInputError as exc:
             raise ServiceError(str(exc)) from None
+        blocks = [
+            block if options[i] is None else options[i].apply(block, files[i])
+            for block, i in zip(loaded.blocks, loaded.sources, strict=True)
+        ]
         return [{"type": "user_input", "content": [{"type": "text", "text": prompt}, *blocks]}]

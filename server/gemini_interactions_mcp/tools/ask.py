@@ -84,7 +84,7 @@ def register(server: MCPServer[Any]) -> None:
         ] = None,
         files: Annotated[
             list[str] | None,
-            Field(description=FILES),
+            Field(description=FILES + " Video clip: a.mp4#t=10,30&fps=1&res=low."),
         ] = None,
         tools: Annotated[
             list[BuiltinTool] | None, Field(description="Built-in tools; kept for later turns.")
