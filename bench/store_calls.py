@@ -81,12 +81,43 @@ async def measure(spec: str, label: str, rounds: int) -> None:
         await store.close()
 
 
+async def wake_up_latency(url: str, rounds: int = 50) -> None:
+    """How soon a replica hears that a job finished on another (the pub/sub channel; goal < 100 ms)."""
+    announcer, listener = await open_store(url), await open_store(url)
+    delays: list[float] = []
+    async with anyio.create_task_group() as tg:
+        heard = anyio.Event()
+
+        async def listen() -> None:
+            nonlocal heard
+            async for _ in listener.job_finished_events():
+                heard.set()
+                heard = anyio.Event()
+
+        tg.start_soon(listen)
+        await anyio.sleep(0.2)  # let the subscription reach Redis before the first announcement
+        for n in range(rounds):
+            waiting = heard
+            sent = time.perf_counter()
+            await announcer.publish_job_finished(f"v1_{RUN}_{n}")
+            with anyio.fail_after(5):
+                await waiting.wait()
+            delays.append(time.perf_counter() - sent)
+        tg.cancel_scope.cancel()
+    await announcer.close()
+    await listener.close()
+    ms = sorted(d * 1000 for d in delays)
+    p50, worst = ms[len(ms) // 2], ms[-1]
+    print(f"  job finished on one replica -> heard on another: p50 {p50:.2f} ms, max {worst:.2f} ms")
+
+
 async def main(rounds: int, redis_url: str | None) -> None:
     await measure("memory", "memory", rounds)
     with tempfile.TemporaryDirectory() as tmp:
         await measure(str(Path(tmp) / "state.sqlite3"), "sqlite", rounds)
     if redis_url is not None:
         await measure(redis_url, "redis", rounds)
+        await wake_up_latency(redis_url)
 
 
 if __name__ == "__main__":
