@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
+from urllib.request import getproxies
 
 import anyio
 import httpx2
@@ -25,6 +26,7 @@ from gemini_interactions_mcp.gemini import errors
 from gemini_interactions_mcp.gemini.config import KEY_VARIABLES, ClientConfig
 from gemini_interactions_mcp.gemini.models import Agent, AgentPage, CreateInteraction, Interaction
 from gemini_interactions_mcp.gemini.stream import InteractionStream
+from gemini_interactions_mcp.gemini.transport import OneWriteTransport
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +71,14 @@ class InteractionsClient:
             headers = {"user-agent": USER_AGENT, "x-goog-api-client": USER_AGENT}
             if self.config.api_key is not None:
                 headers["x-goog-api-key"] = self.config.api_key.get_secret_value()
+            transport = self._transport
+            if transport is None and not getproxies():  # behind a proxy, httpx2's own proxy transports
+                transport = OneWriteTransport()
             self._client = httpx2.AsyncClient(
                 base_url=f"{self.config.base_url.rstrip('/')}/{self.config.api_version}",
                 headers=headers,
                 timeout=httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
-                transport=self._transport,
+                transport=transport,
             )
         return self._client
 
