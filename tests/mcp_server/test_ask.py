@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from tests.helpers.results import data, text_of
 
 from .conftest import requests_log
@@ -101,10 +102,25 @@ async def test_progress_carries_thought_summaries(client: Client) -> None:
         messages.append(message or "")
 
     result = await client.call_tool(
-        "ask_gemini", {"prompt": "Think about boats."}, progress_callback=on_progress
+        "ask_gemini", {"prompt": "[[think 2]] Think about boats."}, progress_callback=on_progress
     )
     assert not result.is_error
     assert any(m.startswith("Thinking:") for m in messages), messages
+
+
+async def test_a_quick_answer_sends_no_progress(settings: ServerSettings) -> None:
+    """Within half a second a note helps nobody, and it would turn the response into an event stream."""
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    emulator = create_app(EmulatorConfig(step_delay=0.0))
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        result = await c.call_tool(
+            "ask_gemini", {"prompt": "Think about boats."}, progress_callback=on_progress
+        )
+    assert not result.is_error and messages == []
 
 
 async def test_unknown_conversation_id_says_how_to_list(client: Client) -> None:

@@ -8,6 +8,7 @@ and a heartbeat goes out at least every `HEARTBEAT_SECONDS` while Gemini is sile
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import anyio
@@ -27,6 +28,10 @@ from gemini_interactions_mcp.services.reports import headline
 from gemini_interactions_mcp.state import UsageCounts
 
 CANCEL_TIMEOUT_SECONDS = 3.0
+QUIET_SECONDS = 0.5
+"""A turn sends no progress notes in its first half second: an answer that fast needs none, and the first
+note makes the MCP response an event stream (about 0.8 ms more server CPU per call with progress tokens,
+bench/http_load.py --progress)."""
 FAILED_STATUSES = frozenset({"failed", "cancelled"})
 
 
@@ -94,6 +99,8 @@ async def run_streamed_turn(
             async with stream:
                 async for event in stream:
                     accumulator.feed(event)
+                    if time.monotonic() - watch.started < QUIET_SECONDS:
+                        continue
                     thoughts = accumulator.thought_summaries
                     if len(thoughts) > shown_thoughts:
                         shown_thoughts = len(thoughts)
