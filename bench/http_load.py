@@ -11,7 +11,7 @@ Goals (issue 12): server CPU per call at most 2 ms with either store; ask_gemini
 least 0.4x the echo floor with either store.
 
     .venv/bin/python -m bench.http_load [--clients 10] [--seconds 6] [--rounds 3] [--mode auto|legacy]
-        [--stores memory,sqlite] [--baseline DIR]
+        [--stores memory,sqlite] [--baseline DIR] [--progress]
 
 `--baseline DIR` adds our server from another checkout (DIR/server first on its path) for each store, in
 the same rounds: A/B comparisons of a change under the same machine load.
@@ -100,13 +100,18 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-async def phase(target: Target, emulator_pid: int, clients: int, seconds: float, mode: str) -> Phase:
+async def phase(
+    target: Target, emulator_pid: int, clients: int, seconds: float, mode: str, progress: bool = False
+) -> Phase:
     assert target.process is not None
     pid = target.process.pid
     counts = [0] * clients
     timing = {"start": 0.0, "end": 0.0}
     connected = anyio.Event()
     ready = 0
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        return None
 
     async def one_client(n: int) -> None:
         nonlocal ready
@@ -119,7 +124,10 @@ async def phase(target: Target, emulator_pid: int, clients: int, seconds: float,
             await connected.wait()
             i = 0
             while time.perf_counter() < timing["end"]:
-                result = await client.call_tool(target.tool, {target.argument: f"question {n} {i}"})
+                arguments = {target.argument: f"question {n} {i}"}
+                result = await client.call_tool(
+                    target.tool, arguments, progress_callback=on_progress if progress else None
+                )
                 assert not result.is_error, result
                 counts[n] += 1
                 i += 1
@@ -164,7 +172,13 @@ def our_targets(stores: list[str], emulator_url: str, scratch: Path, baseline: P
 
 
 async def main(
-    clients: int, seconds: float, rounds: int, mode: str, stores: list[str], baseline: Path | None
+    clients: int,
+    seconds: float,
+    rounds: int,
+    mode: str,
+    stores: list[str],
+    baseline: Path | None,
+    progress: bool,
 ) -> None:
     emulator_url, emulator = serve_emulator(step_delay=0.0)
     scratch = tempfile.TemporaryDirectory()
@@ -178,8 +192,10 @@ async def main(
         for n in range(rounds):
             order = targets[n % len(targets) :] + targets[: n % len(targets)]
             for target in order:
-                target.results.append(await phase(target, emulator.pid, clients, seconds, mode))
-        report(targets, clients, seconds, rounds, mode)
+                target.results.append(await phase(target, emulator.pid, clients, seconds, mode, progress))
+        report(
+            targets, clients, seconds, rounds, f"{mode} mode{', with progress tokens' if progress else ''}"
+        )
     finally:
         for target in targets:
             if target.process is not None:
@@ -191,7 +207,7 @@ async def main(
 
 def report(targets: list[Target], clients: int, seconds: float, rounds: int, mode: str) -> None:
     echo = targets[0]
-    print(f"{clients} clients ({mode} mode), {rounds} rounds of {seconds:g} s phases; median (min-max)")
+    print(f"{clients} clients ({mode}), {rounds} rounds of {seconds:g} s phases; median (min-max)")
     print(
         f"{'server':<30} {'calls/s':>16} {'server CPU ms/call':>20} {'emulator ms/call':>18} "
         f"{'ratio to echo':>18} {'others busy':>14}"
@@ -217,5 +233,6 @@ if __name__ == "__main__":
     parser.add_argument("--mode", default="auto", choices=["auto", "legacy"])
     parser.add_argument("--stores", default="memory,sqlite")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to compare with")
+    parser.add_argument("--progress", action="store_true", help="calls carry a progress token, as IDEs send")
     o = parser.parse_args()
-    anyio.run(main, o.clients, o.seconds, o.rounds, o.mode, o.stores.split(","), o.baseline)
+    anyio.run(main, o.clients, o.seconds, o.rounds, o.mode, o.stores.split(","), o.baseline, o.progress)
