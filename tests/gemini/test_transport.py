@@ -11,7 +11,7 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient, NotFoundError
-from gemini_interactions_mcp.gemini import client as client_module
+from gemini_interactions_mcp.gemini import transport as transport_module
 from gemini_interactions_mcp.gemini.transport import FLUSH_BYTES, OneWriteStream, OneWriteTransport
 from tests.helpers.servers import ServerThread
 
@@ -82,7 +82,7 @@ async def test_the_client_sends_through_one_write_connections(monkeypatch: pytes
             super().__init__()
             made.append(self)
 
-    monkeypatch.setattr(client_module, "OneWriteTransport", Counted)
+    monkeypatch.setattr(transport_module, "OneWriteTransport", Counted)
     for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(variable, raising=False)
     with ServerThread(create_app(EmulatorConfig(step_delay=0.0)), lifespan="off") as running:

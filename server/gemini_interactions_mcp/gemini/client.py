@@ -26,7 +26,6 @@ from gemini_interactions_mcp.gemini import errors
 from gemini_interactions_mcp.gemini.config import KEY_VARIABLES, ClientConfig
 from gemini_interactions_mcp.gemini.models import Agent, AgentPage, CreateInteraction, Interaction
 from gemini_interactions_mcp.gemini.stream import InteractionStream
-from gemini_interactions_mcp.gemini.transport import OneWriteTransport
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,9 @@ class InteractionsClient:
                 headers["x-goog-api-key"] = self.config.api_key.get_secret_value()
             transport = self._transport
             if transport is None and not getproxies():  # behind a proxy, httpx2's own proxy transports
-                transport = OneWriteTransport()
+                from gemini_interactions_mcp.gemini import transport as one_write  # imports httpcore2
+
+                transport = one_write.OneWriteTransport()
             self._client = httpx2.AsyncClient(
                 base_url=f"{self.config.base_url.rstrip('/')}/{self.config.api_version}",
                 headers=headers,
