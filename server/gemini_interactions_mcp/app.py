@@ -128,6 +128,7 @@ async def _services(
     task_group: TaskGroup,
     announcer: UpdateAnnouncer,
     on_limit_refused: RefusalListener | None = None,
+    hub: DownstreamHub | None = None,
 ) -> AppState:
     """Wire the services (each gets only what it uses) and resume the jobs a previous run left running."""
     catalog_data = Catalog.load()
@@ -185,7 +186,9 @@ async def _services(
         asks=asks,
         conversations=directory,
         jobs=jobs,
-        research=ResearchService(background=background, inputs=inputs, catalog=catalog_data, store=store),
+        research=ResearchService(
+            background=background, inputs=inputs, catalog=catalog_data, store=store, hub=hub
+        ),
         agents=AgentService(
             store=store, client=client, catalog=catalog_data, inputs=inputs, background=background
         ),
@@ -259,7 +262,9 @@ def build_server(
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
             downstream.attach(task_group)
-            services = await _services(settings, store, client, task_group, announcer, on_limit_refused)
+            services = await _services(
+                settings, store, client, task_group, announcer, on_limit_refused, downstream
+            )
             usage_view.bind(services.usage, services.limits)
             yield services
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
 from starlette.applications import Starlette
 
+from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from tests.helpers.principals import ALICE, BOB, connect, http_server
 from tests.helpers.results import data, text_of
@@ -92,7 +95,10 @@ async def test_research_searches_the_stores(
     started = data(await client.call_tool("start_deep_research", arguments))
     _, report = await poll_done(client, started["interaction_id"])
     body = next(r["body"] for r in requests_log(emulator) if "agent" in r["body"])
-    assert body["tools"] == [{"type": "file_search", "file_search_store_names": [store]}]
+    assert body["tools"] == [
+        {"type": "code_execution"},
+        {"type": "file_search", "file_search_store_names": [store]},
+    ]
     assert "40 thousand euros" in report and "docs/plan.md" in report
 
 
@@ -139,3 +145,36 @@ async def test_stores_belong_to_their_creator(
             assert [s["name"] for s in data(await store_tool(alice, "list"))["stores"]] == [store]
     deletes = [r for r in emulator.state.emulator.requests() if r["method"] == "DELETE"]
     assert not deletes
+
+
+async def test_research_reaches_mcp_servers_through_gemini(emulator: Starlette, tmp_path: Path) -> None:
+    config = tmp_path / "mcp.json"
+    servers = {
+        "deploys": {
+            "httpUrl": "https://mcp.example.com/mcp",
+            "headers": {"Authorization": "Bearer s"},
+            "via": "gemini",
+        },
+        "local": {"command": "no-such-server"},
+    }
+    config.write_text(json.dumps({"mcpServers": servers}))
+    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), mcp_config=config)
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as client:
+        started = await client.call_tool("start_deep_research", {"query": "q", "mcp_servers": ["deploys"]})
+        assert not started.is_error, text_of(started)
+        relayed = await client.call_tool("start_deep_research", {"query": "q", "mcp_servers": ["local"]})
+        unknown = await client.call_tool("start_deep_research", {"query": "q", "mcp_servers": ["nope"]})
+    [body] = [r["body"] for r in requests_log(emulator)]
+    assert body["tools"] == [
+        {"type": "code_execution"},
+        {"type": "google_search"},
+        {"type": "url_context"},
+        {
+            "type": "mcp_server",
+            "name": "deploys",
+            "url": "https://mcp.example.com/mcp",
+            "headers": {"Authorization": "Bearer s"},
+        },
+    ]
+    assert relayed.is_error and '"via": "gemini"' in text_of(relayed)
+    assert unknown.is_error and "No MCP server 'nope'" in text_of(unknown)

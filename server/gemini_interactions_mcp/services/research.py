@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gemini_interactions_mcp.downstream.hub import DownstreamHub, SelectionError
+from gemini_interactions_mcp.downstream.names import mcp_server_name
 from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import TurnRequest
@@ -40,6 +42,8 @@ class ResearchRequest(BaseModel):
     file_search_stores: list[str] = Field(default_factory=list)
     collaborative_planning: bool = False
     visualization: Visualization = DEFAULT_VISUALIZATION
+    mcp_servers: list[str] = Field(default_factory=list)
+    """Names of --mcp-config servers configured `via: gemini` (`name` or `name/tool`)."""
 
 
 class ResearchStarted(BaseModel):
@@ -70,8 +74,15 @@ class ResearchService:
     """Starts Deep Research as background turns; polling and results go through JobService."""
 
     def __init__(
-        self, *, background: BackgroundTurns, inputs: TurnInputs, catalog: Catalog, store: Store
+        self,
+        *,
+        background: BackgroundTurns,
+        inputs: TurnInputs,
+        catalog: Catalog,
+        store: Store,
+        hub: DownstreamHub | None = None,
     ) -> None:
+        self._hub = hub
         self._background = background
         self._inputs = inputs
         self._catalog = catalog
@@ -98,8 +109,8 @@ class ResearchService:
                 **({"collaborative_planning": True} if request.collaborative_planning else {}),
             },
         }
-        if request.file_search_stores:
-            body["tools"] = [{"type": "file_search", "file_search_store_names": request.file_search_stores}]
+        if request.file_search_stores or request.mcp_servers:
+            body["tools"] = await self._tools(request)
         turn_input = await self._inputs.build(request.query, request.files, roots, owner=owner)
         job, started_notes = await self._background.start(
             owner,
@@ -119,6 +130,35 @@ class ResearchService:
             poll_after_seconds=POLL_AFTER_SECONDS,
             notes=notes + started_notes,
         )
+
+    async def _tools(self, request: ResearchRequest) -> list[dict[str, Any]]:
+        """The agent's tools when it should reach more than the web: its default web and code tools
+        (web search gives way to File Search, which the API does not combine with it), the stores,
+        and the MCP servers configured `via: gemini` (Google's side calls them; this server cannot
+        relay calls for an agent)."""
+        tools: list[dict[str, Any]] = [{"type": "code_execution"}]
+        if request.file_search_stores:
+            tools.append({"type": "file_search", "file_search_store_names": request.file_search_stores})
+        else:
+            tools += [{"type": "google_search"}, {"type": "url_context"}]
+        if not request.mcp_servers:
+            return tools
+        if self._hub is None:
+            raise ServiceError("No MCP servers are configured (start the server with --mcp-config).")
+        entries = [f"mcp:{name.removeprefix('mcp:')}" for name in request.mcp_servers]
+        try:
+            selected = self._hub.parse(entries)
+            box = await self._hub.toolbox(entries)
+        except SelectionError as exc:
+            raise ServiceError(str(exc)) from None
+        remote = {tool.get("name") for tool in box.remote}
+        relayed = sorted(name for name in selected if mcp_server_name(name) not in remote)
+        if relayed:
+            raise ServiceError(
+                f"Deep Research reaches MCP servers only through Gemini: configure {', '.join(relayed)} with "
+                '"via": "gemini" (a URL Google can reach), or use it with ask_gemini.'
+            )
+        return tools + box.remote
 
     async def _finished_plan(self, owner: str, interaction_id: str) -> JobRecord | None:
         job = await self._store.get_job(owner, interaction_id)

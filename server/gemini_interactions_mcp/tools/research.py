@@ -137,6 +137,9 @@ def register(server: MCPServer[Any]) -> None:
         visualization: Annotated[
             Visualization, Field(description="'auto': charts where the question asks for them.")
         ] = DEFAULT_VISUALIZATION,
+        mcp_servers: Annotated[
+            list[str] | None, Field(description="MCP servers of gemini://tools marked via gemini.")
+        ] = None,
     ) -> Annotated[CallToolResult, ResearchOutput]:
         state = app_state(ctx)
         request = ResearchRequest(
@@ -149,6 +152,7 @@ def register(server: MCPServer[Any]) -> None:
             ),
             collaborative_planning=collaborative_planning,
             visualization=visualization,
+            mcp_servers=mcp_servers or [],
         )
         roots = await client_roots(ctx) if request.files else None
         started = await run_service(state.research.start(principal(), request, roots=roots))
