@@ -38,7 +38,7 @@ from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.inputs import TurnInputs
-from gemini_interactions_mcp.services.jobs import JobFinished, JobService, resource_uri
+from gemini_interactions_mcp.services.jobs import JobService, resource_uri
 from gemini_interactions_mcp.services.limits import Limits, LimitSettings, RefusalListener
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
@@ -150,13 +150,13 @@ async def _services(
     directory = ConversationDirectory(store)
     chain = ConversationChain(store=store, client=client, jobs=jobs)
 
-    async def announce(event: JobFinished) -> None:
-        await announcer.announce(resource_uri(event.job.interaction_id))
+    async def announce(interaction_id: str) -> None:
+        await announcer.announce(resource_uri(interaction_id))
 
     jobs.on_finished(chain.job_finished)  # the conversation records the turn before anyone hears of it
     sandbox = SandboxService(store=store, api=SandboxFilesAPI(client), media=library)
     jobs.before_finish(sandbox.finishing)  # a run's downloads are in its output once it reads as finished
-    jobs.on_finished(announce)
+    jobs.on_end_heard(announce)  # every process tells its own subscribers, whichever finished the job
     ledger = UsageLedger(store)
     jobs.on_finished(ledger.job_finished)
     limiter = Limits(limit_settings(settings), ledger=ledger, rate_limiter=store.rate_limiter(), store=store)
@@ -166,9 +166,10 @@ async def _services(
     heartbeats = Heartbeats()
     task_group.start_soon(heartbeats.run)
     task_group.start_soon(prune_periodically, store, settings.job_retention_days)
-    resumed = await jobs.resume_unfinished()
+    resumed = await jobs.sweep()
     if resumed:
-        log.info("resumed %d unfinished background interactions", resumed)
+        log.info("found %d unfinished background interactions to watch", resumed)
+    task_group.start_soon(jobs.keep_watch)
     asks = AskService(
         directory=directory,
         chain=chain,

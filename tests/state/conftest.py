@@ -1,12 +1,12 @@
 """A `store` fixture that runs every state test against every backend: memory, SQLite and Redis.
 
-Redis is a real server, started once per test session (and per xdist worker) on a free port; each test
-gets an emptied database.
+Redis is a real server, started once per test session (and per xdist worker) on a free port (the
+`redis_server` fixture of tests/conftest.py); each test gets an emptied database.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +16,6 @@ from gemini_interactions_mcp.state.redis_store import RedisStore
 from tests.helpers.redis import RedisServer
 
 OUTPUT_CAP = 1_000
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])

@@ -169,3 +169,35 @@ async def test_a_finished_job_is_announced_to_every_listener(store: Store) -> No
                 await store.publish_job_finished("int_done")
                 await anyio.sleep(0.01)
     assert heard == ["int_done"]
+
+
+async def test_a_job_finishes_once(store: Store) -> None:
+    """The second of two racing ends (a stalled watcher, a cancel) changes nothing and gets None, so
+    only one process records and announces the end."""
+    await store.create_job(job())
+    first = await store.finish_job("alice", "int_1", status="completed", output="# First")
+    assert first is not None and first.output == "# First"
+    assert await store.finish_job("alice", "int_1", status="failed", output="# Late", error="x") is None
+    stored = await store.get_job("alice", "int_1")
+    assert stored == first
+
+    async def finish(n: int) -> None:
+        if await store.finish_job("alice", "int_2", status="completed", output=f"# {n}") is not None:
+            ends.append(n)
+
+    ends: list[int] = []
+    await store.create_job(job("int_2"))
+    async with anyio.create_task_group() as tg:
+        for n in range(8):
+            tg.start_soon(finish, n)
+    assert len(ends) == 1
+
+
+async def test_progress_notes_by_position_are_stored_once(store: Store) -> None:
+    """Two watchers replaying one event stream (one stalled past its lease) store each note once."""
+    await store.create_job(job())
+    await store.append_progress("alice", "int_1", ["Planning", "Searching"], after=0)
+    await store.append_progress("alice", "int_1", ["Planning"], after=0)  # the stalled one, behind
+    both = await store.append_progress("alice", "int_1", ["Searching", "Reading"], after=1)
+    assert both is not None
+    assert [(n.seq, n.text) for n in both.progress] == [(1, "Planning"), (2, "Searching"), (3, "Reading")]

@@ -12,7 +12,15 @@ from pathlib import Path
 import anyio
 import pytest
 
-from gemini_interactions_mcp.state import LeaseBusyError, SQLiteStore, Store, hold_lease, new_holder_id
+from gemini_interactions_mcp.state import (
+    LeaseBusyError,
+    MemoryStore,
+    SQLiteStore,
+    Store,
+    StoreUnavailableError,
+    hold_lease,
+    new_holder_id,
+)
 from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
@@ -96,6 +104,48 @@ async def test_a_lease_taken_away_is_reported_lost(store: Store) -> None:
         with anyio.fail_after(5):
             await lease.lost.wait()
     assert not await store.acquire_lease("conv", "me", 30)  # leaving did not free someone else's lease
+
+
+class FlakyStore(MemoryStore):
+    """A memory store whose renewals fail (as while Redis is away) as long as `away` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.away = False
+        self.renewed = 0
+        self.failed = 0
+
+    async def renew_lease(self, key: str, holder: str, ttl: float) -> bool:
+        if self.away:
+            self.failed += 1
+            raise StoreUnavailableError("The state store is unavailable (test).")
+        self.renewed += 1
+        return await super().renew_lease(key, holder, ttl)
+
+
+async def test_a_failed_renewal_is_retried_soon_and_the_lease_kept() -> None:
+    """Three renewals fail in a row; the store is back before the lease runs out, and the next try
+    (soon, not a third of the time to live later, when the lease would be gone) keeps it."""
+    store = FlakyStore()
+    store.away = True
+    async with hold_lease(store, "job", "watcher", wait=0, ttl=1.0) as lease:
+        await async_wait_until(lambda: _counted(store.failed, 3), what="three failed renewals")
+        store.away = False
+        await async_wait_until(lambda: _counted(store.renewed, 1), what="a renewal once the store is back")
+        assert not lease.lost.is_set()
+        assert not await store.acquire_lease("job", "intruder", 30)
+
+
+async def test_a_lease_the_store_could_not_renew_in_time_is_lost() -> None:
+    store = FlakyStore()
+    async with hold_lease(store, "job", "watcher", wait=0, ttl=0.5) as lease:
+        store.away = True
+        with anyio.fail_after(5):
+            await lease.lost.wait()
+
+
+async def _counted(count: int, times: int) -> bool:
+    return count >= times
 
 
 def test_holder_ids_differ() -> None:

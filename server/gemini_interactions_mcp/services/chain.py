@@ -247,7 +247,7 @@ class ConversationChain:
     async def job_finished(self, event: JobFinished) -> None:
         """Record a finished background turn on its conversation: usage, sandbox, and its answer."""
         job = event.job
-        if job.conversation_id is None or event.relayed:
+        if job.conversation_id is None:
             return
         for _ in range(CAS_ATTEMPTS):
             current = await self._store.get_conversation(job.owner, job.conversation_id)

@@ -1,16 +1,25 @@
 """Background jobs: upstream interactions that outlive the tool call that started them.
 
-Each running job has exactly one watcher in the server's task group. The watcher follows the upstream
-event stream (the client resumes a dropped stream from its last event id; polling is the fallback),
-writes progress notes and the final output to the store, and wakes whoever is waiting in a poll. Because
-everything a watcher needs is in the store, the server resumes every unfinished job at start-up: a crash
-or restart loses nothing. A resumed watcher replays the stream from the start rather than from a stored
-event id: storing one would cost a write per event on every job to save one replay per restart, and the
-final output is read from the full interaction anyway.
+Each running job has exactly one watcher among all the server processes sharing the store: a lease in
+the store decides which. The watcher follows the upstream event stream (the client resumes a dropped
+stream from its last event id; polling is the fallback), writes progress notes and the final output to
+the store, and announces the end on the store's channel. Because everything a watcher needs is in the
+store, nothing is lost when a process dies: every process sweeps the store every few seconds for
+unfinished jobs whose watcher lease has run out and takes them over (also at start-up, after a
+restart). A resumed watcher replays the stream from the start rather than from a stored event id:
+storing one would cost a write per event on every job to save one replay per takeover, and the final
+output is read from the full interaction anyway.
 
-When a job finishes, its listeners hear of it (`JobFinished`): the conversation it belongs to records
-its usage, and subscribers are told the resource changed. Listeners are callbacks registered at wiring
-time, so this service knows nothing of the services above it.
+A watcher that stalls past its lease (or loses the store for that long) stops as soon as it notices,
+and what it may still write meanwhile is fenced by the store: progress notes are stored by position
+(each once) and a job finishes once, so its end is recorded, counted and announced once.
+
+Every process hears every job end on the store's channel (Redis reaches every replica; memory and
+SQLite stay in the process, and a sweep notices the ends of jobs another process watched), so a poll
+waiting in any process returns at once and each process tells its own subscribers. The end is
+recorded once, by the process that finished the job (`JobFinished`, e.g. the conversation records its
+usage); listeners are callbacks registered at wiring time, so this service knows nothing of the
+services above it.
 """
 
 from __future__ import annotations
@@ -42,7 +51,15 @@ from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks
 from gemini_interactions_mcp.services.reports import Citation, headline, render_report
 from gemini_interactions_mcp.services.turns import failure_message
-from gemini_interactions_mcp.state import JobKind, JobRecord, LeaseBusyError, Store, UsageCounts
+from gemini_interactions_mcp.state import (
+    JobKind,
+    JobRecord,
+    Lease,
+    LeaseBusyError,
+    Store,
+    StoreError,
+    UsageCounts,
+)
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -52,16 +69,15 @@ log = logging.getLogger(__name__)
 class JobFinished:
     """A job reached its end; `interaction` is the final upstream state (None if it was lost upstream).
 
-    `relayed` events come from a process that only noticed the end another process recorded: fit for
-    telling its own subscribers, not for recording anything a second time.
-    """
+    Heard once per job, in the process that recorded the end."""
 
     job: JobRecord
     interaction: Interaction | None
-    relayed: bool = False
 
 
 JobListener = Callable[[JobFinished], Awaitable[None]]
+EndListener = Callable[[str], Awaitable[None]]
+"""Hears the interaction id of every job end this process learns of, its own or another process's."""
 Note = Callable[[str], Awaitable[None]]
 OutputHook = Callable[[JobRecord, Interaction, str], Awaitable[str]]
 """Amends a finishing job's output before it is stored (e.g. with the sandbox files it downloaded)."""
@@ -78,9 +94,15 @@ POLL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
 DEFAULT_PAGE_CHARS = 20_000
 MAX_PAGE_CHARS = 100_000
 MAX_WAIT_SECONDS = 50
-RELAY_SECONDS = 1.0
-"""How often a process that does not watch a job re-reads it for its own waiters."""
 """Longest wait of one poll: well under the 60 s after which the most impatient clients give up."""
+RELAY_SECONDS = 1.0
+"""How often a poll re-reads a job another process watches, for its progress notes (the job's end
+comes at once on the store's channel)."""
+SWEEP_SECONDS = 2.0
+"""How often each process looks for unfinished jobs nobody watches (their watcher's process died) and
+takes them over: at most this long after the dead watcher's lease ran out."""
+HEARD_KEPT = 1024
+"""How many job ends heard on the channel a process remembers, so a sweep does not announce them again."""
 
 
 def resource_uri(interaction_id: str) -> str:
@@ -127,13 +149,25 @@ class JobService:
         client: InteractionsClient,
         task_group: TaskGroup,
         media: MediaLibrary | None = None,
+        watcher_ttl: float = JOB_WATCHER_TTL_SECONDS,
+        sweep_seconds: float = SWEEP_SECONDS,
+        relay_seconds: float = RELAY_SECONDS,
     ) -> None:
         self._media = media
         self._store = store
         self._client = client
         self._tg = task_group
+        self._watcher_ttl = watcher_ttl
+        self._sweep_seconds = sweep_seconds
+        self._relay_seconds = relay_seconds
         self._listeners: list[JobListener] = []
+        self._end_listeners: list[EndListener] = []
         self._watching: set[str] = set()
+        """Jobs this process watches or runs (it holds their lease, or is trying to take it)."""
+        self._elsewhere: dict[str, str] = {}
+        """Unfinished jobs another process watches (interaction id -> owner), as the last sweep saw."""
+        self._heard: dict[str, None] = {}
+        """The latest job ends heard on the store's channel, oldest first (at most HEARD_KEPT)."""
         self._local: dict[str, anyio.CancelScope] = {}
         self._output_hooks: list[OutputHook] = []
         self._changed: dict[str, anyio.Event] = {}
@@ -144,8 +178,14 @@ class JobService:
         self._output_hooks.append(hook)
 
     def on_finished(self, listener: JobListener) -> None:
-        """Call `listener` for every job that finishes from now on, after the ones registered before."""
+        """Call `listener` for every job that finishes from now on, after the ones registered before.
+        It hears each end once, in the process that recorded it."""
         self._listeners.append(listener)
+
+    def on_end_heard(self, listener: EndListener) -> None:
+        """Call `listener` with every job end this process hears of, whichever process recorded it
+        (each process tells its own subscribers)."""
+        self._end_listeners.append(listener)
 
     # -- adopting and resuming -------------------------------------------------------------------
 
@@ -201,20 +241,16 @@ class JobService:
         return job
 
     def watch(self, job: JobRecord) -> None:
-        """Start the one watcher for this job, unless it already has one."""
+        """Become the job's watcher if no process is (its lease is free); nothing if this one is."""
         if job.interaction_id in self._watching:
             return
         self._watching.add(job.interaction_id)
-        if job.kind in LOCAL_KINDS:  # its work died with an earlier process: say so
-            self._tg.start_soon(
-                self._end_local, job, "failed", "The server restarted during this job; run it again."
-            )
-            return
-        self._tg.start_soon(self._watch, job.interaction_id, job.owner)
+        self._tg.start_soon(self._watch, job)
 
     async def run_local(self, owner: str, kind: JobKind, label: str, work: LocalWork) -> JobRecord:
         """A job this server does itself: polled and cancelled like an upstream one, with `work`'s notes
-        as its progress. It cannot outlive the process: one found unfinished at start-up is failed."""
+        as its progress. It cannot outlive its process: it holds its lease while it runs, and a process
+        that finds it unfinished with the lease run out (its process died) fails it."""
         now = time.time()
         job = JobRecord(
             interaction_id=LOCAL_PREFIX + secrets.token_urlsafe(16),
@@ -224,88 +260,151 @@ class JobService:
             created=now,
             updated=now,
         )
-        await self._store.create_job(job)
         self._watching.add(job.interaction_id)
         scope = self._local[job.interaction_id] = anyio.CancelScope()
-        self._tg.start_soon(self._run_local, job, work, scope)
+        try:
+            await self._tg.start(self._run_local, job, work, scope)
+        except BaseException:
+            self._watching.discard(job.interaction_id)
+            self._local.pop(job.interaction_id, None)
+            raise
         return job
 
-    async def _run_local(self, job: JobRecord, work: LocalWork, scope: anyio.CancelScope) -> None:
+    async def _run_local(
+        self,
+        job: JobRecord,
+        work: LocalWork,
+        scope: anyio.CancelScope,
+        *,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
         async def note(text: str) -> None:
             await self._store.append_progress(job.owner, job.interaction_id, [text])
             self._signal(job.interaction_id)
 
+        key = JOB_WATCHER_PREFIX + job.interaction_id
         status, output = "cancelled", "Cancelled."
-        try:
-            with scope:
-                status, output = await work(note)
-        except Exception:  # the job says what happened; the server goes on
-            log.exception("local job %s failed", job.interaction_id)
-            status, output = "failed", "The job stopped on an unexpected error."
+        # The lease comes first: no sweep may see the job recorded yet unleased (and fail it).
+        async with leased(self._store, key, wait=0, ttl=self._watcher_ttl, stop_when_lost=True) as lease:
+            await self._store.create_job(job)
+            task_status.started()
+            try:
+                with scope:
+                    status, output = await work(note)
+            except Exception:  # the job says what happened; the server goes on
+                log.exception("local job %s failed", job.interaction_id)
+                status, output = "failed", "The job stopped on an unexpected error."
+        if lease.lost.is_set():
+            log.warning("local job %s stopped: its lease was lost", job.interaction_id)
+            status, output = "failed", "The job stopped: the server lost the state store; run it again."
         await self._end_local(job, status, output)
 
     async def _end_local(self, job: JobRecord, status: str, output: str) -> None:
         self._local.pop(job.interaction_id, None)
         error = output if status == "failed" else None
-        finished = await self._store.finish_job(
-            job.owner, job.interaction_id, status=status, output=output, error=error
-        )
-        self._watching.discard(job.interaction_id)
+        try:
+            finished = await self._store.finish_job(
+                job.owner, job.interaction_id, status=status, output=output, error=error
+            )
+        finally:
+            self._watching.discard(job.interaction_id)
         await self._finished(finished, None)
 
-    async def resume_unfinished(self) -> int:
-        """Watch every job the store says is still running (after a restart); returns how many."""
+    async def sweep(self) -> int:
+        """Watch every unfinished job no process watches (after a restart, or a replica's death), and
+        tell this process's waiters and subscribers of jobs watched elsewhere that ended unheard (on a
+        store whose channel stays in one process, or while the channel was down). Returns how many
+        jobs it tried to take (those another live process holds stay with it).
+
+        A job whose watcher stopped on an unexpected error (its record says so) waits for its owner's
+        next poll rather than failing again every sweep; one on its caller's own key waits for that
+        caller, who brings the key.
+        """
         jobs = await self._store.unfinished_jobs()
-        for job in jobs:
+        running = {job.interaction_id for job in jobs}
+        for interaction_id in [i for i in self._elsewhere if i not in running]:
+            del self._elsewhere[interaction_id]
+            if interaction_id not in self._heard:
+                await self._end_heard(interaction_id)
+        orphans = [j for j in jobs if j.interaction_id not in self._watching and j.error is None]
+        for job in orphans:
             self.watch(job)
-        return len(jobs)
+        return len(orphans)
+
+    async def keep_watch(self) -> None:
+        """This process's share of watching every job, for as long as it runs: hear job ends on the
+        store's channel, and sweep every SWEEP_SECONDS (a store error skips one sweep, never the rest)."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._hear_ends)
+            while True:
+                await anyio.sleep(self._sweep_seconds)
+                try:
+                    await self.sweep()
+                except StoreError as exc:
+                    log.warning("looking for unwatched jobs failed; trying again soon: %s", exc)
+
+    async def _hear_ends(self) -> None:
+        async for interaction_id in self._store.job_finished_events():
+            self._heard[interaction_id] = None
+            if len(self._heard) > HEARD_KEPT:
+                del self._heard[next(iter(self._heard))]
+            await self._end_heard(interaction_id)
+
+    async def _end_heard(self, interaction_id: str) -> None:
+        """Wake this process's waiters on the job, then tell the listeners (its subscribers)."""
+        self._signal(interaction_id)
+        for listener in self._end_listeners:
+            try:
+                await listener(interaction_id)
+            except Exception:  # one listener's failure must not keep the others from hearing
+                log.exception("an end listener failed on %s", interaction_id)
 
     # -- the watcher -------------------------------------------------------------------------------
 
-    async def _watch(self, interaction_id: str, owner: str) -> None:
+    async def _watch(self, job: JobRecord) -> None:
+        """Hold the job's lease and follow it; if another process holds it, leave the job to it."""
+        interaction_id, owner = job.interaction_id, job.owner
+        key = JOB_WATCHER_PREFIX + interaction_id
         try:
-            await self._watch_or_relay(interaction_id, owner)
+            async with leased(self._store, key, wait=0, ttl=self._watcher_ttl, stop_when_lost=True) as lease:
+                self._elsewhere.pop(interaction_id, None)
+                if job.kind in LOCAL_KINDS:  # its lease ran out: the process that ran it is gone
+                    await self._end_local(
+                        job, "failed", "The server that ran this job restarted or stopped; run it again."
+                    )
+                    return
+                await self._follow(interaction_id, owner, lease)
+            if lease.lost.is_set():
+                log.warning("lost the watcher lease of %s; another process watches it now", interaction_id)
+        except LeaseBusyError:
+            self._elsewhere[interaction_id] = owner
+        except StoreError as exc:  # the store is away: a sweep takes the job up again once it is back
+            log.warning("stopped watching %s: %s", interaction_id, exc)
         except Exception:  # a watcher must never take the server down; the job says what happened
             log.exception("watcher for %s failed", interaction_id)
+            await self._note_lost_track(owner, interaction_id)
+        finally:
+            self._watching.discard(interaction_id)
+            self._signal(interaction_id)
+
+    async def _note_lost_track(self, owner: str, interaction_id: str) -> None:
+        try:
             job = await self._store.get_job(owner, interaction_id)
             if job is not None and not job.is_finished:
                 await self._store.update_job(
                     job.model_copy(update={"error": "The server lost track of this job; poll to retry."})
                 )
-        finally:
-            self._watching.discard(interaction_id)
-            self._signal(interaction_id)
+        except StoreError as exc:
+            log.warning("could not record that %s lost its watcher: %s", interaction_id, exc)
 
-    async def _watch_or_relay(self, interaction_id: str, owner: str) -> None:
-        """Be the job's one watcher if no other server process is (a lease in the store decides).
-
-        Otherwise relay: re-read the job every `RELAY_SECONDS` for this process's waiters, and take
-        over if the other watcher goes away (its lease expires when its process dies).
-        """
-        key = JOB_WATCHER_PREFIX + interaction_id
-        while True:
-            try:
-                async with leased(self._store, key, wait=0, ttl=JOB_WATCHER_TTL_SECONDS):
-                    await self._follow(interaction_id, owner)
-                return
-            except LeaseBusyError:
-                pass
-            job = await self._store.get_job(owner, interaction_id)
-            if job is None or job.is_finished:
-                await self._finished(job, None, relayed=True)
-                return
-            self._signal(interaction_id)
-            await anyio.sleep(RELAY_SECONDS)
-
-    async def _follow(self, interaction_id: str, owner: str) -> None:
+    async def _follow(self, interaction_id: str, owner: str, lease: Lease) -> None:
         """Stream events until the interaction ends, then read the full result; poll if streaming fails.
 
-        A resumed watcher (after a restart) replays the stream from the start: the notes already stored
-        are skipped by count, so none is lost or repeated.
+        A resumed watcher (after a restart) replays the stream from the start: notes are stored by
+        position, so none is lost or repeated.
         """
         job = await self._store.get_job(owner, interaction_id)
         if job is None or job.is_finished:  # another process recorded its end meanwhile
-            await self._finished(job, None, relayed=True)
             return
         accumulator = InteractionAccumulator()
         seen = len(job.progress)
@@ -315,7 +414,7 @@ class JobService:
                     accumulator.feed(event)
                     thoughts = accumulator.thought_summaries
                     if len(thoughts) > seen:
-                        await self._store.append_progress(owner, interaction_id, thoughts[seen:])
+                        await self._store.append_progress(owner, interaction_id, thoughts[seen:], after=seen)
                         seen = len(thoughts)
                         self._signal(interaction_id)
         except NotFoundError:
@@ -323,9 +422,9 @@ class JobService:
             return
         except GeminiError as exc:
             log.warning("stream of %s failed (%s); polling instead", interaction_id, type(exc).__name__)
-        await self._poll_until_done(owner, interaction_id)
+        await self._poll_until_done(owner, interaction_id, lease)
 
-    async def _poll_until_done(self, owner: str, interaction_id: str) -> None:
+    async def _poll_until_done(self, owner: str, interaction_id: str, lease: Lease) -> None:
         attempt = 0
         while True:
             try:
@@ -338,11 +437,22 @@ class JobService:
             else:
                 if str(interaction.status) in TERMINAL:
                     job = await self._store.get_job(owner, interaction_id)
-                    if job is not None and not job.is_finished:  # a cancel may have finished it already
+                    # A cancel may have finished it already; a watcher that stalled past its lease
+                    # must leave the end (and its media) to the one that holds it now.
+                    if job is not None and not job.is_finished and await self._still_holds(lease):
                         await self._finish(job, interaction)
                     return
             await anyio.sleep(POLL_BACKOFF[min(attempt, len(POLL_BACKOFF) - 1)])
             attempt += 1
+
+    async def _still_holds(self, lease: Lease) -> bool:
+        """Whether this watcher still holds its lease, renewed now (the fence before a job's end)."""
+        if lease.lost.is_set():
+            return False
+        if await self._store.renew_lease(lease.key, lease.holder, self._watcher_ttl):
+            return True
+        lease.lost.set()
+        return False
 
     async def _finish(self, job: JobRecord, interaction: Interaction) -> None:
         """Store the final output (from the full resource, which has annotations) and announce it;
@@ -377,17 +487,25 @@ class JobService:
         failed = await self._store.finish_job(owner, interaction_id, status="failed", error=reason)
         await self._finished(failed, None)
 
-    async def _finished(
-        self, job: JobRecord | None, interaction: Interaction | None, *, relayed: bool = False
-    ) -> None:
-        """Tell the listeners, then wake the waiters (who then see everything the listeners recorded)."""
-        if job is not None:
-            for listener in self._listeners:
-                try:
-                    await listener(JobFinished(job, interaction, relayed))
-                except Exception:  # one listener's failure must not keep the others or the waiters waiting
-                    log.exception("a listener failed on the end of %s", job.interaction_id)
-            self._signal(job.interaction_id)
+    async def _finished(self, job: JobRecord | None, interaction: Interaction | None) -> None:
+        """Tell the listeners of the end this process recorded (None: it recorded none, as another
+        process finished the job first), wake this process's waiters (who then see everything the
+        listeners recorded), and announce the end to every process on the store's channel."""
+        if job is None:
+            return
+        for listener in self._listeners:
+            try:
+                await listener(JobFinished(job, interaction))
+            except Exception:  # one listener's failure must not keep the others or the waiters waiting
+                log.exception("a listener failed on the end of %s", job.interaction_id)
+        self._signal(job.interaction_id)
+        try:
+            await self._store.publish_job_finished(job.interaction_id)
+        except StoreError as exc:  # this process's subscribers hear of it now, the others' at a sweep
+            log.warning(
+                "could not announce the end of %s to the other processes: %s", job.interaction_id, exc
+            )
+            await self._end_heard(job.interaction_id)
 
     def _signal(self, interaction_id: str) -> None:
         event = self._changed.pop(interaction_id, None)
@@ -408,20 +526,31 @@ class JobService:
         """Wait until the job ends or `seconds` pass, relaying new progress notes as they arrive."""
         job = await self.get(owner, interaction_id)
         if not job.is_finished and job.interaction_id not in self._watching:
-            self.watch(job)
+            self.watch(job)  # take it over if its watcher is gone (or it waits for this caller's key)
         relayed = len(job.progress)
+        quiet_since = anyio.current_time()
         with anyio.move_on_after(seconds):
-            while not job.is_finished:
-                event = self._changed.setdefault(interaction_id, anyio.Event())
-                with anyio.move_on_after(HEARTBEAT_SECONDS) as heartbeat:
-                    await event.wait()
+            while True:
+                event = self._changed.setdefault(interaction_id, anyio.Event())  # before the read
                 job = await self.get(owner, interaction_id)
-                if progress is not None:
-                    for note in job.progress[relayed:]:
-                        await progress(headline(note.text))
-                    if heartbeat.cancelled_caught and len(job.progress) == relayed:
+                now = anyio.current_time()
+                if len(job.progress) > relayed:
+                    quiet_since = now
+                    if progress is not None:
+                        for note in job.progress[relayed:]:
+                            await progress(headline(note.text))
+                elif now - quiet_since >= HEARTBEAT_SECONDS and not job.is_finished:
+                    quiet_since = now
+                    if progress is not None:
                         await progress(f"Still {job.status}… {int(time.time() - job.created)} s elapsed")
                 relayed = len(job.progress)
+                if job.is_finished:
+                    break
+                # A job watched elsewhere is re-read for its notes; its end is heard on the channel.
+                watched_here = interaction_id in self._watching
+                pause = HEARTBEAT_SECONDS if watched_here else self._relay_seconds
+                with anyio.move_on_after(min(pause, HEARTBEAT_SECONDS - (now - quiet_since))):
+                    await event.wait()
         return job
 
     async def poll(

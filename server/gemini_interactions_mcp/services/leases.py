@@ -34,10 +34,27 @@ def _unwrapped_errors() -> Iterator[None]:
 
 
 @asynccontextmanager
-async def leased(store: Store, key: str, *, wait: float, ttl: float | None = None) -> AsyncIterator[Lease]:
+async def leased(
+    store: Store, key: str, *, wait: float, ttl: float | None = None, stop_when_lost: bool = False
+) -> AsyncIterator[Lease]:
     """Hold the lease `key` for a new holder while the body runs (LeaseBusyError after `wait` s); its
-    time to live is the store's default unless `ttl` is given."""
+    time to live is the store's default unless `ttl` is given.
+
+    With `stop_when_lost`, the body is cancelled the moment the lease is lost (`lease.lost` is then
+    set when the block ends): work that must run in one process only stops rather than run twice.
+    """
     lease_options = {} if ttl is None else {"ttl": ttl}
     with _unwrapped_errors():
         async with hold_lease(store, key, new_holder_id(), wait=wait, **lease_options) as lease:
-            yield lease
+            if not stop_when_lost:
+                yield lease
+                return
+            async with anyio.create_task_group() as guard:
+                guard.start_soon(_cancel_when_lost, lease, guard.cancel_scope)
+                yield lease
+                guard.cancel_scope.cancel()
+
+
+async def _cancel_when_lost(lease: Lease, scope: anyio.CancelScope) -> None:
+    await lease.lost.wait()
+    scope.cancel()

@@ -83,10 +83,7 @@ class UsageLedger:
             await self._store.add_usage(owner, utc_day(self._clock()), model, usage)
 
     async def job_finished(self, event: JobFinished) -> None:
-        """Count a background job's interaction when it ends (the job listener), once: not again in a
-        process that only relays an end another process recorded."""
-        if event.relayed:
-            return
+        """Count a background job's interaction when it ends (the job listener: once per job)."""
         job = event.job
         await self.record(job.owner, job.model or job.agent or job.kind, job.usage)
 

@@ -127,14 +127,20 @@ class Store(ABC):
         return await self._change_job(job.owner, job.interaction_id, lambda _: job)
 
     async def append_progress(
-        self, owner: str, interaction_id: str, texts: Sequence[str]
+        self, owner: str, interaction_id: str, texts: Sequence[str], *, after: int | None = None
     ) -> JobRecord | None:
-        """Add progress notes, numbered after the last one."""
+        """Add progress notes, numbered after the last one.
+
+        With `after`, the texts are the job's notes number `after + 1` on, and those it already has are
+        skipped: a watcher replaying an event stream (or two, while a stalled one has not yet noticed
+        that its lease moved on) stores each note once.
+        """
 
         def change(job: JobRecord) -> JobRecord:
             now = time.time()
+            fresh = texts if after is None else texts[max(0, len(job.progress) - after) :]
             last = job.progress[-1].seq if job.progress else 0
-            notes = [ProgressNote(seq=last + i, at=now, text=t) for i, t in enumerate(texts, start=1)]
+            notes = [ProgressNote(seq=last + i, at=now, text=t) for i, t in enumerate(fresh, start=1)]
             return job.model_copy(update={"progress": [*job.progress, *notes], "updated": now})
 
         return await self._change_job(owner, interaction_id, change)
@@ -171,9 +177,19 @@ class Store(ABC):
         environment_id: str | None = None,
         error: str | None = None,
     ) -> JobRecord | None:
-        """Store the final state and mark the job finished; fields left as None keep their value."""
+        """Store the final state and mark the job finished; fields left as None keep their value.
+
+        A job finishes once: for one already finished (or unknown) this changes nothing and returns
+        None. Whoever gets the record back is the one process that ended the job, so its end is
+        recorded and announced once however many watchers (a stalled one, a canceller) race for it.
+        """
+        ended = False
 
         def change(job: JobRecord) -> JobRecord:
+            nonlocal ended
+            ended = not job.is_finished
+            if not ended:
+                return job
             now = time.time()
             update: dict[str, object] = {"status": status, "updated": now, "finished": now}
             if output is not None:
@@ -188,7 +204,8 @@ class Store(ABC):
                 update["error"] = error
             return job.model_copy(update=update)
 
-        return await self._change_job(owner, interaction_id, change)
+        finished = await self._change_job(owner, interaction_id, change)
+        return finished if ended else None
 
     def _capped(self, job: JobRecord) -> JobRecord:
         """The job with its output cut to `max_output_chars` (flagged), revalidated as a fresh copy."""

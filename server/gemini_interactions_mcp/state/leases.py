@@ -3,9 +3,10 @@
 The store offers the primitive (`acquire_lease`, `renew_lease`, `release_lease`); this is how work
 uses it. `hold_lease` polls for a busy lease with a growing pause (the SQLite store has no way to be
 told when another process lets go), renews it in the background at a third of its time to live, and
-releases it however the work ends. If a renewal fails (the store was unreachable for longer than the
-lease lives, or the process stalled), `Lease.lost` says so: the work may now also run elsewhere and
-should not commit what the lease protected.
+releases it however the work ends. A renewal the store could not take is retried soon, not a third of
+the time to live later. If renewals fail until the lease has run out (the store was unreachable for
+that long), or the store says the lease is someone else's now (this process stalled past its time),
+`Lease.lost` says so: the work may now also run elsewhere and should stop.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from gemini_interactions_mcp.state.errors import LeaseBusyError, StoreError
 DEFAULT_TTL_SECONDS = 30.0
 FIRST_RETRY_SECONDS = 0.02
 LONGEST_RETRY_SECONDS = 0.25
+RETRY_FRACTION = 10
+"""A renewal that failed is tried again after this fraction of the time to live."""
 
 
 def new_holder_id() -> str:
@@ -67,12 +70,24 @@ async def hold_lease(
 
 
 async def _keep_renewed(store: Store, lease: Lease, ttl: float) -> None:
+    """Renew at a third of the time to live; after a failed renewal (store unreachable) try again at
+    a tenth of it, until the lease has run out by this process's clock: it is then lost, since another
+    process may have taken it meanwhile (and after a stall, the next renewal tells whether one did)."""
+    held_until = anyio.current_time() + ttl
+    pause = ttl / 3
     while True:
-        await anyio.sleep(ttl / 3)
+        await anyio.sleep(pause)
+        asked = anyio.current_time()
         try:
             renewed = await store.renew_lease(lease.key, lease.holder, ttl)
         except StoreError:
-            continue  # the store may come back before the lease runs out: try again next time
+            if anyio.current_time() >= held_until:
+                lease.lost.set()
+                return
+            pause = min(ttl / RETRY_FRACTION, held_until - anyio.current_time())
+            continue
         if not renewed:
             lease.lost.set()
             return
+        held_until = asked + ttl
+        pause = ttl / 3
