@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import anyio
 import pytest
 
 from gemini_interactions_mcp.services.limits import LimitExceeded, Limits, LimitSettings, Refusal, in_words
 from gemini_interactions_mcp.services.usage import UsageLedger, seconds_to_next_day, utc_day
-from gemini_interactions_mcp.state import JobRecord, MemoryRateLimiter, MemoryStore
+from gemini_interactions_mcp.state import JobRecord, MemoryRateLimiter, MemoryStore, SQLiteStore, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +26,7 @@ class Clock:
         return self.now
 
 
-def limits_with(store: MemoryStore, clock: Clock, **settings: float) -> tuple[Limits, list[Refusal]]:
+def limits_with(store: Store, clock: Clock, **settings: float) -> tuple[Limits, list[Refusal]]:
     refused: list[Refusal] = []
     limits = Limits(
         LimitSettings.model_validate(settings),
@@ -136,24 +137,30 @@ async def test_a_job_start_without_a_call_of_its_own_still_meets_the_budget() ->
     assert refused == [Refusal(limit="budget", tool="start_deep_research", retry_after=12 * 3600)]
 
 
-async def test_two_starts_at_once_cannot_both_take_the_last_place() -> None:
-    store = MemoryStore()
-    limits, _ = limits_with(store, Clock(), max_running_jobs=1)
+async def race_for_one_place(starters: list[tuple[Limits, Store]]) -> list[str]:
+    """Start a job through each (limits, store) at once, each holding its place while its create takes a
+    while; what became of each start, sorted."""
     outcomes: list[str] = []
 
-    async def start(name: str) -> None:
+    async def start(limits: Limits, store: Store, name: str) -> None:
         try:
             async with limits.job_slot("alice", "research"):
-                await anyio.sleep(0.01)  # the upstream create takes a while
+                await anyio.sleep(0.05)  # the upstream create takes a while
                 await store.create_job(job("alice", name))
                 outcomes.append("started")
         except LimitExceeded:
             outcomes.append("refused")
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(start, "j1")
-        tg.start_soon(start, "j2")
-    assert sorted(outcomes) == ["refused", "started"]
+        for i, (limits, store) in enumerate(starters):
+            tg.start_soon(start, limits, store, f"j{i}")
+    return sorted(outcomes)
+
+
+async def test_two_starts_at_once_cannot_both_take_the_last_place() -> None:
+    store = MemoryStore()
+    limits, _ = limits_with(store, Clock(), max_running_jobs=1)
+    assert await race_for_one_place([(limits, store), (limits, store)]) == ["refused", "started"]
 
 
 async def test_no_limits_configured_admits_everything_without_reading_the_store() -> None:
@@ -201,3 +208,15 @@ def test_days_roll_over_at_midnight_utc_and_waits_read_as_words() -> None:
         "1 h 0 min",
         "5 h 3 min",
     ]
+
+
+async def test_starts_in_two_processes_on_one_state_file_cannot_both_take_the_last_place(
+    tmp_path: Path,
+) -> None:
+    """Each process has its own lock; the lease in the shared store is what serialises their starts."""
+    stores = [SQLiteStore(tmp_path / "state.sqlite3"), SQLiteStore(tmp_path / "state.sqlite3")]
+    processes = [(limits_with(store, Clock(), max_running_jobs=1)[0], store) for store in stores]
+    outcomes = await race_for_one_place(processes)
+    for store in stores:
+        await store.close()
+    assert outcomes == ["refused", "started"]

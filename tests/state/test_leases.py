@@ -26,6 +26,13 @@ from tests.helpers.waiting import async_wait_until
 pytestmark = pytest.mark.anyio
 
 
+async def test_what_the_body_raises_comes_out_as_itself_and_the_lease_is_released(store: Store) -> None:
+    with pytest.raises(ValueError, match="the body's own"):
+        async with hold_lease(store, "conv_9", "a", wait=1):
+            raise ValueError("the body's own error")
+    assert await store.acquire_lease("conv_9", "b", 30)
+
+
 async def test_one_holder_at_a_time_and_only_the_holder_renews_or_releases(store: Store) -> None:
     assert await store.acquire_lease("conv_1", "a", 30)
     assert not await store.acquire_lease("conv_1", "b", 30)

@@ -29,7 +29,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.locks import KeyedLocks
 from gemini_interactions_mcp.services.usage import UsageLedger, seconds_to_next_day
-from gemini_interactions_mcp.state import JobKind, RateLimiter, Store, Usage
+from gemini_interactions_mcp.state import (
+    JobKind,
+    LeaseBusyError,
+    RateLimiter,
+    Store,
+    Usage,
+    hold_lease,
+    new_holder_id,
+)
 from gemini_interactions_mcp.tool_names import ToolName
 
 LimitName = Literal["rate", "jobs", "budget"]
@@ -44,6 +52,9 @@ JOB_TOOLS: dict[JobKind, ToolName] = {
 }
 SECONDS_PER_MINUTE = 60.0
 RATE_KEY = "rate:"
+JOB_SLOT_LEASE = "job-start:"
+JOB_SLOT_WAIT_SECONDS = 30.0
+"""How long a start waits for another start of the same caller in another server process."""
 
 
 class LimitSettings(BaseModel):
@@ -115,6 +126,7 @@ class Limits:
         self._store = store
         self._clock = clock
         self._job_locks = KeyedLocks()
+        self._holder = new_holder_id()
         self._listeners: list[RefusalListener] = []
 
     def on_refusal(self, listener: RefusalListener) -> None:
@@ -187,15 +199,15 @@ class Limits:
     @asynccontextmanager
     async def job_slot(self, owner: str, kind: JobKind) -> AsyncIterator[None]:
         """Hold a place for one more background job of `owner` while it is started, or raise
-        LimitExceeded. Starts are serialised per owner in this process, so two at once cannot both
-        take the last place. The daily budget is checked here too: a research plan approved during a
-        poll starts a run without a call of its own."""
+        LimitExceeded. Starts of one owner are serialised (a lock in this process, a lease in the store
+        across processes), so two at once cannot both take the last place. The daily budget is checked
+        here too: a research plan approved during a poll starts a run without a call of its own."""
         await self._check_budget(owner, JOB_TOOLS[kind])
         limit = self.settings.max_running_jobs
         if limit is None:
             yield
             return
-        async with self._job_locks.hold(owner):
+        async with self._job_locks.hold(owner), self._across_processes(owner):
             running = sum(1 for job in await self._store.unfinished_jobs() if job.owner == owner)
             if running >= limit:
                 raise self._refuse(
@@ -206,3 +218,15 @@ class Limits:
                     None,
                 )
             yield
+
+    @asynccontextmanager
+    async def _across_processes(self, owner: str) -> AsyncIterator[None]:
+        try:
+            async with hold_lease(
+                self._store, JOB_SLOT_LEASE + owner, self._holder, wait=JOB_SLOT_WAIT_SECONDS
+            ):
+                yield
+        except LeaseBusyError:
+            raise ServiceError(
+                "Another background job of yours is being started by another server process; try again."
+            ) from None

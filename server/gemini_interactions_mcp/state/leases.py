@@ -46,7 +46,8 @@ class Lease:
 async def hold_lease(
     store: Store, key: str, holder: str, *, wait: float, ttl: float = DEFAULT_TTL_SECONDS
 ) -> AsyncIterator[Lease]:
-    """Hold the lease `key` while the body runs; LeaseBusyError if it stays taken for `wait` seconds."""
+    """Hold the lease `key` while the body runs; LeaseBusyError if it stays taken for `wait` seconds.
+    Whatever the body raises comes out as itself (not wrapped in an exception group)."""
     deadline = anyio.current_time() + wait
     pause = FIRST_RETRY_SECONDS
     while not await store.acquire_lease(key, holder, ttl):
@@ -63,6 +64,13 @@ async def hold_lease(
                 yield lease
             finally:
                 renewals.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The renewals never raise, so the group holds what the body raised: re-raise that as itself,
+        # so callers catch the body's own errors by type.
+        real = [e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())]
+        if len(real) == 1:
+            raise real[0] from None
+        raise
     finally:
         # A release that fails is harmless (the lease expires on its own); the work's outcome matters more.
         with anyio.CancelScope(shield=True), suppress(StoreError):
