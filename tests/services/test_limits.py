@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,7 +138,7 @@ async def test_a_job_start_without_a_call_of_its_own_still_meets_the_budget() ->
     assert refused == [Refusal(limit="budget", tool="start_deep_research", retry_after=12 * 3600)]
 
 
-async def race_for_one_place(starters: list[tuple[Limits, Store]]) -> list[str]:
+async def race_for_one_place(starters: Sequence[tuple[Limits, Store]]) -> list[str]:
     """Start a job through each (limits, store) at once, each holding its place while its create takes a
     while; what became of each start, sorted."""
     outcomes: list[str] = []
