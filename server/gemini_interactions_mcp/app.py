@@ -44,6 +44,7 @@ from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
 from gemini_interactions_mcp.services.sandbox import SandboxService
 from gemini_interactions_mcp.services.speech import SpeechService
+from gemini_interactions_mcp.services.toolloop import ToolLoop
 from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import Store, StoreError, open_store, state_spec
@@ -181,6 +182,14 @@ async def _services(
         default_model=settings.default_model,
         media=library,
         ledger=ledger,
+        tool_loop=None
+        if hub is None
+        else ToolLoop(
+            hub,
+            max_rounds=settings.max_tool_rounds,
+            roots=settings.allow_dirs,
+            show_roots=settings.transport == "stdio",
+        ),
     )
     return AppState(
         settings=settings,

@@ -7,9 +7,11 @@ official MCP client and prints a readable transcript.
 from __future__ import annotations
 
 import base64
+import json
 import sys
 import tempfile
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +21,22 @@ from mcp.types import AudioContent, CallToolResult, ImageContent, ResourceLink, 
 from gemini_interactions_mcp.tool_names import ToolName
 
 WIDTH = 96
+TICKETS_SERVER = """
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+server = MCPServer("tickets")
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def open_tickets() -> str:
+    \"\"\"The open tickets of the team.\"\"\"
+    return "#12 login fails on Safari (high); #15 typo on the pricing page (low)"
+
+
+server.run("stdio")
+"""
+"""A user's own MCP server, as small as one can be: the demo lets Gemini call it."""
 
 
 def _say(who: str, text: str) -> None:
@@ -49,7 +67,22 @@ async def _call(client: Client, tool: str, arguments: dict[str, Any], **options:
     return result
 
 
+def _workspace(folder: Path) -> Path:
+    """A project folder with notes, and an mcpServers file naming the user's own tickets server."""
+    (folder / "NOTES.md").write_text("Release 2.1 ships on Tuesday; #12 must be fixed first.\n")
+    (folder / "tickets_server.py").write_text(TICKETS_SERVER)
+    config = folder / "mcp.json"
+    server = {"command": sys.executable, "args": [str(folder / "tickets_server.py")]}
+    config.write_text(json.dumps({"mcpServers": {"tickets": server}}))
+    return config
+
+
 async def _demo(research_seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        await _demo_in(Path(folder), research_seconds)
+
+
+async def _demo_in(folder: Path, research_seconds: float) -> None:
     output_dir = tempfile.mkdtemp(prefix="gemini-demo-")
     params = StdioServerParameters(
         command=sys.executable,
@@ -64,6 +97,10 @@ async def _demo(research_seconds: float) -> None:
             str(research_seconds),
             "--output-dir",
             output_dir,
+            "--allow-dir",
+            str(folder),
+            "--mcp-config",
+            str(_workspace(folder)),
         ],
     )
     print("=" * WIDTH)
@@ -87,6 +124,7 @@ async def _demo(research_seconds: float) -> None:
         await _call(client, ToolName.LIST_CONVERSATIONS, {})
         print("The follow-up was answered from the conversation kept by the server: the thread survived.\n")
         await _image(client, output_dir)
+        await _tools(client)
         await _research(client)
 
 
@@ -99,6 +137,17 @@ async def _image(client: Client, output_dir: str) -> None:
     )
     (media,) = (result.structured_content or {})["media"]
     print(f"The image was saved to {media['path']} (under {output_dir}) and shown to the client inline.\n")
+
+
+async def _tools(client: Client) -> None:
+    """Gemini calls the user's own MCP server and reads the workspace, in one turn."""
+    # The emulator's model calls exactly what a [[call NAME {arguments}]] directive names.
+    prompt = (
+        "What blocks the release? "
+        '[[call tickets__open_tickets {}]] [[call workspace__read_file {"path": "NOTES.md"}]]'
+    )
+    await _call(client, ToolName.ASK, {"prompt": prompt, "tools": ["mcp:tickets", "workspace"]})
+    print("Gemini called the tickets server and read NOTES.md through this server, within the same turn.\n")
 
 
 async def _research(client: Client) -> None:

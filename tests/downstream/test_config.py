@@ -103,3 +103,15 @@ def test_claude_desktop_style_file_needs_no_extra_keys(tmp_path: Path) -> None:
     desktop = {"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}
     (server,) = load_config(write(tmp_path, json.dumps(desktop)), {}).servers
     assert (server.trust, server.via_gemini, server.include_tools) == (False, False, None)
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Gemini calls your tools") :]
+    block = re.search(r"\n\n((?:    .*\n)+)", section)
+    assert block is not None
+    example = "\n".join(line[4:] for line in block.group(1).splitlines())
+    env = {"GITHUB_TOKEN": "g", "TICKETS_TOKEN": "t", "DEPLOY_KEY": "d"}
+    loaded = load_config(write(tmp_path, example), env)
+    assert [s.name for s in loaded.servers] == ["github", "time", "tickets", "deploys"]
+    assert loaded.warnings == () and loaded.servers[3].via_gemini

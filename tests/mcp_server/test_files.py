@@ -57,6 +57,8 @@ async def test_a_glob_in_files_sends_the_matching_text_files(
     (root / "src" / "lib" / "data.bin").write_bytes(b"\x00\x01")
     result = await client.call_tool("ask_gemini", {"prompt": "Review", "files": ["src/**/*.py", "src/lib"]})
     assert not result.is_error, text_of(result)
+    assert "Note: src/**/*.py: 2 files, ~6 tokens (.gitignore honoured)." in text_of(result)
+    assert "src/lib: 1 file, ~3 tokens; skipped 1 binary (.gitignore honoured)." in text_of(result)
     (sent,) = [r["body"] for r in requests_log(emulator)]
     texts = [b["text"] for b in sent["input"][0]["content"] if b["type"] == "text"]
     assert texts == [

@@ -11,6 +11,7 @@ import pytest
 
 from gemini_interactions_mcp.downstream.functions import FunctionSpec
 from gemini_interactions_mcp.services.toolloop import Approval, ToolLoop
+from gemini_interactions_mcp.services.turns import TurnOutcome
 from tests.helpers.downstream import HubFactory, stdio_config
 
 pytestmark = pytest.mark.anyio
@@ -97,3 +98,21 @@ async def test_trusted_servers_are_not_asked(make_hub: HubFactory, tmp_path: Pat
     turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=confirm)
     (result,) = await turn.answer([call("test__add_note", "c1", note="x")])
     assert texts(result) == "stored note #1: x"
+
+
+async def test_the_round_limit_ends_the_turn_with_a_note(make_hub: HubFactory, tmp_path: Path) -> None:
+    loop = ToolLoop(make_hub(), max_rounds=2)
+    turn = loop.turn(await loop.toolbox(["workspace"]), [tmp_path])
+    outcome = TurnOutcome(
+        interaction_id="v1_x",
+        status="requires_action",
+        text="",
+        function_calls=[call("workspace__list_dir", "c1")],
+    )
+    assert await turn("local", outcome) is not None
+    assert await turn("local", outcome) is not None
+    assert await turn("local", outcome) is None
+    assert turn.rounds == 2 and len(turn.calls) == 2
+    assert "after 2 rounds (the limit, --max-tool-rounds)" in turn.notes[0]
+    answered = TurnOutcome(interaction_id="v1_y", status="completed", text="done")
+    assert await turn("local", answered) is None and len(turn.notes) == 1

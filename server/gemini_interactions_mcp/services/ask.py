@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, Field
 
+from gemini_interactions_mcp.downstream.hub import is_downstream_entry
 from gemini_interactions_mcp.gemini import InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
@@ -30,12 +32,17 @@ from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.reports import Citation, citations_of
+from gemini_interactions_mcp.services.toolloop import CallRecord, Confirm, LoopTurn, ToolLoop, cannot_ask
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import ConversationRecord, UsageCounts
 
 BuiltinTool = Literal["google_search", "code_execution", "url_context"]
+BUILTIN_TOOLS: frozenset[str] = frozenset(get_args(BuiltinTool))
+BRIDGED = "bridged_tools"
+"""Settings key of the conversation's `mcp:` and `workspace` entries: kept with it, never sent as such
+(each turn declares what they stand for)."""
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 MIN_TURN_SECONDS = 1.0
 """However late a turn starts, it gets at least this long to be accepted upstream."""
@@ -49,7 +56,8 @@ class AskRequest(BaseModel):
     model: str | None = None
     system_instruction: str | None = None
     files: list[str] = Field(default_factory=list)
-    tools: list[BuiltinTool] | None = None
+    tools: list[str] | None = None
+    """Built-in tools, `workspace`, `mcp:NAME` and `mcp:NAME/TOOL` entries."""
     thinking_level: ThinkingLevel | None = None
     response_schema: dict[str, Any] | None = None
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None
@@ -73,10 +81,16 @@ class TurnResult(BaseModel):
     """The conversation's totals after this turn (tokens and estimated cost)."""
     notes: list[str]
     data: Any = None
+    calls: list[CallRecord] = Field(default_factory=list)
+    """Every tool Gemini called in this turn through this server."""
     media: list[SavedMedia] = Field(default_factory=list)
     sources: list[Citation] = Field(default_factory=list)
     parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
     """The answer in order (text and saved media) when it holds media; empty for text-only answers."""
+
+
+RootsSource = Callable[[], Awaitable[list[Path] | None]]
+"""Asks the client for its roots, only when a turn needs them."""
 
 
 class ActionHandler(Protocol):
@@ -93,7 +107,15 @@ def merged_settings(stored: dict[str, Any], request: AskRequest) -> dict[str, An
     if request.system_instruction is not None:
         settings["system_instruction"] = request.system_instruction or None
     if request.tools is not None:
-        settings["tools"] = [{"type": name} for name in dict.fromkeys(request.tools)] or None
+        entries = list(dict.fromkeys(request.tools))
+        unknown = [t for t in entries if t not in BUILTIN_TOOLS and not is_downstream_entry(t)]
+        if unknown:
+            raise ServiceError(
+                f"Unknown tools {', '.join(map(repr, unknown))}: use google_search, code_execution, "
+                "url_context, workspace, mcp:NAME or mcp:NAME/TOOL (gemini://tools lists the servers)."
+            )
+        settings["tools"] = [{"type": t} for t in entries if t in BUILTIN_TOOLS] or None
+        settings[BRIDGED] = [t for t in entries if t not in BUILTIN_TOOLS] or None
     if request.thinking_level is not None:
         settings["generation_config"] = {
             **(settings.get("generation_config") or {}),
@@ -112,12 +134,13 @@ def model_body(
     extra_tools: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The create body of one model interaction: input, chain link, the re-sent settings, and the
-    tools of this call only (File Search)."""
+    tools of this call only (File Search; the functions and Gemini-side MCP servers that a
+    conversation's bridged entries stand for)."""
     generation_config = {**settings.get("generation_config", {}), "thinking_summaries": "auto"}
     body: dict[str, Any] = {
         "model": model,
         "input": turn_input,
-        **{k: v for k, v in settings.items() if k != "generation_config"},
+        **{k: v for k, v in settings.items() if k not in ("generation_config", BRIDGED)},
         "generation_config": generation_config,
     }
     if previous is not None:
@@ -233,7 +256,9 @@ class AskService:
         actions: ActionHandler | None = None,
         media: MediaLibrary | None = None,
         ledger: UsageLedger | None = None,
+        tool_loop: ToolLoop | None = None,
     ) -> None:
+        self._tool_loop = tool_loop
         self._media = media
         self._ledger = ledger
         self._directory = directory
@@ -254,8 +279,15 @@ class AskService:
         *,
         wait_seconds: float,
         roots: list[Path] | None = None,
+        confirm: Confirm = cannot_ask,
+        workspace_roots: RootsSource | None = None,
     ) -> TurnResult:
-        """Run one turn; the answer (or, past `wait_seconds`, a handle to poll) and the conversation."""
+        """Run one turn; the answer (or, past `wait_seconds`, a handle to poll) and the conversation.
+
+        A conversation with bridged tools (`mcp:`, `workspace`) has its function calls answered within
+        the turn; `confirm` puts a writing tool's call to the user, `workspace_roots` gives the folders
+        the workspace functions may read (the client's, when it shares them).
+        """
         deadline = time.monotonic() + wait_seconds
         notes: list[str] = []
         conversation = await self._directory.open(owner, request.conversation)
@@ -265,8 +297,11 @@ class AskService:
         settings = merged_settings(conversation.settings, request)
         search = file_search(request.file_search_stores, settings)
         turn_input = await self._inputs.build(
-            request.prompt, request.files, roots, owner=owner, progress=progress
+            request.prompt, request.files, roots, owner=owner, progress=progress, notes=notes
         )
+        loop = await self._loop_turn(settings, confirm, progress, workspace_roots)
+        if loop is not None:
+            notes += loop.toolbox.notes
         turn = _ModelTurn(
             owner=owner,
             conversation_id=conversation.id,
@@ -278,10 +313,10 @@ class AskService:
             client=self._client,
             jobs=self._jobs,
             heartbeats=self._heartbeats,
-            actions=self._actions,
+            actions=loop or self._actions,
             response_format=request.response_format,
             ledger=self._ledger,
-            extra_tools=search,
+            extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
         )
         advanced = await self._chain.advance(
             owner,
@@ -311,12 +346,30 @@ class AskService:
             turn=record.turns,
             usage=advanced.created.usage,
             conversation_usage=record.usage.as_dict(),
-            notes=notes + outcome.notes,
+            notes=notes + outcome.notes + (loop.notes if loop is not None else []),
             data=data,
+            calls=loop.calls if loop is not None else [],
             media=[p.media for p in parts if p.media is not None],
             sources=citations_of([{"content": outcome.blocks}]),
             parts=parts,
         )
+
+    async def _loop_turn(
+        self,
+        settings: dict[str, Any],
+        confirm: Confirm,
+        progress: Progress,
+        workspace_roots: RootsSource | None,
+    ) -> LoopTurn | None:
+        """The answerer of this turn's function calls, when the conversation enabled bridged tools."""
+        entries = settings.get(BRIDGED) or []
+        if not entries:
+            return None
+        if self._tool_loop is None:
+            raise ServiceError("This server was started without support for tools Gemini calls through it.")
+        toolbox = await self._tool_loop.toolbox(entries)
+        roots = await workspace_roots() if workspace_roots is not None and "workspace" in entries else None
+        return self._tool_loop.turn(toolbox, roots, confirm=confirm, progress=progress)
 
     async def _saved_parts(
         self, owner: str, outcome: TurnOutcome, label: str, roots: list[Path] | None

@@ -365,7 +365,8 @@ class FileLoader:
             )
         skipped = [f"{binary} binary" if binary else "", f"{too_big} over the size cap" if too_big else ""]
         extra = "; skipped " + " and ".join(s for s in skipped if s) if binary or too_big else ""
-        return files, f"{ref}: {len(files)} files, ~{total // 4:,} tokens{extra} (.gitignore honoured)."
+        count = f"{len(files)} file{'' if len(files) == 1 else 's'}"
+        return files, f"{ref}: {count}, ~{total // 4:,} tokens{extra} (.gitignore honoured)."
 
     def _read_block(self, file: _LocalFile) -> dict[str, Any]:
         try:

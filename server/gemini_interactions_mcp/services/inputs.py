@@ -32,9 +32,11 @@ class TurnInputs:
         *,
         owner: str | None = None,
         progress: Progress | None = None,
+        notes: list[str] | None = None,
     ) -> TurnInput:
         """The input; with an `owner`, files too big to go inline are uploaded for that owner. A ref
-        may carry clip options (`talk.mp4#t=10,30&fps=1&res=low`, see `clips`)."""
+        may carry clip options (`talk.mp4#t=10,30&fps=1&res=low`, see `clips`). What folders and globs
+        brought (file count, token estimate) is added to `notes`."""
         if not files:
             return prompt
         upload = None
@@ -49,4 +51,6 @@ class TurnInputs:
             block if options[i] is None else options[i].apply(block, files[i])
             for block, i in zip(loaded.blocks, loaded.sources, strict=True)
         ]
+        if notes is not None:
+            notes += loaded.notes
         return [{"type": "user_input", "content": [{"type": "text", "text": prompt}, *blocks]}]

@@ -77,9 +77,18 @@ def _error_text(outcome: CallOutcome) -> str:
 class ToolLoop:
     """Builds a turn's toolbox from its `tools` entries, and answers its function calls."""
 
-    def __init__(self, hub: DownstreamHub, *, max_rounds: int = DEFAULT_MAX_ROUNDS) -> None:
+    def __init__(
+        self,
+        hub: DownstreamHub,
+        *,
+        max_rounds: int = DEFAULT_MAX_ROUNDS,
+        roots: Sequence[Path] = (),
+        show_roots: bool = True,
+    ) -> None:
         self.hub = hub
         self.max_rounds = max_rounds
+        self._roots = list(roots)
+        self._show_roots = show_roots
 
     async def toolbox(self, entries: Sequence[str]) -> Toolbox:
         try:
@@ -90,14 +99,15 @@ class ToolLoop:
     def turn(
         self,
         toolbox: Toolbox,
-        roots: Sequence[Path],
+        roots: Sequence[Path] | None = None,
         *,
         confirm: Confirm = cannot_ask,
         progress: Progress | None = None,
-        show_roots: bool = True,
     ) -> LoopTurn:
-        """The answerer of one turn's calls (it counts the rounds and records every call)."""
-        workspace = Workspace(Confinement.of(roots, show_roots=show_roots))
+        """The answerer of one turn's calls (it counts the rounds and records every call); the workspace
+        functions read `roots` (the client's), else the server's allowed folders."""
+        chosen = self._roots if roots is None else roots
+        workspace = Workspace(Confinement.of(chosen, show_roots=self._show_roots))
         return LoopTurn(self, toolbox, workspace, confirm, progress)
 
 
@@ -138,24 +148,28 @@ class LoopTurn:
         """One round: every call checked and confirmed first (one question at a time), then the allowed
         ones run in parallel; a `function_result` step per call, in the order of the calls."""
         outcomes: list[CallOutcome | None] = []
+        seconds = [0.0] * len(calls)
         runnable: list[tuple[int, FunctionSpec, Mapping[str, Any]]] = []
         for index, call in enumerate(calls):
             spec, refused = await self._check(call)
-            if refused is not None or spec is None:
-                self._record(
-                    str(call.get("name")), 0.0, refused or CallOutcome.text("refused", is_error=True)
-                )
-            else:
+            if refused is None and spec is not None:
                 runnable.append((index, spec, call.get("arguments") or {}))
             outcomes.append(refused)
 
         async def run(index: int, spec: FunctionSpec, arguments: Mapping[str, Any]) -> None:
+            started = time.monotonic()
             outcomes[index] = await self._run(spec, arguments)
+            seconds[index] = time.monotonic() - started
 
         async with anyio.create_task_group() as tg:
             for index, spec, arguments in runnable:
                 tg.start_soon(run, index, spec, arguments)
-        return [_result_step(call, outcome) for call, outcome in zip(calls, outcomes, strict=True)]
+        steps = []
+        for call, outcome, took in zip(calls, outcomes, seconds, strict=True):
+            assert outcome is not None  # every call was either refused or run
+            self._record(str(call.get("name")), took, outcome)
+            steps.append(_result_step(call, outcome))
+        return steps
 
     async def _check(self, call: Mapping[str, Any]) -> tuple[FunctionSpec | None, CallOutcome | None]:
         """The enabled function a call names, or the error result that refuses it."""
@@ -174,23 +188,18 @@ class LoopTurn:
     async def _run(self, spec: FunctionSpec, arguments: Mapping[str, Any]) -> CallOutcome:
         if self._progress is not None:
             await self._progress(f"calling {spec.name}")
-        started = time.monotonic()
         if spec.server == WORKSPACE:
-            outcome = (await self._workspace.call(spec.tool, arguments)).capped()
-        else:
-            outcome = await self._loop.hub.call(spec, arguments)
-        self._record(spec.name, time.monotonic() - started, outcome)
-        return outcome
+            return (await self._workspace.call(spec.tool, arguments)).capped()
+        return await self._loop.hub.call(spec, arguments)
 
     def _record(self, name: str, seconds: float, outcome: CallOutcome) -> None:
         error = _error_text(outcome) if outcome.is_error else None
         self.calls.append(
-            CallRecord(name=name, seconds=round(seconds, 3), ok=not outcome.is_error, error=error)
+            CallRecord(name=name, seconds=round(seconds, 4), ok=not outcome.is_error, error=error)
         )
 
 
-def _result_step(call: Mapping[str, Any], outcome: CallOutcome | None) -> dict[str, Any]:
-    assert outcome is not None  # every call was either refused or run
+def _result_step(call: Mapping[str, Any], outcome: CallOutcome) -> dict[str, Any]:
     step: dict[str, Any] = {
         "type": "function_result",
         "call_id": call.get("id"),

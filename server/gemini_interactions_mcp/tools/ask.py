@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.ask import AskRequest, BuiltinTool, ThinkingLevel, TurnResult
+from gemini_interactions_mcp.services.ask import AskRequest, ThinkingLevel, TurnResult
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.tool_names import ToolName
@@ -21,6 +21,7 @@ from gemini_interactions_mcp.tools._common import (
     principal,
     run_service,
 )
+from gemini_interactions_mcp.tools.bridge import calls_line, confirmer
 from gemini_interactions_mcp.tools.media import answer_blocks
 from gemini_interactions_mcp.tools.outputs import AskOutput
 from gemini_interactions_mcp.tools.roots import client_roots
@@ -40,6 +41,7 @@ async def render(result: TurnResult, media: MediaLibrary, owner: str) -> CallToo
     footer = [
         f"[conversation {label} · turn {result.turn} · {result.model} · {result.status}"
         + (f" · {used}]" if used else "]"),
+        *([calls_line(result.calls)] if result.calls else []),
         *(f"Note: {n}" for n in result.notes),
     ]
     if result.sources:
@@ -87,7 +89,11 @@ def register(server: MCPServer[Any]) -> None:
             Field(description=FILES + " Video clip: a.mp4#t=10,30&fps=1&res=low."),
         ] = None,
         tools: Annotated[
-            list[BuiltinTool] | None, Field(description="Built-in tools; kept for later turns.")
+            list[str] | None,
+            Field(
+                description="google_search, code_execution, url_context; workspace (Gemini reads your "
+                "files); mcp:NAME or mcp:NAME/TOOL (gemini://tools). Kept for later turns."
+            ),
         ] = None,
         thinking_level: ThinkingLevel | None = None,
         response_schema: Annotated[
@@ -115,6 +121,14 @@ def register(server: MCPServer[Any]) -> None:
         )
         roots = await client_roots(ctx) if request.files else None
         result = await run_service(
-            state.asks.ask(owner, request, ProgressReporter(ctx), wait_seconds=wait, roots=roots)
+            state.asks.ask(
+                owner,
+                request,
+                ProgressReporter(ctx),
+                wait_seconds=wait,
+                roots=roots,
+                confirm=confirmer(ctx),
+                workspace_roots=lambda: client_roots(ctx),
+            )
         )
         return await render(result, state.media, owner)

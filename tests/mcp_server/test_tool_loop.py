@@ -1,0 +1,170 @@
+"""Gemini calls the user's tools through ask_gemini: the loop on the wire, confirmations, remote servers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.types import ElicitRequestParams, ElicitResult
+from starlette.applications import Starlette
+
+from gemini_interactions_mcp.app import build_server
+from gemini_interactions_mcp.config import ServerSettings
+from tests.helpers.downstream import SERVER_SCRIPT
+from tests.helpers.results import data, text_of
+
+from .conftest import requests_log
+
+pytestmark = pytest.mark.anyio
+SECRET = "Bearer sk-remote-secret-42"
+
+
+@pytest.fixture
+def bridged_settings(tmp_path: Path) -> ServerSettings:
+    config = tmp_path / "mcp.json"
+    servers = {
+        "local": {"command": sys.executable, "args": [str(SERVER_SCRIPT)]},
+        "remote": {
+            "httpUrl": "https://mcp.example.com/mcp",
+            "headers": {"Authorization": SECRET},
+            "via": "gemini",
+        },
+    }
+    config.write_text(json.dumps({"mcpServers": servers}))
+    (tmp_path / "notes.md").write_text("The launch is on Tuesday.\n")
+    return ServerSettings(state="memory", allow_dirs=(tmp_path,), mcp_config=config)
+
+
+@pytest.fixture(params=["auto", "legacy"])
+async def bridged(
+    request: pytest.FixtureRequest, emulator: Starlette, bridged_settings: ServerSettings
+) -> AsyncIterator[Client]:
+    server = build_server(bridged_settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode=request.param, raise_exceptions=True) as c:
+        yield c
+
+
+def directive(name: str, **arguments: Any) -> str:
+    return f"[[call {name} {json.dumps(arguments)}]]"
+
+
+async def test_gemini_calls_local_tools_and_the_workspace_in_one_turn(
+    bridged: Client, emulator: Starlette
+) -> None:
+    prompt = (
+        "Check both. "
+        + directive("local__echo", text="hi")
+        + directive("workspace__read_file", path="notes.md")
+    )
+    result = await bridged.call_tool("ask_gemini", {"prompt": prompt, "tools": ["mcp:local", "workspace"]})
+    text = text_of(result)
+    assert "The function local__echo returned: echo: hi" in text
+    assert "The function workspace__read_file returned:" in text and "The launch is on Tuesday." in text
+    assert "Tools called: local__echo (" in text and "workspace__read_file (" in text
+    out = data(result)
+    assert out["turn"] == 1 and out["status"] == "completed"
+    assert sorted((c["name"], c["ok"]) for c in out["calls"]) == [
+        ("local__echo", True),
+        ("workspace__read_file", True),
+    ]
+    first, second = [r["body"] for r in requests_log(emulator)]
+    declared = {t["name"] for t in first["tools"] if t["type"] == "function"}
+    assert {"local__echo", "local__add_note", "workspace__read_file", "workspace__search"} <= declared
+    assert second["previous_interaction_id"] != out["interaction_id"]  # chained on the first hop
+    assert [s["type"] for s in second["input"]] == ["function_result", "function_result"]
+    assert second["tools"] == first["tools"]
+    # The next turn keeps the tools (and chains on the loop's last interaction).
+    follow = await bridged.call_tool(
+        "ask_gemini",
+        {"prompt": "Again " + directive("local__echo", text="two"), "conversation": out["conversation"]},
+    )
+    assert "local__echo returned: echo: two" in text_of(follow)
+    assert data(follow)["turn"] == 2
+    third = requests_log(emulator)[2]["body"]
+    assert third["previous_interaction_id"] == out["interaction_id"]
+
+
+async def test_unknown_entries_and_servers_are_clear_errors(bridged: Client) -> None:
+    result = await bridged.call_tool("ask_gemini", {"prompt": "hi", "tools": ["shell"]})
+    assert result.is_error and "Unknown tools 'shell'" in text_of(result)
+    result = await bridged.call_tool("ask_gemini", {"prompt": "hi", "tools": ["mcp:nope"]})
+    assert result.is_error and "No MCP server 'nope'" in text_of(result) and "mcp:local" in text_of(result)
+
+
+async def test_a_tool_the_conversation_did_not_enable_is_never_called(
+    bridged: Client, emulator: Starlette
+) -> None:
+    prompt = directive("local__echo", text="only this")
+    result = await bridged.call_tool("ask_gemini", {"prompt": prompt, "tools": ["mcp:local/echo"]})
+    assert "echo: only this" in text_of(result)
+    declared = [t["name"] for t in requests_log(emulator)[0]["body"]["tools"] if t["type"] == "function"]
+    assert declared == ["local__echo"]
+
+
+async def test_remote_servers_go_to_gemini_with_headers_that_never_come_back(
+    bridged: Client, emulator: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = await bridged.call_tool(
+        "ask_gemini",
+        {"prompt": "Status? " + directive("remote.status", service="api"), "tools": ["mcp:remote"]},
+    )
+    (sent,) = [r["body"] for r in requests_log(emulator)]
+    (tool,) = sent["tools"]
+    assert tool == {
+        "type": "mcp_server",
+        "name": "remote",
+        "url": "https://mcp.example.com/mcp",
+        "headers": {"Authorization": SECRET},
+    }
+    listing = await bridged.read_resource("gemini://tools")
+    conversations = await bridged.call_tool("list_conversations", {})
+    for shown in [
+        text_of(result),
+        json.dumps(result.structured_content),
+        caplog.text,
+        str(listing),
+        text_of(conversations),
+    ]:
+        assert "sk-remote-secret-42" not in shown
+
+
+async def elicit_answer(allow: bool) -> Any:
+    async def callback(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        assert "add_note" in params.message and "buy milk" in params.message
+        return ElicitResult(action="accept", content={"allow": allow})
+
+    return callback
+
+
+@pytest.mark.parametrize("allow", [True, False])
+async def test_writing_tools_are_confirmed_by_the_user_on_2025_connections(
+    emulator: Starlette, bridged_settings: ServerSettings, allow: bool
+) -> None:
+    server = build_server(bridged_settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="legacy", elicitation_callback=await elicit_answer(allow)) as client:
+        result = await client.call_tool(
+            "ask_gemini", {"prompt": directive("local__add_note", note="buy milk"), "tools": ["mcp:local"]}
+        )
+    text = text_of(result)
+    if allow:
+        assert "local__add_note returned: stored note #1: buy milk" in text
+    else:
+        assert "The user declined the call of local__add_note" in text
+    assert data(result)["calls"][0]["ok"] is allow
+
+
+async def test_a_client_that_cannot_be_asked_gets_the_call_refused_with_how_to_trust(
+    emulator: Starlette, bridged_settings: ServerSettings
+) -> None:
+    server = build_server(bridged_settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="legacy") as client:  # no elicitation callback: no capability
+        result = await client.call_tool(
+            "ask_gemini", {"prompt": directive("local__add_note", note="x"), "tools": ["mcp:local"]}
+        )
+    assert '"trust": true' in text_of(result) and "stored note" not in text_of(result)
