@@ -35,9 +35,11 @@ def http_server(emulator_url: str, folder: Path, **settings: Any) -> Iterator[Se
 
 
 @asynccontextmanager
-async def connect(server: ServerThread, token: str, mode: str = "auto") -> AsyncIterator[Client]:
+async def connect(server: ServerThread | str, token: str, mode: str = "auto") -> AsyncIterator[Client]:
+    """A client of `server` (a thread, or the base URL of a server process) holding `token`."""
+    url = server if isinstance(server, str) else server.url
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as hc,
-        Client(streamable_http_client(f"{server.url}/mcp", http_client=hc), mode=mode) as c,  # type: ignore[arg-type]
+        Client(streamable_http_client(f"{url}/mcp", http_client=hc), mode=mode) as c,  # type: ignore[arg-type]
     ):
         yield c

@@ -3,11 +3,6 @@ wasted (a lease in the store serialises them before anything is created upstream
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -17,25 +12,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from tests.helpers.results import data
-from tests.helpers.servers import ServerThread, free_port, wait_healthy
+from tests.helpers.servers import ServerThread, server_process, wait_healthy
 
 pytestmark = pytest.mark.anyio
 TURNS = 10
-
-
-@contextmanager
-def server_process(state: Path, upstream: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`serve --transport http` in its own process on `state`; its MCP URL once it answers."""
-    port = free_port()
-    command = [sys.executable, "-m", "gemini_interactions_mcp", "serve", "--transport", "http"]
-    command += ["--port", str(port), "--state", str(state)]
-    env = {**os.environ, "GEMINI_BASE_URL": upstream, "GEMINI_API_KEY": "test-key"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def test_two_processes_waste_no_upstream_interaction(tmp_path: Path) -> None:
@@ -43,8 +23,8 @@ async def test_two_processes_waste_no_upstream_interaction(tmp_path: Path) -> No
     state = tmp_path / "state.sqlite3"
     with (
         ServerThread(emulator) as upstream,
-        server_process(state, upstream.url) as (one, _),
-        server_process(state, upstream.url) as (two, _),
+        server_process(str(state), upstream.url) as (one, _),
+        server_process(str(state), upstream.url) as (two, _),
     ):
         await wait_healthy(one)
         await wait_healthy(two)
