@@ -30,6 +30,7 @@ from gemini_interactions_mcp.protocol import ProtocolDetails
 from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.ask import AskService
 from gemini_interactions_mcp.services.background import BackgroundTurns
+from gemini_interactions_mcp.services.caller_keys import caller_key
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
@@ -89,7 +90,8 @@ async def default_client(settings: ServerSettings) -> AsyncIterator[Interactions
             config = ClientConfig.from_env(base_url=base_url, api_key=None)
         else:
             config = ClientConfig.from_env()
-        yield await stack.enter_async_context(InteractionsClient(with_tier(config, settings)))
+        client = InteractionsClient(with_tier(config, settings), call_key=caller_key)
+        yield await stack.enter_async_context(client)
 
 
 def with_tier(config: ClientConfig, settings: ServerSettings) -> ClientConfig:
@@ -259,7 +261,9 @@ def build_server(
                 yield client
             return
         config = client_config or ClientConfig.from_env(base_url="http://emulator.local", api_key=None)
-        async with InteractionsClient(with_tier(config, settings), transport=transport) as client:
+        async with InteractionsClient(
+            with_tier(config, settings), transport=transport, call_key=caller_key
+        ) as client:
             yield client
 
     @asynccontextmanager

@@ -118,6 +118,15 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="allow a non-loopback HTTP bind without bearer tokens (anyone who can reach it can use it)",
     )
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--byok",
+        action="store_true",
+        help="HTTP callers may send their own Gemini key in X-Goog-Api-Key (used for their calls only, "
+        "never stored)",
+    )
+    p.add_argument(
+        "--byok-required", action="store_true", help="like --byok, and refuse callers without a key"
+    )
     oauth = p.add_argument_group("OAuth 2.1 access tokens (HTTP; with or without --token-file)")
     oauth.add_argument("--oauth-issuer", help="the identity provider's issuer URL (as in its tokens' iss)")
     oauth.add_argument(
@@ -282,6 +291,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         allowed_origins=tuple(args.allowed_origin),
         allow_unauthenticated=args.allow_unauthenticated,
         oauth=_oauth_settings(args),
+        byok=args.byok or args.byok_required,
+        byok_required=args.byok_required,
         log_level=args.log_level,
     )
 

@@ -95,6 +95,8 @@ class ServerSettings(BaseModel):
     allowed_origins: tuple[str, ...] = ()
     allow_unauthenticated: bool = False
     oauth: OAuthSettings | None = None
+    byok: bool = Field(False, description="Callers may send their own Gemini key (X-Goog-Api-Key).")
+    byok_required: bool = Field(False, description="Callers must send their own Gemini key.")
 
     @property
     def is_loopback(self) -> bool:

@@ -20,6 +20,7 @@ from urllib.request import getproxies
 
 import anyio
 import httpx2
+from pydantic import SecretStr
 
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.gemini import errors
@@ -43,7 +44,9 @@ class InteractionsClient:
     """Async client for `/{version}/interactions` and `/{version}/agents` on httpx2.
 
     `sleep` and `clock` are injectable so tests can check retry delays without waiting;
-    `transport` lets tests (and the in-process emulator) replace the network.
+    `transport` lets tests (and the in-process emulator) replace the network. `call_key`, when given,
+    names the key of the call being made, if it is not the configured one (a caller's own key): it is
+    asked on every request and sent in place of the configured key, never kept.
     """
 
     def __init__(
@@ -54,8 +57,10 @@ class InteractionsClient:
         sleep: Sleep = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        call_key: Callable[[], SecretStr | None] | None = None,
     ) -> None:
         self.config = config
+        self._call_key = call_key
         self._sleep = sleep
         self._clock = clock
         self._random = rng or random.Random()
@@ -103,9 +108,10 @@ class InteractionsClient:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    @property
-    def _secret(self) -> str | None:
-        return self.config.api_key.get_secret_value() if self.config.api_key is not None else None
+    def _key(self) -> SecretStr | None:
+        """The key this request goes out with: the caller's own, else the configured one."""
+        own = self._call_key() if self._call_key is not None else None
+        return own if own is not None else self.config.api_key
 
     async def _send(
         self,
@@ -126,11 +132,14 @@ class InteractionsClient:
         (an upload session's); `retry=False` leaves recovery to the caller (an upload chunk is resumed
         from the offset the server reports, not blindly resent).
         """
-        if self.config.api_key is None and self.config.is_google:
+        key = self._key()
+        if key is None and self.config.is_google:
             raise errors.ConfigurationError(NO_KEY)
         policy = self.config.retry
         started = self._clock()
         sent_headers = {"accept": "text/event-stream" if stream else "application/json", **(headers or {})}
+        if key is not None and key is not self.config.api_key:
+            sent_headers["x-goog-api-key"] = key.get_secret_value()
         attempt = 0
         while True:
             attempt += 1
@@ -151,7 +160,7 @@ class InteractionsClient:
                     if not stream:
                         await response.aread()
                     return response
-                failure = await self._failure(response)
+                failure = await self._failure(response, key)
                 if response.status_code not in policy.retry_statuses or not isinstance(
                     failure, errors.APIError
                 ):
@@ -164,7 +173,9 @@ class InteractionsClient:
             log.info("retrying %s %s in %.2f s after %s", method, path, delay, type(failure).__name__)
             await self._sleep(delay)
 
-    async def _failure(self, response: httpx2.Response) -> errors.APIError | errors.ConfigurationError:
+    async def _failure(
+        self, response: httpx2.Response, key: SecretStr | None
+    ) -> errors.APIError | errors.ConfigurationError:
         try:
             body = await response.aread()
         except httpx2.TransportError:
@@ -172,9 +183,13 @@ class InteractionsClient:
         finally:
             await response.aclose()
         error = errors.api_error(
-            response.status_code, response.headers, body, reason=response.reason_phrase, secret=self._secret
+            response.status_code,
+            response.headers,
+            body,
+            reason=response.reason_phrase,
+            secret=key.get_secret_value() if key is not None else None,
         )
-        if response.status_code == 401 and self.config.api_key is None:
+        if response.status_code == 401 and key is None:
             return errors.ConfigurationError(f"{NO_KEY} The API answered: {error.message}")
         return error
 

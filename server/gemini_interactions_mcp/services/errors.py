@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from gemini_interactions_mcp.gemini import errors as upstream
+from gemini_interactions_mcp.services.caller_keys import caller_key
 from gemini_interactions_mcp.state import StoreError
 
 
@@ -48,6 +49,11 @@ def explain_upstream(error: upstream.GeminiError, *, what: str = "the request") 
     """Turn a Gemini client error into an actionable message about `what` was being done."""
     if isinstance(error, upstream.ConfigurationError):
         return ServiceError(NO_KEY)
+    if isinstance(error, upstream.AuthenticationError | upstream.PermissionDeniedError) and caller_key():
+        return ServiceError(
+            f"Gemini refused your API key (HTTP {error.status_code}: {error.message}). Check the key you "
+            "send in the X-Goog-Api-Key header: a valid key with access to the Interactions API."
+        )
     if isinstance(error, upstream.AuthenticationError | upstream.PermissionDeniedError):
         return ServiceError(
             f"Gemini refused the API key (HTTP {error.status_code}: {error.message}). Check that "

@@ -43,6 +43,7 @@ from gemini_interactions_mcp.gemini import (
     NotFoundError,
 )
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
+from gemini_interactions_mcp.services.caller_keys import runs_on_own_key
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import HEARTBEAT_SECONDS, Progress
 from gemini_interactions_mcp.services.leases import JOB_WATCHER_PREFIX, JOB_WATCHER_TTL_SECONDS, leased
@@ -326,7 +327,11 @@ class JobService:
             del self._elsewhere[interaction_id]
             if interaction_id not in self._heard:
                 await self._end_heard(interaction_id)
-        orphans = [j for j in jobs if j.interaction_id not in self._watching and j.error is None]
+        orphans = [
+            j
+            for j in jobs
+            if j.interaction_id not in self._watching and j.error is None and not runs_on_own_key(j.owner)
+        ]
         for job in orphans:
             self.watch(job)
         return len(orphans)

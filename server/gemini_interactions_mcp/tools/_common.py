@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.ask import AskService
+from gemini_interactions_mcp.services.caller_keys import caller_key, principal_with_key
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
 from gemini_interactions_mcp.services.errors import EXPLAINED, UnknownHandleError, failure_message
 from gemini_interactions_mcp.services.file_stores import FileStoreService
@@ -65,9 +66,10 @@ def app_state(ctx: AppContext) -> AppState:
 
 
 def principal() -> str:
-    """The authenticated subject over HTTP; `local` on stdio and unauthenticated loopback HTTP."""
+    """The authenticated subject over HTTP; `local` on stdio and unauthenticated loopback HTTP; with
+    the caller's own Gemini key, a principal of that key (services/caller_keys.py)."""
     token = get_access_token()
-    return token.client_id if token is not None else LOCAL_PRINCIPAL
+    return principal_with_key(token.client_id if token is not None else LOCAL_PRINCIPAL, caller_key())
 
 
 async def read_resource(call: Awaitable[T]) -> T:

@@ -6,16 +6,18 @@ from typing import Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.transport.auth import auth_options, serve_metadata_at_the_root
+from gemini_interactions_mcp.transport.byok import CallerKeys
 from gemini_interactions_mcp.transport.resumability import RETRY_MILLISECONDS, EventBuffer, resume_per_session
 
+MCP_PATH = "/mcp"
 LOOPBACK_HOST_PATTERNS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 
 
@@ -37,7 +39,7 @@ def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
     )
 
 
-def http_app(settings: ServerSettings, **build_options: Any) -> Starlette:
+def http_app(settings: ServerSettings, **build_options: Any) -> ASGIApp:
     """The ASGI app for `settings`; refuses an open non-loopback bind unless explicitly allowed."""
     if (
         not settings.tokens
@@ -59,10 +61,16 @@ def http_app(settings: ServerSettings, **build_options: Any) -> Starlette:
     server.custom_route("/healthz", methods=["GET"])(healthz)
 
     app = server.streamable_http_app(
-        transport_security=transport_security(settings), host=settings.host, retry_interval=RETRY_MILLISECONDS
+        streamable_http_path=MCP_PATH,
+        transport_security=transport_security(settings),
+        host=settings.host,
+        retry_interval=RETRY_MILLISECONDS,
     )
     resume_per_session(server.session_manager, EventBuffer())
-    return app
+    if not settings.byok:
+        return app
+    authenticated = bool(settings.tokens or settings.oauth)
+    return CallerKeys(app, mcp_path=MCP_PATH, required=settings.byok_required, authenticated=authenticated)
 
 
 def serve_http(settings: ServerSettings) -> None:
