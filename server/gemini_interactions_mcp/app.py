@@ -26,7 +26,8 @@ from gemini_interactions_mcp.gemini import (
     SandboxFilesAPI,
 )
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
-from gemini_interactions_mcp.protocol import ProtocolDetails
+from gemini_interactions_mcp.operations import Operations
+from gemini_interactions_mcp.protocol import ProtocolDetails, close_listen_streams
 from gemini_interactions_mcp.services.agents import AgentService
 from gemini_interactions_mcp.services.ask import AskService
 from gemini_interactions_mcp.services.background import BackgroundTurns
@@ -76,11 +77,15 @@ PRUNE_INTERVAL_SECONDS = 3600
 
 
 class ClientFactory(Protocol):
-    def __call__(self, settings: ServerSettings) -> AbstractAsyncContextManager[InteractionsClient]: ...
+    def __call__(
+        self, settings: ServerSettings, **client_options: Any
+    ) -> AbstractAsyncContextManager[InteractionsClient]: ...
 
 
 @asynccontextmanager
-async def default_client(settings: ServerSettings) -> AsyncIterator[InteractionsClient]:
+async def default_client(
+    settings: ServerSettings, **client_options: Any
+) -> AsyncIterator[InteractionsClient]:
     """The real Gemini API from the environment, or an embedded emulator with --emulator."""
     async with AsyncExitStack() as stack:
         if settings.emulator:
@@ -90,7 +95,7 @@ async def default_client(settings: ServerSettings) -> AsyncIterator[Interactions
             config = ClientConfig.from_env(base_url=base_url, api_key=None)
         else:
             config = ClientConfig.from_env()
-        client = InteractionsClient(with_tier(config, settings), call_key=caller_key)
+        client = InteractionsClient(with_tier(config, settings), call_key=caller_key, **client_options)
         yield await stack.enter_async_context(client)
 
 
@@ -130,6 +135,7 @@ async def _services(
     client: InteractionsClient,
     task_group: TaskGroup,
     announcer: UpdateAnnouncer,
+    heartbeats: Heartbeats,
     on_limit_refused: RefusalListener | None = None,
     hub: DownstreamHub | None = None,
 ) -> AppState:
@@ -166,7 +172,6 @@ async def _services(
     if on_limit_refused is not None:
         limiter.on_refusal(on_limit_refused)
     background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs, limits=limiter)
-    heartbeats = Heartbeats()
     task_group.start_soon(heartbeats.run)
     task_group.start_soon(prune_periodically, store, settings.job_retention_days)
     resumed = await jobs.sweep()
@@ -241,11 +246,13 @@ def build_server(
     transport: httpx2.AsyncBaseTransport | None = None,
     client_config: ClientConfig | None = None,
     on_limit_refused: RefusalListener | None = None,
+    operations: Operations | None = None,
     **server_options: Any,
 ) -> MCPServer[AppState]:
     """The MCP server for `settings`.
 
-    `on_limit_refused` hears of every call a per-principal limit refused (for metrics).
+    `on_limit_refused` hears of every call a per-principal limit refused (for metrics); `operations`
+    (HTTP) is bound to the running app for readiness, draining and metrics (operations.py).
 
     Tests reach an emulator by passing `client_config` (its URL and key) and/or `transport` (in-process);
     otherwise `client_factory` makes the client (the real API, or the embedded emulator).
@@ -256,13 +263,14 @@ def build_server(
 
     @asynccontextmanager
     async def make_client() -> AsyncIterator[InteractionsClient]:
+        options = operations.client_options if operations is not None else {}
         if transport is None and client_config is None:
-            async with client_factory(settings) as client:
+            async with client_factory(settings, **options) as client:
                 yield client
             return
         config = client_config or ClientConfig.from_env(base_url="http://emulator.local", api_key=None)
         async with InteractionsClient(
-            with_tier(config, settings), transport=transport, call_key=caller_key
+            with_tier(config, settings), transport=transport, call_key=caller_key, **options
         ) as client:
             yield client
 
@@ -276,10 +284,15 @@ def build_server(
             task_group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(task_group.cancel_scope.cancel)
             downstream.attach(task_group)
+            heartbeats = Heartbeats()
             services = await _services(
-                settings, store, client, task_group, announcer, on_limit_refused, downstream
+                settings, store, client, task_group, announcer, heartbeats, on_limit_refused, downstream
             )
             usage_view.bind(services.usage, services.limits)
+            if operations is not None:
+                stop = [services.jobs.drain, heartbeats.drain, close_listen_streams(server)]
+                operations.bind(store, watched=lambda: services.jobs.watched, on_drain=stop)
+                stack.callback(operations.unbind)
             yield services
 
     server: MCPServer[AppState] = MCPServer(

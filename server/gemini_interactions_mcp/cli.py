@@ -9,7 +9,6 @@ claimed before anything heavy is imported, so the client's first message is answ
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp.logs import configure_logging
 
 if TYPE_CHECKING:
     from gemini_interactions_mcp.config import OAuthSettings, ServerSettings
@@ -118,6 +118,18 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="allow a non-loopback HTTP bind without bearer tokens (anyone who can reach it can use it)",
     )
     p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="stderr log lines (json: one object each)",
+    )
+    p.add_argument(
+        "--drain-seconds",
+        type=int,
+        default=25,
+        help="HTTP: on SIGTERM, how long open calls may still run before the process exits (default 25)",
+    )
     p.add_argument(
         "--byok",
         action="store_true",
@@ -293,6 +305,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         oauth=_oauth_settings(args),
         byok=args.byok or args.byok_required,
         byok_required=args.byok_required,
+        drain_seconds=args.drain_seconds,
+        log_format=args.log_format,
         log_level=args.log_level,
     )
 
@@ -319,15 +333,6 @@ def _limit_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[s
     return values
 
 
-def _configure_logging(level: str) -> None:
-    """Logs go to stderr only: on stdio, stdout carries nothing but the protocol."""
-    logging.basicConfig(
-        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Request lines of the HTTP client would log prompts' URLs at INFO; keep them at WARNING.
-    logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     raw = list(sys.argv[1:] if argv is None else argv)
     if not raw or (raw[0] not in COMMANDS and raw[0] not in ("-h", "--help", "--version")):
@@ -337,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from gemini_interactions_mcp.emulator import EmulatorConfig
         from gemini_interactions_mcp.emulator.server import run as run_emulator
 
-        _configure_logging("INFO")
+        configure_logging("INFO")
         run_emulator(
             args.host, args.port, EmulatorConfig(api_key=args.api_key, research_seconds=args.research_seconds)
         )
@@ -358,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = settings_from_args(args)
     except SettingsError as exc:
         sys.exit(f"gemini-interactions-mcp: {exc}")
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     from gemini_interactions_mcp.transport import run
 
     try:

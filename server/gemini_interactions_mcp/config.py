@@ -97,6 +97,8 @@ class ServerSettings(BaseModel):
     oauth: OAuthSettings | None = None
     byok: bool = Field(False, description="Callers may send their own Gemini key (X-Goog-Api-Key).")
     byok_required: bool = Field(False, description="Callers must send their own Gemini key.")
+    drain_seconds: int = Field(25, ge=0, description="On SIGTERM, how long open calls may still run.")
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def is_loopback(self) -> bool:

@@ -14,6 +14,7 @@ One middleware, seen by every request in both protocol eras and on every transpo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mcp import MCPError
@@ -76,3 +77,17 @@ class ProtocolDetails:
         if method == "tools/call" and result.get("isError"):
             return without_doc_urls(result)
         return result
+
+
+def close_listen_streams(server: MCPServer[Any]) -> Callable[[], None]:
+    """A function that ends every open 2026-07-28 `subscriptions/listen` stream gracefully (each gets
+    its closing result), for a drain: such a stream would otherwise hold its connection until the
+    shutdown's grace period runs out.
+
+    MCPServer offers no public way to reach its listen handler, so this takes it from the low-level
+    server's handler table (the one private path, here only); None served means nothing to close.
+    """
+    entry = server._lowlevel_server.get_request_handler("subscriptions/listen")
+    handler = entry.handler if entry is not None else None
+    close = getattr(handler, "close", None)
+    return close if callable(close) else (lambda: None)

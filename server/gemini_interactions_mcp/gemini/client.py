@@ -46,7 +46,9 @@ class InteractionsClient:
     `sleep` and `clock` are injectable so tests can check retry delays without waiting;
     `transport` lets tests (and the in-process emulator) replace the network. `call_key`, when given,
     names the key of the call being made, if it is not the configured one (a caller's own key): it is
-    asked on every request and sent in place of the configured key, never kept.
+    asked on every request and sent in place of the configured key, never kept. `observer`, when given,
+    is told how every request attempt ended (its HTTP status, or "timeout" / "connection_error"), for
+    metrics; a retry is always preceded by a `sleep`.
     """
 
     def __init__(
@@ -58,9 +60,11 @@ class InteractionsClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         call_key: Callable[[], SecretStr | None] | None = None,
+        observer: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self._call_key = call_key
+        self._observe = observer or (lambda outcome: None)
         self._sleep = sleep
         self._clock = clock
         self._random = rng or random.Random()
@@ -150,12 +154,15 @@ class InteractionsClient:
             try:
                 response = await self._http.send(request, stream=True)
             except httpx2.TimeoutException as exc:
+                self._observe("timeout")
                 failure = errors.UpstreamTimeoutError(f"{method} {path}: timed out ({type(exc).__name__})")
                 requested = None
             except httpx2.TransportError as exc:
+                self._observe("connection_error")
                 failure = errors.TransportError(f"{method} {path}: connection failed ({type(exc).__name__})")
                 requested = None
             else:
+                self._observe(str(response.status_code))
                 if response.status_code < 400:
                     if not stream:
                         await response.aread()

@@ -24,9 +24,10 @@ Progress = Callable[[str], Awaitable[None]]
 class Watch:
     """One waiting turn: where its notes go, what it waits for, and when it last sent one."""
 
-    def __init__(self, progress: Progress, waiting_for: str) -> None:
+    def __init__(self, progress: Progress, waiting_for: str, on_drain: Callable[[], None]) -> None:
         self.progress = progress
         self.waiting_for = waiting_for
+        self.on_drain = on_drain
         self.started = self.last_note = time.monotonic()
 
     async def note(self, message: str) -> None:
@@ -51,16 +52,28 @@ class Heartbeats:
         self._interval = interval
         self._watches: set[Watch] = set()
         self._added = anyio.Event()
+        self._draining = False
 
     @contextmanager
-    def watch(self, progress: Progress, waiting_for: str) -> Iterator[Watch]:
-        watch = Watch(progress, waiting_for)
+    def watch(
+        self, progress: Progress, waiting_for: str, *, on_drain: Callable[[], None] = lambda: None
+    ) -> Iterator[Watch]:
+        """Register a turn while it streams; `on_drain` hands it back (ends its wait) on a drain."""
+        watch = Watch(progress, waiting_for, on_drain)
+        if self._draining:
+            on_drain()
         self._watches.add(watch)
         self._added.set()
         try:
             yield watch
         finally:
             self._watches.discard(watch)
+
+    def drain(self) -> None:
+        """The process is stopping: every turn in flight, and every later one, is handed back now."""
+        self._draining = True
+        for watch in list(self._watches):
+            watch.on_drain()
 
     async def run(self) -> None:
         """Send each watched turn's heartbeat when it has been silent for the interval, until cancelled."""

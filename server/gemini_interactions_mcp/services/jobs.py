@@ -169,6 +169,7 @@ class JobService:
         """Unfinished jobs another process watches (interaction id -> owner), as the last sweep saw."""
         self._heard: dict[str, None] = {}
         """The latest job ends heard on the store's channel, oldest first (at most HEARD_KEPT)."""
+        self._draining = False
         self._local: dict[str, anyio.CancelScope] = {}
         self._output_hooks: list[OutputHook] = []
         self._changed: dict[str, anyio.Event] = {}
@@ -240,6 +241,17 @@ class JobService:
         await self._store.create_job(job)
         self.watch(job)
         return job
+
+    @property
+    def watched(self) -> int:
+        """How many jobs this process follows right now."""
+        return len(self._watching)
+
+    def drain(self) -> None:
+        """The process is stopping: every wait returns what it has now (polls say "poll again")."""
+        self._draining = True
+        for event in self._changed.values():
+            event.set()
 
     def watch(self, job: JobRecord) -> None:
         """Become the job's watcher if no process is (its lease is free); nothing if this one is."""
@@ -549,7 +561,7 @@ class JobService:
                     if progress is not None:
                         await progress(f"Still {job.status}… {int(time.time() - job.created)} s elapsed")
                 relayed = len(job.progress)
-                if job.is_finished:
+                if job.is_finished or self._draining:
                     break
                 # A job watched elsewhere is re-read for its notes; its end is heard on the channel.
                 watched_here = interaction_id in self._watching

@@ -19,6 +19,7 @@ from gemini_interactions_mcp.gemini import (
     Interaction,
     InteractionAccumulator,
     InteractionsClient,
+    InteractionStream,
 )
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
@@ -69,6 +70,13 @@ def failure_message(interaction: Interaction) -> str:
     return f"Gemini could not complete the answer ({interaction.status}: {reason}). Try again."
 
 
+def _hand_back(stream: InteractionStream, deadline: anyio.CancelScope) -> None:
+    """On a drain, end the wait as its deadline would, once the interaction is named (a handle to
+    return); a turn not yet named by Gemini runs on, within the drain's grace period."""
+    if stream.interaction_id:
+        deadline.cancel()
+
+
 async def run_streamed_turn(
     client: InteractionsClient,
     body: dict[str, Any],
@@ -95,7 +103,10 @@ async def run_streamed_turn(
     shown_chars = 0
     stream = client.stream_create({**body, "background": True})
     try:
-        with anyio.move_on_after(deadline) as deadline_scope, heartbeats.watch(progress, label) as watch:
+        with (
+            anyio.move_on_after(deadline) as deadline_scope,
+            heartbeats.watch(progress, label, on_drain=lambda: _hand_back(stream, deadline_scope)) as watch,
+        ):
             async with stream:
                 async for event in stream:
                     accumulator.feed(event)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp import metrics
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
+from gemini_interactions_mcp.operations import Operations
 from gemini_interactions_mcp.transport.auth import auth_options, serve_metadata_at_the_root
 from gemini_interactions_mcp.transport.byok import CallerKeys
+from gemini_interactions_mcp.transport.observability import Observability
 from gemini_interactions_mcp.transport.resumability import RETRY_MILLISECONDS, EventBuffer, resume_per_session
 
 MCP_PATH = "/mcp"
@@ -39,8 +40,13 @@ def transport_security(settings: ServerSettings) -> TransportSecuritySettings:
     )
 
 
-def http_app(settings: ServerSettings, **build_options: Any) -> ASGIApp:
-    """The ASGI app for `settings`; refuses an open non-loopback bind unless explicitly allowed."""
+def http_app(
+    settings: ServerSettings, *, operations: Operations | None = None, **build_options: Any
+) -> ASGIApp:
+    """The ASGI app for `settings`; refuses an open non-loopback bind unless explicitly allowed.
+
+    `operations` (one is made if not given) is what serve_http drains on SIGTERM.
+    """
     if (
         not settings.tokens
         and not settings.oauth
@@ -52,33 +58,58 @@ def http_app(settings: ServerSettings, **build_options: Any) -> ASGIApp:
             "--token-file, or --oauth-issuer and --oauth-audience, or pass --allow-unauthenticated if every "
             "client that can reach it may use it"
         )
-    server = build_server(settings, **auth_options(settings), **build_options)
+    operations = operations or Operations()
+    operations.client_options.update(metrics.client_options())
+    build_options.setdefault("on_limit_refused", metrics.count_refusal)
+    server = build_server(settings, **auth_options(settings), operations=operations, **build_options)
     serve_metadata_at_the_root(server, settings)
-
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__})
-
-    server.custom_route("/healthz", methods=["GET"])(healthz)
-
-    app = server.streamable_http_app(
+    server.middleware.insert(0, metrics.ToolCallMetrics(server))  # outermost: it sees every refusal too
+    metrics.watch_jobs(operations.watched)
+    app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(settings),
         host=settings.host,
         retry_interval=RETRY_MILLISECONDS,
     )
     resume_per_session(server.session_manager, EventBuffer())
-    if not settings.byok:
-        return app
-    authenticated = bool(settings.tokens or settings.oauth)
-    return CallerKeys(app, mcp_path=MCP_PATH, required=settings.byok_required, authenticated=authenticated)
+    if settings.byok:
+        authenticated = bool(settings.tokens or settings.oauth)
+        app = CallerKeys(app, mcp_path=MCP_PATH, required=settings.byok_required, authenticated=authenticated)
+    return Observability(app, operations, mcp_path=MCP_PATH)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, draining the app first when it is told to stop (SIGTERM, SIGINT).
+
+    uvicorn then stops accepting, waits up to the grace period for open calls (which the drain has
+    made short: polls and answers hand back their handles), and runs the app's shutdown, which stops
+    the job watchers (releasing their leases, so another replica takes the jobs over at once).
+    """
+
+    def __init__(self, config: uvicorn.Config, operations: Operations) -> None:
+        super().__init__(config)
+        self._operations = operations
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: Any = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._operations.drain)
+        super().handle_exit(sig, frame)
 
 
 def serve_http(settings: ServerSettings) -> None:
-    app = http_app(settings)
-    uvicorn.run(
-        app,
+    operations = Operations()
+    config = uvicorn.Config(
+        http_app(settings, operations=operations),
         host=settings.host,
         port=settings.port,
+        log_config=None,  # uvicorn's own lines go through our handler (text or JSON)
         log_level=settings.log_level.lower(),
         access_log=settings.log_level == "DEBUG",
+        timeout_graceful_shutdown=settings.drain_seconds,
     )
+    DrainingServer(config, operations).run()

@@ -1,0 +1,134 @@
+"""Prometheus metrics of this process, served at /metrics over HTTP.
+
+One registry for the process (the metrics are per process; replicas are told apart by the scraper's
+target labels). Labels are tools, outcomes, statuses and limit names: never a principal, a session, a
+job or anything a caller typed, so the series stay few and nobody's activity shows.
+
+Where each number comes from:
+- tool calls by tool and outcome, with latency: `ToolCallMetrics`, an MCP middleware (both eras);
+- limit refusals: the limits service's refusal listener (`count_refusal`);
+- upstream requests by status, and retries: the Gemini client's `observer` and `sleep` hooks (it
+  sleeps only before a retry);
+- open streams and HTTP requests: the HTTP transport (transport/observability.py);
+- background jobs watched: the job service, read at scrape time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+
+from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp.services.limits import Refusal
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+BUILD = Info("gemini_mcp_build", "The running version.", registry=REGISTRY)
+BUILD.info({"version": __version__})
+TOOL_CALLS = Counter(
+    "gemini_mcp_tool_calls", "Tool calls by tool and outcome.", ["tool", "outcome"], registry=REGISTRY
+)
+TOOL_SECONDS = Histogram(
+    "gemini_mcp_tool_duration_seconds",
+    "Tool call latency.",
+    ["tool"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+LIMIT_REFUSALS = Counter(
+    "gemini_mcp_limit_refusals", "Calls refused by a limit.", ["limit"], registry=REGISTRY
+)
+UPSTREAM_REQUESTS = Counter(
+    "gemini_mcp_upstream_requests",
+    "Requests to the Gemini API by HTTP status (or failure).",
+    ["status"],
+    registry=REGISTRY,
+)
+UPSTREAM_RETRIES = Counter("gemini_mcp_upstream_retries", "Gemini API requests retried.", registry=REGISTRY)
+HTTP_REQUESTS = Counter(
+    "gemini_mcp_http_requests",
+    "HTTP requests served, by MCP method and status.",
+    ["method", "status"],
+    registry=REGISTRY,
+)
+OPEN_STREAMS = Gauge("gemini_mcp_open_streams", "Event streams open to clients.", registry=REGISTRY)
+JOBS_WATCHED = Gauge(
+    "gemini_mcp_jobs_watched", "Background jobs this process is following.", registry=REGISTRY
+)
+
+UNKNOWN_TOOL = "_other"
+TOOL_LIST_REFRESH_SECONDS = 60.0
+
+
+def latest() -> bytes:
+    """The Prometheus text exposition of every metric."""
+    return generate_latest(REGISTRY)
+
+
+def count_upstream(outcome: str) -> None:
+    """The Gemini client's observer: one request attempt ended with this status (or failure)."""
+    UPSTREAM_REQUESTS.labels(outcome).inc()
+
+
+async def sleep_before_retry(seconds: float) -> None:
+    """The Gemini client's sleep, which it calls only before retrying a request."""
+    UPSTREAM_RETRIES.inc()
+    await anyio.sleep(seconds)
+
+
+def count_refusal(refusal: Refusal) -> None:
+    """The limits service's refusal listener."""
+    LIMIT_REFUSALS.labels(refusal.limit).inc()
+
+
+def watch_jobs(count: Callable[[], int]) -> None:
+    """Read the number of jobs followed from `count` at every scrape (the latest app wins)."""
+    JOBS_WATCHED.set_function(count)
+
+
+def client_options() -> dict[str, Any]:
+    """The Gemini client's hooks that feed the upstream metrics."""
+    return {"observer": count_upstream, "sleep": sleep_before_retry}
+
+
+class ToolCallMetrics:
+    """MCP middleware: every `tools/call`, by tool (names the server has; others are `_other`, so a
+    caller cannot mint label values) and outcome, with its latency."""
+
+    def __init__(self, server: MCPServer[Any]) -> None:
+        self._server = server
+        self._names: set[str] = set()
+        self._listed_at = -TOOL_LIST_REFRESH_SECONDS
+
+    async def _label(self, name: str) -> str:
+        now = time.monotonic()
+        if name not in self._names and now - self._listed_at >= TOOL_LIST_REFRESH_SECONDS:
+            self._names = {tool.name for tool in await self._server.list_tools()}
+            self._listed_at = now
+        return name if name in self._names else UNKNOWN_TOOL
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        tool = await self._label(str((ctx.params or {}).get("name", "")))
+        started, outcome = time.perf_counter(), "error"
+        try:
+            result = await call_next(ctx)
+            failed = result.get("isError") if isinstance(result, dict) else getattr(result, "is_error", False)
+            outcome = "tool_error" if failed else "ok"
+            return result
+        except anyio.get_cancelled_exc_class():
+            outcome = "cancelled"
+            raise
+        finally:
+            TOOL_CALLS.labels(tool, outcome).inc()
+            TOOL_SECONDS.labels(tool).observe(time.perf_counter() - started)

@@ -1,0 +1,76 @@
+"""The running app as an operator sees it: is it ready, is it draining, how much is it following.
+
+The HTTP transport makes one `Operations` and hands it to `build_server`; the app's lifespan binds what
+it built (the store, the job service, the things to stop on a drain) and unbinds at shutdown. Nothing
+here imports the HTTP or metrics stacks, so the stdio path pays nothing for it.
+
+Draining (on SIGTERM) hands running work back instead of dropping it: every poll returns now with
+"still running, poll again", every answer still streaming passes its soft deadline now and returns
+its interaction_id (the job keeps running upstream and another replica's watcher can take it), and
+2026-07-28 listen streams end with their closing result. Readiness fails from the first moment, so a
+load balancer stops sending new calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from gemini_interactions_mcp.state import Store
+
+READY_PROBE_SECONDS = 2.0
+PROBE_OWNER, PROBE_ID = "", "readiness-probe"  # no job has these: the read only proves the store answers
+
+
+class Operations:
+    def __init__(self) -> None:
+        self.draining = False
+        self.client_options: dict[str, Any] = {}
+        """Extra keywords for the Gemini client (the metrics hooks)."""
+        self._store: Store | None = None
+        self._watched: Callable[[], int] = lambda: 0
+        self._on_drain: list[Callable[[], None]] = []
+
+    def bind(self, store: Store, *, watched: Callable[[], int], on_drain: list[Callable[[], None]]) -> None:
+        self._store = store
+        self._watched = watched
+        self._on_drain = on_drain
+        if self.draining:  # a drain that began while the app was starting
+            self._stop_waiting()
+
+    def unbind(self) -> None:
+        self._store = None
+        self._watched = lambda: 0
+        self._on_drain = []
+
+    def watched(self) -> int:
+        """Background jobs this process is following right now."""
+        return self._watched()
+
+    async def not_ready(self) -> str | None:
+        """Why this process should get no new calls (None: it may): draining, starting, or no store."""
+        if self.draining:
+            return "draining"
+        store = self._store
+        if store is None:
+            return "starting"
+        try:
+            with anyio.fail_after(READY_PROBE_SECONDS):
+                await store.get_job(PROBE_OWNER, PROBE_ID)
+        except TimeoutError:
+            return "state store too slow"
+        except Exception as exc:  # any failure means the same to a load balancer: not here
+            return f"state store unavailable ({type(exc).__name__})"
+        return None
+
+    def drain(self) -> None:
+        """Begin draining (idempotent); see the module docstring."""
+        if not self.draining:
+            self.draining = True
+            self._stop_waiting()
+
+    def _stop_waiting(self) -> None:
+        for stop in self._on_drain:
+            stop()
