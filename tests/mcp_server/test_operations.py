@@ -212,13 +212,13 @@ async def test_sigterm_drains_polls_and_answers_hand_back_then_the_process_exits
                 results["poll"] = data(await c.call_tool("poll_interaction", arguments))
 
             async def ask() -> None:
-                arguments = {"prompt": "[[think 60]] Take your time.", "wait_seconds": 50}
+                arguments = {"prompt": "[[think 120]] Take your time.", "wait_seconds": 300}
                 results["ask"] = data(await c.call_tool("ask_gemini", arguments))
 
             async def both_open() -> bool:
                 return metric(await scrape(url), "gemini_mcp_open_streams") >= 2
 
-            with anyio.fail_after(15):  # far less than the 50 s either call would wait
+            with anyio.fail_after(40):  # less than either call would wait undrained (50 s, 120 s)
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(poll)
                     tg.start_soon(ask)
