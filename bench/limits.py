@@ -2,9 +2,10 @@
 
 Measures `Limits.admit` (what the LimitGate middleware awaits) per call, in wall time and CPU, with no
 limits, the request rate only, and rate plus a daily USD budget (which reads today's usage) on the
-memory and the SQLite store; and the metering of one finished interaction (tokens to estimated cost).
+memory and the SQLite store (and Redis, given its URL); and the metering of one finished interaction
+(tokens to estimated cost).
 
-    .venv/bin/python bench/limits.py [--calls 5000]
+    .venv/bin/python bench/limits.py [--calls 5000] [--redis redis://127.0.0.1:6379/15]
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def metering(calls: int) -> float:
     return (time.process_time() - started) / calls * 1e6
 
 
-async def main(calls: int) -> None:
+async def main(calls: int, redis: str | None) -> None:
     unlimited = LimitSettings()
     rate = LimitSettings(requests_per_minute=1e9)
     rate_and_budget = LimitSettings(requests_per_minute=1e9, daily_usd_budget=1e9)
@@ -71,14 +72,26 @@ async def main(calls: int) -> None:
             ("rate + USD budget, memory store", MemoryStore(), rate_and_budget),
             ("rate + USD budget, SQLite store", sqlite, rate_and_budget),
         ]
+        if redis is not None:
+            from gemini_interactions_mcp.state.redis_store import RedisStore
+
+            shared = RedisStore(redis)
+            await shared.flush()
+            cases += [
+                ("rate, Redis store", shared, rate),
+                ("rate + USD budget, Redis store", shared, rate_and_budget),
+            ]
         for label, store, settings in cases:
             wall, cpu = await per_call(store, settings, calls)
             print(f"{label:<36} {wall:8.1f} µs/call wall  {cpu:8.1f} µs/call CPU")
-        await sqlite.close()
+        for _, store, _ in cases:
+            await store.close()
     print(f"{'metering one interaction':<36} {metering(calls):8.1f} µs/call CPU")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=5000)
-    anyio.run(main, parser.parse_args().calls)
+    parser.add_argument("--redis", help="a Redis URL to measure too (its database is emptied)")
+    arguments = parser.parse_args()
+    anyio.run(main, arguments.calls, arguments.redis)
