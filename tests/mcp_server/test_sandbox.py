@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client, MCPError
-from mcp.types import ResourceLink, TextResourceContents
+from mcp.types import BlobResourceContents, ResourceLink, TextResourceContents
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.config import ServerSettings
@@ -40,6 +41,9 @@ async def test_a_run_downloads_what_it_wrote(client: Client, settings: ServerSet
     assert str(saved) in text_of(run) and file_bytes(saved) == b"Write the notes\n"
     (link,) = [b for b in run.content if isinstance(b, ResourceLink) and b.uri.startswith("gemini://media/")]
     assert link.mime_type == "text/plain"
+    (read,) = (await client.read_resource(link.uri)).contents
+    assert isinstance(read, BlobResourceContents) and read.mime_type == "text/plain"
+    assert base64.b64decode(read.blob) == b"Write the notes\n"
     (contents,) = (await client.read_resource(f"gemini://environments/{env}")).contents
     assert (
         isinstance(contents, TextResourceContents)

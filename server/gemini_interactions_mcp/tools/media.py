@@ -17,7 +17,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import AudioContent, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from gemini_interactions_mcp.services.errors import UnknownHandleError
-from gemini_interactions_mcp.services.files import sniff
 from gemini_interactions_mcp.services.media import (
     MEDIA_LINK,
     MEDIA_URI_PREFIX,
@@ -104,8 +103,8 @@ async def linked_media(library: MediaLibrary, owner: str, text: str | None) -> l
 class MediaTypes:
     """Middleware: a `gemini://media/` read carries the file's own MIME type.
 
-    Resource templates declare one MIME type for all their resources; media files are PNG, JPEG, WAV
-    and more, so the type is read from the file's first bytes.
+    Resource templates declare one MIME type for all their resources; media files are PNG, JPEG, WAV,
+    text downloaded from a sandbox and more, so the type recorded with the file replaces it.
     """
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -113,11 +112,12 @@ class MediaTypes:
         uri = (ctx.params or {}).get("uri") if ctx.method == "resources/read" else None
         if not isinstance(uri, str) or not uri.startswith(MEDIA_URI_PREFIX) or not isinstance(result, dict):
             return result
-        contents = []
-        for item in result.get("contents", []):
-            blob = item.get("blob") if isinstance(item, dict) else None
-            head = base64.b64decode(blob[:24]) if isinstance(blob, str) else b""
-            contents.append({**item, "mimeType": sniff(head) or item.get("mimeType")})
+        library: MediaLibrary = ctx.lifespan_context.media
+        try:
+            media = await library.get(principal(), uri.removeprefix(MEDIA_URI_PREFIX))
+        except UnknownHandleError:  # the read itself already answered; nothing to correct
+            return result
+        contents = [{**item, "mimeType": media.mime_type} for item in result.get("contents", [])]
         return {**result, "contents": contents}
 
 
