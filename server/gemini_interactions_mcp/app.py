@@ -174,10 +174,6 @@ async def _services(
     background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs, limits=limiter)
     task_group.start_soon(heartbeats.run)
     task_group.start_soon(prune_periodically, store, settings.job_retention_days)
-    resumed = await jobs.sweep()
-    if resumed:
-        log.info("found %d unfinished background interactions to watch", resumed)
-    task_group.start_soon(jobs.keep_watch)
     asks = AskService(
         directory=directory,
         chain=chain,
@@ -198,6 +194,11 @@ async def _services(
             show_roots=settings.transport == "stdio",
         ),
     )
+    jobs.on_requires_action(asks.carry_on)  # a function-calling loop goes on past the caller's deadline
+    resumed = await jobs.sweep()
+    if resumed:
+        log.info("found %d unfinished background interactions to watch", resumed)
+    task_group.start_soon(jobs.keep_watch)
     return AppState(
         settings=settings,
         asks=asks,

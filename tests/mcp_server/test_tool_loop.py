@@ -16,8 +16,11 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.gemini import ClientConfig
+from gemini_interactions_mcp.state import open_store
 from tests.helpers.downstream import SERVER_SCRIPT
 from tests.helpers.results import data, text_of
+from tests.helpers.servers import ServerThread
 
 from .conftest import requests_log
 
@@ -168,3 +171,78 @@ async def test_a_client_that_cannot_be_asked_gets_the_call_refused_with_how_to_t
             "ask_gemini", {"prompt": directive("local__add_note", note="x"), "tools": ["mcp:local"]}
         )
     assert '"trust": true' in text_of(result) and "stored note" not in text_of(result)
+
+
+async def test_past_the_deadline_the_job_finishes_the_loop(
+    live_emulator: ServerThread, emulator: Starlette, bridged_settings: ServerSettings
+) -> None:
+    """The loop belongs to the job: the caller gets the handle, the watcher runs the calls and goes on."""
+    server = build_server(bridged_settings, client_config=ClientConfig(base_url=live_emulator.url))
+    async with Client(server) as bridged:
+        await _deadline_then_poll(bridged, emulator)
+
+
+async def _deadline_then_poll(bridged: Client, emulator: Starlette) -> None:
+    prompt = "[[think 2]] Look it up " + directive("local__echo", text="late")
+    started = await bridged.call_tool(
+        "ask_gemini", {"prompt": prompt, "tools": ["mcp:local"], "wait_seconds": 1}
+    )
+    handle = data(started)
+    assert handle["status"] == "in_progress"
+    while True:
+        polled = await bridged.call_tool(
+            "poll_interaction", {"interaction_id": handle["interaction_id"], "wait_seconds": 20}
+        )
+        if data(polled)["done"]:
+            break
+    assert data(polled)["status"] == "completed"
+    assert "local__echo returned: echo: late" in text_of(polled)
+    assert "local__echo: ok" in text_of(polled) or any(
+        "calling local__echo" in note for note in data(polled).get("progress", [])
+    )
+    follow = await bridged.call_tool(
+        "ask_gemini", {"prompt": "And now?", "conversation": handle["conversation"]}
+    )
+    assert data(follow)["turn"] == 2
+    bodies = [r["body"] for r in requests_log(emulator)]
+    assert bodies[1]["previous_interaction_id"] == handle["interaction_id"]  # results chained on the handle
+    assert [s["type"] for s in bodies[1]["input"]] == ["function_result"]
+    assert bodies[2]["previous_interaction_id"] not in (None, handle["interaction_id"])  # head moved on
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"), [("local__echo", {"text": "again"}), ("local__add_note", {"note": "x"})]
+)
+async def test_after_a_restart_only_calls_that_change_nothing_are_run_again(
+    live_emulator: ServerThread,
+    bridged_settings: ServerSettings,
+    tmp_path: Path,
+    tool: str,
+    arguments: dict[str, Any],
+) -> None:
+    settings = bridged_settings.model_copy(update={"state": str(tmp_path / "state.db")})
+    config = ClientConfig(base_url=live_emulator.url)
+    async with Client(build_server(settings, client_config=config)) as first:
+        prompt = "[[think 2]] " + directive(tool, **arguments)
+        started = await first.call_tool(
+            "ask_gemini", {"prompt": prompt, "tools": ["mcp:local"], "wait_seconds": 1}
+        )
+    handle = data(started)["interaction_id"]
+    # The process died after its watcher began the calls of the interaction it followed.
+    store = await open_store(settings.state)
+    job = await store.get_job("local", handle)
+    assert job is not None and not job.is_finished
+    await store.update_job(job.model_copy(update={"calls_started": handle}))
+    await store.close()
+    async with Client(build_server(settings, client_config=config)) as second:
+        while True:
+            polled = await second.call_tool(
+                "poll_interaction", {"interaction_id": handle, "wait_seconds": 20}
+            )
+            if data(polled)["done"]:
+                break
+    if tool == "local__echo":  # read-only: run again, and the turn ends
+        assert data(polled)["status"] == "completed" and "echo: again" in text_of(polled)
+    else:
+        assert data(polled)["status"] == "failed"
+        assert "call of local__add_note was under way; it was not run again" in text_of(polled)

@@ -22,11 +22,11 @@ from typing import Any, Literal, Protocol, get_args
 from pydantic import BaseModel, Field
 
 from gemini_interactions_mcp.downstream.hub import is_downstream_entry
-from gemini_interactions_mcp.gemini import InteractionsClient
+from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
 from gemini_interactions_mcp.services.conversations import ConversationDirectory
-from gemini_interactions_mcp.services.errors import ServiceError
+from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
@@ -34,9 +34,9 @@ from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, Sav
 from gemini_interactions_mcp.services.reports import Citation, citations_of
 from gemini_interactions_mcp.services.toolloop import CallRecord, Confirm, LoopTurn, ToolLoop, cannot_ask
 from gemini_interactions_mcp.services.transcript import TurnInput
-from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
+from gemini_interactions_mcp.services.turns import TurnOutcome, function_calls, run_streamed_turn
 from gemini_interactions_mcp.services.usage import UsageLedger
-from gemini_interactions_mcp.state import ConversationRecord, UsageCounts
+from gemini_interactions_mcp.state import ConversationRecord, JobRecord, UsageCounts
 
 BuiltinTool = Literal["google_search", "code_execution", "url_context"]
 BUILTIN_TOOLS: frozenset[str] = frozenset(get_args(BuiltinTool))
@@ -353,6 +353,54 @@ class AskService:
             sources=citations_of([{"content": outcome.blocks}]),
             parts=parts,
         )
+
+    async def carry_on(
+        self, job: JobRecord, interaction: Interaction, rerun: bool, progress: Progress
+    ) -> str | None:
+        """Answer the calls of a background turn's interaction (its caller got the handle and left):
+        the next interaction of the loop, created chained to it, or None when this job has no loop.
+
+        Nobody can be asked here, so a writing tool of an untrusted server is refused in its result.
+        Calls a watcher before this one began (`rerun`, after a restart) are run again only when they
+        cannot change anything (read-only or trusted); otherwise the job ends, naming them.
+        """
+        if self._tool_loop is None or job.kind != "model" or job.conversation_id is None:
+            return None
+        conversation = await self._directory.find(job.owner, job.conversation_id)
+        entries = conversation.settings.get(BRIDGED) or []
+        calls = function_calls(interaction)
+        if not entries or not calls or job.tool_rounds >= self._tool_loop.max_rounds:
+            return None
+        toolbox = await self._tool_loop.toolbox(entries)
+        if rerun:
+            unsafe = [
+                str(c.get("name"))
+                for c in calls
+                if (spec := toolbox.functions.get(str(c.get("name")))) is None or spec.needs_confirmation
+            ]
+            if unsafe:
+                raise ServiceError(
+                    f"The server stopped while Gemini's call of {', '.join(unsafe)} was under way; it was "
+                    "not run again because it may change things. Ask again to continue."
+                )
+        turn = self._tool_loop.turn(toolbox, progress=progress)
+        results = await turn.answer(calls)
+        for call in turn.calls:
+            await progress(f"{call.name}: {'ok' if call.ok else 'error'} ({call.seconds:.2f} s)")
+        model = job.model or conversation.model or self._default_model or ""
+        body = model_body(
+            model,
+            results,
+            interaction.id,
+            conversation.settings,
+            None,
+            extra_tools=toolbox.declarations(),
+        )
+        try:
+            created = await self._client.create({**body, "background": True})
+        except GeminiError as exc:
+            raise explain_upstream(exc, what="sending the tools' results") from None
+        return created.id
 
     async def _loop_turn(
         self,

@@ -261,6 +261,8 @@ class ConversationChain:
             if current.head == job.interaction_id:
                 update["head_is_job"] = False
                 update["transcript"] = with_answer(current.transcript, job.output or "")
+                if job.upstream_id is not None:  # a function-calling loop: the turn ends where it ended
+                    update["head"] = job.upstream_id
             updated = current.model_copy(update=update)
             if await self._store.advance_conversation(job.owner, current.id, current.head, updated):
                 return

@@ -30,6 +30,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -44,7 +45,7 @@ from gemini_interactions_mcp.gemini import (
 )
 from gemini_interactions_mcp.gemini.models import TERMINAL_STATUSES
 from gemini_interactions_mcp.services.caller_keys import runs_on_own_key
-from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
+from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import HEARTBEAT_SECONDS, Progress
 from gemini_interactions_mcp.services.leases import JOB_WATCHER_PREFIX, JOB_WATCHER_TTL_SECONDS, leased
 from gemini_interactions_mcp.services.media import MediaLibrary
@@ -77,6 +78,10 @@ class JobFinished:
 
 
 JobListener = Callable[[JobFinished], Awaitable[None]]
+CarryOn = Callable[[JobRecord, Interaction, bool, Progress], Awaitable[str | None]]
+"""Answers the function calls of a job's interaction that ended in `requires_action` (`rerun`: a
+watcher before this one already began them): the id of the next interaction to follow, or None to end
+the job there. A ServiceError ends the job failed with its message."""
 EndListener = Callable[[str], Awaitable[None]]
 """Hears the interaction id of every job end this process learns of, its own or another process's."""
 Note = Callable[[str], Awaitable[None]]
@@ -162,6 +167,7 @@ class JobService:
         self._sweep_seconds = sweep_seconds
         self._relay_seconds = relay_seconds
         self._listeners: list[JobListener] = []
+        self._carry_on: CarryOn | None = None
         self._end_listeners: list[EndListener] = []
         self._watching: set[str] = set()
         """Jobs this process watches or runs (it holds their lease, or is trying to take it)."""
@@ -178,6 +184,11 @@ class JobService:
         """Let `hook` amend every upstream job's output before it is stored: whatever it adds is in the
         output from the moment the job reads as finished (a listener's later write could be missed)."""
         self._output_hooks.append(hook)
+
+    def on_requires_action(self, carry_on: CarryOn) -> None:
+        """Let a function-calling loop carry a job on past `requires_action` (the loop belongs to the
+        job, not to the call that started it)."""
+        self._carry_on = carry_on
 
     def on_finished(self, listener: JobListener) -> None:
         """Call `listener` for every job that finishes from now on, after the ones registered before.
@@ -426,7 +437,7 @@ class JobService:
         accumulator = InteractionAccumulator()
         seen = len(job.progress)
         try:
-            async with self._client.stream_get(interaction_id) as stream:
+            async with self._client.stream_get(job.upstream_id or interaction_id) as stream:
                 async for event in stream:
                     accumulator.feed(event)
                     thoughts = accumulator.thought_summaries
@@ -443,9 +454,11 @@ class JobService:
 
     async def _poll_until_done(self, owner: str, interaction_id: str, lease: Lease) -> None:
         attempt = 0
+        job = await self._store.get_job(owner, interaction_id)
+        upstream = (job.upstream_id if job is not None else None) or interaction_id
         while True:
             try:
-                interaction = await self._client.get(interaction_id)
+                interaction = await self._client.get(upstream)
             except NotFoundError:
                 await self._fail(owner, interaction_id, "Gemini no longer knows this interaction.")
                 return
@@ -457,10 +470,41 @@ class JobService:
                     # A cancel may have finished it already; a watcher that stalled past its lease
                     # must leave the end (and its media) to the one that holds it now.
                     if job is not None and not job.is_finished and await self._still_holds(lease):
-                        await self._finish(job, interaction)
+                        following = await self._carried_on(job, interaction)
+                        if following is not None:
+                            upstream, attempt = following, 0
+                            continue
+                        if not (await self._store.get_job(owner, interaction_id) or job).is_finished:
+                            await self._finish(job, interaction)
                     return
             await anyio.sleep(POLL_BACKOFF[min(attempt, len(POLL_BACKOFF) - 1)])
             attempt += 1
+
+    async def _carried_on(self, job: JobRecord, interaction: Interaction) -> str | None:
+        """The next interaction of the job's function-calling loop, if one answers its calls (recorded
+        as the one to follow); None when the job ends with `interaction` (or failed in the loop)."""
+        if self._carry_on is None or str(interaction.status) != "requires_action":
+            return None
+        rerun = job.calls_started == interaction.id
+        await self._record(job, calls_started=interaction.id)
+
+        async def note(text: str) -> None:
+            await self._store.append_progress(job.owner, job.interaction_id, [text])
+            self._signal(job.interaction_id)
+
+        try:
+            following = await self._carry_on(job, interaction, rerun, note)
+        except ServiceError as exc:
+            await self._fail(job.owner, job.interaction_id, str(exc))
+            return None
+        if following is not None:
+            await self._record(job, upstream_id=following, tool_rounds=job.tool_rounds + 1)
+        return following
+
+    async def _record(self, job: JobRecord, **fields: Any) -> None:
+        current = await self._store.get_job(job.owner, job.interaction_id)
+        if current is not None:
+            await self._store.update_job(current.model_copy(update=fields))
 
     async def _still_holds(self, lease: Lease) -> bool:
         """Whether this watcher still holds its lease, renewed now (the fence before a job's end)."""
@@ -629,7 +673,7 @@ class JobService:
             await self.wait(owner, interaction_id, 5.0, None)
             return await self.get(owner, interaction_id)
         try:
-            interaction = await self._client.cancel(interaction_id)
+            interaction = await self._client.cancel(job.upstream_id or interaction_id)
         except GeminiError as exc:
             raise explain_upstream(exc, what="cancelling it") from None
         if str(interaction.status) in TERMINAL:

@@ -164,6 +164,14 @@ class JobRecord(BaseModel):
     environment_id: str | None = None
     error: str | None = None
     plan_offered: bool = False
+    upstream_id: str | None = None
+    """The interaction the job waits on now, once a function-calling loop went past `interaction_id`
+    (which stays the handle its owner polls)."""
+    tool_rounds: int = 0
+    """Rounds of function calls the server answered for this job in the background."""
+    calls_started: str | None = None
+    """The interaction whose function calls a watcher began to run (a later watcher that finds it still
+    waiting knows they may have run already)."""
     created: float
     updated: float
     finished: float | None = None
