@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jwt
@@ -20,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.helpers.servers import ServerThread
 
 AUDIENCE = "https://mcp.example.com/mcp"
 
@@ -135,3 +139,12 @@ class LocalIssuer:
     async def _jwks(self, _: Request) -> Response:
         self.jwks_fetches += 1
         return JSONResponse(self._public_jwks())
+
+
+@contextmanager
+def served_issuer() -> Iterator[LocalIssuer]:
+    """A LocalIssuer on a loopback port (its `issuer` is that URL), for servers that fetch its keys."""
+    issuer = LocalIssuer()
+    with ServerThread(issuer.app) as running:
+        issuer.issuer = running.url
+        yield issuer

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 from mcp import Client
@@ -22,6 +22,12 @@ from gemini_interactions_mcp.transport.http import http_app
 from tests.helpers.servers import ServerThread
 
 ALICE, BOB = "alice-token-1", "bob-token-2"
+
+
+class HasURL(Protocol):
+    url: str
+
+
 TOKENS = (("alice", SecretStr(ALICE)), ("bob", SecretStr(BOB)))
 
 
@@ -35,11 +41,10 @@ def http_server(emulator_url: str, folder: Path, **settings: Any) -> Iterator[Se
 
 
 @asynccontextmanager
-async def connect(server: ServerThread | str, token: str, mode: str = "auto") -> AsyncIterator[Client]:
-    """A client of `server` (a thread, or the base URL of a server process) holding `token`."""
-    url = server if isinstance(server, str) else server.url
+async def connect(server: HasURL, token: str, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
+    """An MCP client of `server` (a thread or a process) calling with `token`; `options` go to Client."""
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as hc,
-        Client(streamable_http_client(f"{url}/mcp", http_client=hc), mode=mode) as c,  # type: ignore[arg-type]
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as hc,
+        Client(streamable_http_client(f"{server.url}/mcp", http_client=hc), mode=mode, **options) as c,  # type: ignore[arg-type]
     ):
         yield c

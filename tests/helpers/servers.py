@@ -6,13 +6,8 @@ start event, so `started` is polled through `wait_until`.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx2
@@ -74,19 +69,3 @@ async def wait_healthy(url: str, *, path: str = "/healthz", within: float = STAR
                 return False
 
         await async_wait_until(healthy, within=within, what=f"{url}{path} to answer 200")
-
-
-@contextmanager
-def server_process(state: str, upstream: str, *flags: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`serve --transport http` in its own process on the store `state`, reaching Gemini at `upstream`;
-    its base URL (wait for it with `wait_healthy`) and the process. `flags` are more `serve` options."""
-    port = free_port()
-    command = [sys.executable, "-m", "gemini_interactions_mcp", "serve", "--transport", "http"]
-    command += ["--port", str(port), "--state", state, *flags]
-    env = {**os.environ, "GEMINI_BASE_URL": upstream, "GEMINI_API_KEY": "test-key"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

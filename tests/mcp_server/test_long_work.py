@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,8 +19,9 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
+from tests.helpers.processes import ServerProcess
 from tests.helpers.results import data, text_of
-from tests.helpers.servers import ServerThread, free_port, wait_healthy
+from tests.helpers.servers import ServerThread, free_port
 from tests.helpers.waiting import async_wait_until, wait_until
 
 from .conftest import requests_log
@@ -145,44 +144,21 @@ def research_emulator() -> Iterator[ServerThread]:
         yield running
 
 
-def start_http_server(state: Path, emulator_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GEMINI_BASE_URL": emulator_url}
-    env.pop("GEMINI_API_KEY", None)
-    env.pop("GOOGLE_API_KEY", None)
-    command = [sys.executable, "-m", "gemini_interactions_mcp", "serve", "--transport", "http"]
-    return subprocess.Popen(
-        [*command, "--port", str(port), "--state", str(state)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_emulator: ServerThread) -> None:
     state = tmp_path / "state.sqlite3"
-    port = free_port()
-    first = start_http_server(state, research_emulator.url, port)
-    try:
-        await wait_healthy(f"http://127.0.0.1:{port}")
-        async with Client(f"http://127.0.0.1:{port}/mcp") as c:
+    with ServerProcess(state, research_emulator.url) as first:
+        await first.ready()
+        async with Client(first.mcp_url) as c:
             started = data(await c.call_tool("start_deep_research", {"query": "Crash safety"}))
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    second = start_http_server(state, research_emulator.url, port)
-    try:
-        await wait_healthy(f"http://127.0.0.1:{port}")
-        async with Client(f"http://127.0.0.1:{port}/mcp") as c:
+        first.kill()
+    with ServerProcess(state, research_emulator.url, port=first.port) as second:
+        await second.ready()
+        async with Client(second.mcp_url) as c:
             polled = await c.call_tool(
                 "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 30}
             )
             info = data(polled)
             report = await c.read_resource(started["resource"])
-    finally:
-        second.terminate()
-        second.wait(timeout=10)
     assert info["status"] == "completed" and info["done"]
     assert "# Research report" in text_of(polled)
     assert "## Sources" in report.contents[0].text  # type: ignore[union-attr]

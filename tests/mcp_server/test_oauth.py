@@ -17,7 +17,7 @@ from gemini_interactions_mcp.config import OAuthSettings, ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.transport.http import http_app
 from gemini_interactions_mcp.transport.oauth import REFETCH_SECONDS, JwtVerifier, metadata_urls
-from tests.helpers.issuer import AUDIENCE, LocalIssuer
+from tests.helpers.issuer import AUDIENCE, LocalIssuer, served_issuer
 from tests.helpers.principals import BOB, TOKENS
 from tests.helpers.results import data
 from tests.helpers.servers import ServerThread
@@ -143,21 +143,19 @@ async def test_an_unreachable_issuer_fails_closed() -> None:
 
 
 @pytest.fixture
-def served_issuer() -> Iterator[LocalIssuer]:
-    issuer = LocalIssuer()
-    with ServerThread(issuer.app) as running:
-        issuer.issuer = running.url
+def issuer_on_a_port() -> Iterator[LocalIssuer]:
+    with served_issuer() as issuer:
         yield issuer
 
 
 @pytest.fixture
-def oauth_server(served_issuer: LocalIssuer, live_emulator: ServerThread, tmp_path: Path) -> Iterator[str]:
+def oauth_server(issuer_on_a_port: LocalIssuer, live_emulator: ServerThread, tmp_path: Path) -> Iterator[str]:
     settings = ServerSettings(
         state="memory",
         allow_dirs=(tmp_path,),
         transport="http",
         tokens=TOKENS,
-        oauth=OAuthSettings(issuer=served_issuer.issuer, audience=AUDIENCE, scopes=("mcp:tools",)),
+        oauth=OAuthSettings(issuer=issuer_on_a_port.issuer, audience=AUDIENCE, scopes=("mcp:tools",)),
     )
     app = http_app(settings, client_config=ClientConfig(base_url=live_emulator.url, api_key=None))
     with ServerThread(app) as running:
@@ -165,13 +163,13 @@ def oauth_server(served_issuer: LocalIssuer, live_emulator: ServerThread, tmp_pa
 
 
 async def test_protected_resource_metadata_and_the_401_that_points_to_it(
-    oauth_server: str, served_issuer: LocalIssuer
+    oauth_server: str, issuer_on_a_port: LocalIssuer
 ) -> None:
     async with httpx2.AsyncClient() as raw:
         for path in (PRM_PATH, "/.well-known/oauth-protected-resource"):
             document = (await raw.get(oauth_server + path)).json()
             assert document["resource"] == AUDIENCE
-            assert document["authorization_servers"] == [served_issuer.issuer]
+            assert document["authorization_servers"] == [issuer_on_a_port.issuer]
             assert document["scopes_supported"] == ["mcp:tools"]
         refused = await raw.post(f"{oauth_server}/mcp", json=INITIALIZE, headers=ACCEPT)
     assert refused.status_code == 401
@@ -186,24 +184,24 @@ async def status_with(url: str, token: str) -> httpx2.Response:
 
 
 async def test_over_http_forged_tokens_get_401_and_a_missing_scope_403(
-    oauth_server: str, served_issuer: LocalIssuer
+    oauth_server: str, issuer_on_a_port: LocalIssuer
 ) -> None:
-    for name, token in forged_tokens(served_issuer).items():
+    for name, token in forged_tokens(issuer_on_a_port).items():
         assert (await status_with(oauth_server, token)).status_code == 401, name
-    no_scope = await status_with(oauth_server, served_issuer.token(scope="other"))
+    no_scope = await status_with(oauth_server, issuer_on_a_port.token(scope="other"))
     assert no_scope.status_code == 403
     assert 'error="insufficient_scope"' in no_scope.headers["www-authenticate"]
-    assert (await status_with(oauth_server, served_issuer.token())).status_code == 200
+    assert (await status_with(oauth_server, issuer_on_a_port.token())).status_code == 200
     assert (await status_with(oauth_server, BOB)).status_code == 200, "static tokens keep working"
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_oauth_callers_are_principals_of_their_own(
-    oauth_server: str, served_issuer: LocalIssuer, mode: str
+    oauth_server: str, issuer_on_a_port: LocalIssuer, mode: str
 ) -> None:
     """alice by OAuth and bob by static token share nothing, and alice's token is never sent upstream."""
     url = f"{oauth_server}/mcp"
-    alice_token = served_issuer.token("alice")
+    alice_token = issuer_on_a_port.token("alice")
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice_token}"}, timeout=30) as hc,
         Client(streamable_http_client(url, http_client=hc), mode=mode) as alice,  # type: ignore[arg-type]
@@ -216,4 +214,4 @@ async def test_oauth_callers_are_principals_of_their_own(
         assert data(await bob.call_tool("list_conversations", {}))["conversations"] == []
         theirs = data(await bob.call_tool("ask_gemini", {"prompt": "Hi.", "conversation": "private"}))
     assert theirs["conversation"] != mine["conversation"]
-    assert served_issuer.jwks_fetches == 1
+    assert issuer_on_a_port.jwks_fetches == 1

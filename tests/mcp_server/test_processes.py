@@ -11,8 +11,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from tests.helpers.processes import ServerProcess
 from tests.helpers.results import data
-from tests.helpers.servers import ServerThread, server_process, wait_healthy
+from tests.helpers.servers import ServerThread
 
 pytestmark = pytest.mark.anyio
 TURNS = 10
@@ -23,14 +24,14 @@ async def test_two_processes_waste_no_upstream_interaction(tmp_path: Path) -> No
     state = tmp_path / "state.sqlite3"
     with (
         ServerThread(emulator) as upstream,
-        server_process(str(state), upstream.url) as (one, _),
-        server_process(str(state), upstream.url) as (two, _),
+        ServerProcess(state, upstream.url) as one,
+        ServerProcess(state, upstream.url) as two,
     ):
-        await wait_healthy(one)
-        await wait_healthy(two)
+        await one.ready()
+        await two.ready()
         async with (
-            Client(streamable_http_client(f"{one}/mcp")) as first,
-            Client(streamable_http_client(f"{two}/mcp")) as second,
+            Client(streamable_http_client(one.mcp_url)) as first,
+            Client(streamable_http_client(two.mcp_url)) as second,
         ):
             opened = data(await first.call_tool("ask_gemini", {"prompt": "Hello.", "conversation": "shared"}))
             emulator.state.emulator.clear_requests()

@@ -11,9 +11,10 @@ import pytest
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.state.redis_store import RedisStore
 from tests.helpers.principals import ALICE, BOB, connect
+from tests.helpers.processes import ServerProcess
 from tests.helpers.redis import RedisServer
 from tests.helpers.results import data, text_of
-from tests.helpers.servers import ServerThread, server_process, wait_healthy
+from tests.helpers.servers import ServerThread
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +29,11 @@ async def test_one_allowance_per_caller_across_replicas(redis_server: RedisServe
     emulator = create_app(EmulatorConfig(research_seconds=30.0))
     with (
         ServerThread(emulator) as upstream,
-        server_process(redis_server.url, upstream.url, *flags) as (a, _),
-        server_process(redis_server.url, upstream.url, *flags) as (b, _),
+        ServerProcess(redis_server.url, upstream.url, *flags, log=tmp_path / "a.log") as a,
+        ServerProcess(redis_server.url, upstream.url, *flags, log=tmp_path / "b.log") as b,
     ):
-        await wait_healthy(a)
-        await wait_healthy(b)
+        await a.ready()
+        await b.ready()
         async with (
             connect(a, ALICE) as alice_on_a,
             connect(b, ALICE, mode="legacy") as alice_on_b,

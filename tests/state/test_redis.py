@@ -141,6 +141,9 @@ async def test_a_redis_restart_fails_calls_clearly_then_recovers_with_everything
         server.start()
         assert await store.get_conversation("alice", "kept") == kept
         assert [j.interaction_id for j in await store.unfinished_jobs()] == ["int_1"]
+        # A job change runs a script inside a transaction: the restarted Redis no longer has it cached.
+        noted = await store.append_progress("alice", "int_1", ["After the restart"])
+        assert noted is not None and [n.text for n in noted.progress] == ["After the restart"]
         await store.create_conversation(conversation(name="after"))
         assert await store.get_conversation("alice", "after") is not None
     finally:

@@ -422,8 +422,8 @@ class JobService:
                 await self._store.update_job(
                     job.model_copy(update={"error": "The server lost track of this job; poll to retry."})
                 )
-        except StoreError as exc:
-            log.warning("could not record that %s lost its watcher: %s", interaction_id, exc)
+        except Exception:  # nothing here may take the server down either
+            log.exception("could not record that %s lost its watcher", interaction_id)
 
     async def _follow(self, interaction_id: str, owner: str, lease: Lease) -> None:
         """Stream events until the interaction ends, then read the full result; poll if streaming fails.

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import anyio
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.exceptions import WatchError
 
 from gemini_interactions_mcp.state import redis_scripts as lua
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
@@ -272,6 +272,8 @@ class RedisStore(Store):
                         return changed
                     except WatchError:
                         continue  # another replica changed the job meanwhile: apply `change` again
+                    except NoScriptError:  # a restarted Redis has forgotten its scripts: load it again
+                        await r.script_load(lua.PUT_JOB)
 
     # -- agents ------------------------------------------------------------------------------------
 
