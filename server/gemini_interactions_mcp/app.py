@@ -292,7 +292,7 @@ def build_server(
             usage_view.bind(services.usage, services.limits)
             if operations is not None:
                 stop = [services.jobs.drain, heartbeats.drain, close_listen_streams(server)]
-                operations.bind(store, watched=lambda: services.jobs.watched, on_drain=stop)
+                operations.bind(store, jobs=services.jobs.counts, on_drain=stop)
                 stack.callback(operations.unbind)
             yield services
 

@@ -10,22 +10,26 @@ Where each number comes from:
 - upstream requests by status, and retries: the Gemini client's `observer` and `sleep` hooks (it
   sleeps only before a retry);
 - open streams and HTTP requests: the HTTP transport (transport/observability.py);
-- background jobs watched: the job service, read at scrape time.
+- background jobs watched here, unfinished in the store, and taken over from a watcher that was gone:
+  the job service's counts, read at scrape time (`JobMetrics`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
 from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp.services.jobs import NO_JOBS, JobCounts
 from gemini_interactions_mcp.services.limits import Refusal
 
 REGISTRY = CollectorRegistry()
@@ -61,9 +65,35 @@ HTTP_REQUESTS = Counter(
     registry=REGISTRY,
 )
 OPEN_STREAMS = Gauge("gemini_mcp_open_streams", "Event streams open to clients.", registry=REGISTRY)
-JOBS_WATCHED = Gauge(
-    "gemini_mcp_jobs_watched", "Background jobs this process is following.", registry=REGISTRY
-)
+
+
+class JobMetrics(Collector):
+    """The job service's counts, read at every scrape from the latest app bound (`watch_jobs`)."""
+
+    def __init__(self) -> None:
+        self.counts: Callable[[], JobCounts] = lambda: NO_JOBS
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.counts()
+        yield GaugeMetricFamily(
+            "gemini_mcp_jobs_watched", "Background jobs this process is following.", value=counts.watched
+        )
+        yield GaugeMetricFamily(
+            "gemini_mcp_jobs_unfinished",
+            "Unfinished background jobs in the shared state, all replicas together, at this process's "
+            "last sweep (the same on every replica: aggregate with max).",
+            value=counts.unfinished,
+        )
+        yield CounterMetricFamily(
+            "gemini_mcp_job_takeovers",
+            "Jobs this process took over from a watcher that was gone (a replica that died or drained, "
+            "or this process before a restart).",
+            value=counts.takeovers,
+        )
+
+
+JOBS = JobMetrics()
+REGISTRY.register(JOBS)
 
 UNKNOWN_TOOL = "_other"
 TOOL_LIST_REFRESH_SECONDS = 60.0
@@ -90,9 +120,9 @@ def count_refusal(refusal: Refusal) -> None:
     LIMIT_REFUSALS.labels(refusal.limit).inc()
 
 
-def watch_jobs(count: Callable[[], int]) -> None:
-    """Read the number of jobs followed from `count` at every scrape (the latest app wins)."""
-    JOBS_WATCHED.set_function(count)
+def watch_jobs(counts: Callable[[], JobCounts]) -> None:
+    """Read the job metrics from `counts` at every scrape (the latest app wins)."""
+    JOBS.counts = counts
 
 
 def client_options() -> dict[str, Any]:

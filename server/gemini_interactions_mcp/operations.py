@@ -6,7 +6,8 @@ here imports the HTTP or metrics stacks, so the stdio path pays nothing for it.
 
 Draining (on SIGTERM) hands running work back instead of dropping it: every poll returns now with
 "still running, poll again", every answer still streaming passes its soft deadline now and returns
-its interaction_id (the job keeps running upstream and another replica's watcher can take it), and
+its interaction_id (the job keeps running upstream), the job watchers release their leases so another
+replica takes the jobs over at its next sweep (services/jobs.py), and
 2026-07-28 listen streams end with their closing result. Readiness fails from the first moment, so a
 load balancer stops sending new calls.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import anyio
 
+from gemini_interactions_mcp.services.jobs import NO_JOBS, JobCounts
 from gemini_interactions_mcp.state import Store
 
 READY_PROBE_SECONDS = 2.0
@@ -30,24 +32,26 @@ class Operations:
         self.client_options: dict[str, Any] = {}
         """Extra keywords for the Gemini client (the metrics hooks)."""
         self._store: Store | None = None
-        self._watched: Callable[[], int] = lambda: 0
+        self._jobs: Callable[[], JobCounts] = lambda: NO_JOBS
         self._on_drain: list[Callable[[], None]] = []
 
-    def bind(self, store: Store, *, watched: Callable[[], int], on_drain: list[Callable[[], None]]) -> None:
+    def bind(
+        self, store: Store, *, jobs: Callable[[], JobCounts], on_drain: list[Callable[[], None]]
+    ) -> None:
         self._store = store
-        self._watched = watched
+        self._jobs = jobs
         self._on_drain = on_drain
         if self.draining:  # a drain that began while the app was starting
             self._stop_waiting()
 
     def unbind(self) -> None:
         self._store = None
-        self._watched = lambda: 0
+        self._jobs = lambda: NO_JOBS
         self._on_drain = []
 
-    def watched(self) -> int:
-        """Background jobs this process is following right now."""
-        return self._watched()
+    def jobs(self) -> JobCounts:
+        """This process's share of the background jobs right now."""
+        return self._jobs()
 
     async def not_ready(self) -> str | None:
         """Why this process should get no new calls (None: it may): draining, starting, or no store."""

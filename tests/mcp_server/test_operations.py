@@ -23,8 +23,10 @@ from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.logs import JsonFormatter
 from gemini_interactions_mcp.operations import Operations
+from gemini_interactions_mcp.services.jobs import NO_JOBS
 from gemini_interactions_mcp.state import MemoryStore, StoreError
 from gemini_interactions_mcp.transport.http import http_app
+from tests.helpers.metrics import metric, scrape
 from tests.helpers.principals import ALICE, TOKENS
 from tests.helpers.results import data
 from tests.helpers.servers import ServerThread, free_port, wait_healthy
@@ -33,15 +35,6 @@ from tests.helpers.waiting import async_wait_until
 from .test_transports import console_script
 
 pytestmark = pytest.mark.anyio
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in a Prometheus exposition (0 if absent)."""
-    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
-    for line in text.splitlines():
-        if line.startswith(wanted + " "):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 @pytest.fixture
@@ -58,13 +51,6 @@ def served(live_emulator: ServerThread, tmp_path: Path) -> Iterator[tuple[Server
     app = http_app(settings, operations=operations, client_config=ClientConfig(base_url=live_emulator.url))
     with ServerThread(app) as running:
         yield running, operations
-
-
-async def scrape(url: str) -> str:
-    async with httpx2.AsyncClient() as raw:
-        response = await raw.get(f"{url}/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return response.text
 
 
 async def test_metrics_count_tool_calls_upstream_requests_retries_and_refusals(
@@ -116,6 +102,11 @@ async def test_open_streams_and_watched_jobs_are_gauges(
         started = data(await c.call_tool("start_deep_research", {"query": "gauges"}))
         assert metric(await scrape(server.url), "gemini_mcp_jobs_watched") == 1
 
+        async def counted_unfinished() -> bool:  # at the next sweep
+            return metric(await scrape(server.url), "gemini_mcp_jobs_unfinished") == 1
+
+        await async_wait_until(counted_unfinished, what="the sweep to count the job")
+
         async def streams_open() -> bool:
             return metric(await scrape(server.url), "gemini_mcp_open_streams") >= 1
 
@@ -153,9 +144,9 @@ class BrokenStore(MemoryStore):
 async def test_readiness_needs_a_store_that_answers() -> None:
     operations = Operations()
     assert await operations.not_ready() == "starting"
-    operations.bind(BrokenStore(), watched=lambda: 0, on_drain=[])
+    operations.bind(BrokenStore(), jobs=lambda: NO_JOBS, on_drain=[])
     assert await operations.not_ready() == "state store unavailable (StoreError)"
-    operations.bind(MemoryStore(), watched=lambda: 0, on_drain=[])
+    operations.bind(MemoryStore(), jobs=lambda: NO_JOBS, on_drain=[])
     assert await operations.not_ready() is None
 
 

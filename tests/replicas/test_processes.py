@@ -4,6 +4,7 @@ limits hold across replicas, and a replica's death loses nothing."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from mcp.types import ResourceUpdatedNotification
 from starlette.applications import Starlette
 
 from tests.helpers.issuer import AUDIENCE, served_issuer
+from tests.helpers.metrics import metric, scrape
 from tests.helpers.principals import ALICE, BOB, connect
 from tests.helpers.redis import RedisServer
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
+from tests.helpers.waiting import async_wait_until
 
 from .conftest import StartReplicas, replica
 
@@ -77,6 +80,33 @@ async def test_research_of_a_killed_replica_is_delivered_once_through_the_other(
     ]
     assert len(streams) == 2, streams  # A's, then B's after the takeover: never two on B
     assert usage["today"]["interactions"] == 1  # the end was recorded once
+
+
+async def test_a_draining_replica_hands_its_job_over_at_once(
+    replicas: StartReplicas, emulator: Starlette
+) -> None:
+    """A starts the research and gets SIGTERM while a request still holds it open (A stays in its
+    grace period, alive): A releases the job's lease at once, so B takes the job over while A is
+    still there (the watcher lease would have kept it on A until A exited) and delivers the report."""
+    emulator.state.emulator.configure(research_seconds=8)
+    a, b = await replicas(2, "--drain-seconds", "60")
+    async with connect(a, ALICE) as on_a:
+        started = data(await on_a.call_tool("start_deep_research", {"query": "Rolling update"}))
+    async with await anyio.connect_tcp("127.0.0.1", a.port) as held:  # a request A must wait for
+        head = f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ALICE}\r\n"
+        await held.send((head + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{").encode())
+        assert a.process is not None
+        a.process.send_signal(signal.SIGTERM)
+
+        async def taken_over_by_b() -> bool:
+            return metric(await scrape(b.url), "gemini_mcp_job_takeovers_total") == 1
+
+        await async_wait_until(taken_over_by_b, within=30, what="B to take the job over")
+        assert a.process.poll() is None, "A is still in its grace period"
+        async with connect(b, ALICE) as on_b:
+            polled = await poll_until_done(on_b, started["interaction_id"])
+    assert data(polled)["status"] == "completed" and "# Research report" in text_of(polled)
+    assert len(upstream_requests(emulator, "POST", "/interactions")) == 1
 
 
 @pytest.mark.filterwarnings("ignore:resources/subscribe is removed")

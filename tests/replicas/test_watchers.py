@@ -133,3 +133,35 @@ async def test_a_watcher_stalled_past_its_lease_is_fenced(
     assert final is not None
     texts = [note.text for note in final.progress]
     assert len(texts) == len(set(texts)) == 4, texts
+
+
+async def test_a_draining_replica_hands_its_jobs_back_at_once(
+    stores: tuple[Store, Store], upstream: InteractionsClient
+) -> None:
+    """A watches a job under a lease that would last a minute, then drains (SIGTERM): it lets the
+    job go at once and takes no other, and B's next sweep takes it over and finishes it."""
+    store_a, store_b = stores
+    ends: list[str] = []
+
+    async def ended_on_b(event: JobFinished) -> None:
+        ends.append(event.job.interaction_id)
+
+    async with anyio.create_task_group() as tg:
+        a = JobService(store=store_a, client=upstream, task_group=tg, watcher_ttl=60)
+        b = JobService(store=store_b, client=upstream, task_group=tg, watcher_ttl=60, sweep_seconds=0.1)
+        b.on_finished(ended_on_b)
+        job = await a.adopt("alice", "research", await upstream.create(RESEARCH))
+
+        async def first_note() -> bool:
+            current = await store_b.get_job("alice", job.interaction_id)
+            return current is not None and len(current.progress) >= 1
+
+        await async_wait_until(first_note, within=20, what="A's watcher to store a note")
+        tg.start_soon(b.keep_watch)
+        a.drain()
+        done = await b.wait("alice", job.interaction_id, 30, None)
+        assert done.is_finished and done.status == "completed"
+        assert await a.sweep() == 0 and a.counts().watched == 0
+        assert b.counts().takeovers == 1 and b.counts().unfinished in (0, 1)
+        tg.cancel_scope.cancel()
+    assert ends == [job.interaction_id]

@@ -10,6 +10,11 @@ restart). A resumed watcher replays the stream from the start rather than from a
 storing one would cost a write per event on every job to save one replay per takeover, and the final
 output is read from the full interaction anyway.
 
+A process that drains (SIGTERM) hands its jobs back at once: its watchers stop following and
+release their leases (one that is recording a job's end or running its function calls finishes that
+first), and it takes no new job, so another process's next sweep takes them over without waiting for
+the leases to run out.
+
 A watcher that stalls past its lease (or loses the store for that long) stops as soon as it notices,
 and what it may still write meanwhile is fenced by the store: progress notes are stored by position
 (each once) and a job finishes once, so its end is recorded, counted and announced once.
@@ -28,7 +33,8 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +83,20 @@ class JobFinished:
     interaction: Interaction | None
 
 
+@dataclass(frozen=True)
+class JobCounts:
+    """What an operator wants to know of this process's share of the jobs (read at every scrape)."""
+
+    watched: int
+    """Jobs this process follows (or runs) right now."""
+    unfinished: int
+    """Unfinished jobs in the store, all processes together, as this process's last sweep found them."""
+    takeovers: int
+    """Jobs this process took over from a watcher that was gone (its process died or drained, or this
+    process before a restart), since it started."""
+
+
+NO_JOBS = JobCounts(watched=0, unfinished=0, takeovers=0)
 JobListener = Callable[[JobFinished], Awaitable[None]]
 CarryOn = Callable[[JobRecord, Interaction, bool, Progress], Awaitable[str | None]]
 """Answers the function calls of a job's interaction that ended in `requires_action` (`rerun`: a
@@ -176,6 +196,10 @@ class JobService:
         self._heard: dict[str, None] = {}
         """The latest job ends heard on the store's channel, oldest first (at most HEARD_KEPT)."""
         self._draining = False
+        self._following: dict[str, anyio.CancelScope] = {}
+        """The watchers a drain may stop now (those not recording an end or running calls)."""
+        self._unfinished = 0
+        self._takeovers = 0
         self._local: dict[str, anyio.CancelScope] = {}
         self._output_hooks: list[OutputHook] = []
         self._changed: dict[str, anyio.Event] = {}
@@ -253,23 +277,25 @@ class JobService:
         self.watch(job)
         return job
 
-    @property
-    def watched(self) -> int:
-        """How many jobs this process follows right now."""
-        return len(self._watching)
+    def counts(self) -> JobCounts:
+        return JobCounts(len(self._watching), self._unfinished, self._takeovers)
 
     def drain(self) -> None:
-        """The process is stopping: every wait returns what it has now (polls say "poll again")."""
+        """The process is stopping: every wait returns what it has now (polls say "poll again"), and
+        the jobs it watches go back to the store for another process to take (see the module doc)."""
         self._draining = True
         for event in self._changed.values():
             event.set()
+        for following in self._following.values():
+            following.cancel()
 
-    def watch(self, job: JobRecord) -> None:
-        """Become the job's watcher if no process is (its lease is free); nothing if this one is."""
-        if job.interaction_id in self._watching:
+    def watch(self, job: JobRecord, *, takeover: bool = False) -> None:
+        """Become the job's watcher if no process is (its lease is free); nothing if this one is, or
+        if this process is draining. `takeover`: the job was started elsewhere or before a restart."""
+        if job.interaction_id in self._watching or self._draining:
             return
         self._watching.add(job.interaction_id)
-        self._tg.start_soon(self._watch, job)
+        self._tg.start_soon(self._watch, job, takeover)
 
     async def run_local(self, owner: str, kind: JobKind, label: str, work: LocalWork) -> JobRecord:
         """A job this server does itself: polled and cancelled like an upstream one, with `work`'s notes
@@ -345,6 +371,7 @@ class JobService:
         caller, who brings the key.
         """
         jobs = await self._store.unfinished_jobs()
+        self._unfinished = len(jobs)
         running = {job.interaction_id for job in jobs}
         for interaction_id in [i for i in self._elsewhere if i not in running]:
             del self._elsewhere[interaction_id]
@@ -355,8 +382,10 @@ class JobService:
             for j in jobs
             if j.interaction_id not in self._watching and j.error is None and not runs_on_own_key(j.owner)
         ]
+        if self._draining:
+            return 0
         for job in orphans:
-            self.watch(job)
+            self.watch(job, takeover=True)
         return len(orphans)
 
     async def keep_watch(self) -> None:
@@ -389,7 +418,7 @@ class JobService:
 
     # -- the watcher -------------------------------------------------------------------------------
 
-    async def _watch(self, job: JobRecord) -> None:
+    async def _watch(self, job: JobRecord, takeover: bool) -> None:
         """Hold the job's lease and follow it; if another process holds it, leave the job to it."""
         interaction_id, owner = job.interaction_id, job.owner
         key = JOB_WATCHER_PREFIX + interaction_id
@@ -401,7 +430,10 @@ class JobService:
                         job, "failed", "The server that ran this job restarted or stopped; run it again."
                     )
                     return
-                await self._follow(interaction_id, owner, lease)
+                if takeover:
+                    self._takeovers += 1
+                with self._until_drained(interaction_id):
+                    await self._follow(interaction_id, owner, lease)
             if lease.lost.is_set():
                 log.warning("lost the watcher lease of %s; another process watches it now", interaction_id)
         except LeaseBusyError:
@@ -414,6 +446,33 @@ class JobService:
         finally:
             self._watching.discard(interaction_id)
             self._signal(interaction_id)
+
+    @contextmanager
+    def _until_drained(self, interaction_id: str) -> Iterator[None]:
+        """Run the block until it ends or this process drains (then its lease goes back at once)."""
+        with anyio.CancelScope() as following:
+            self._following[interaction_id] = following
+            if self._draining:
+                following.cancel()
+            try:
+                yield
+            finally:
+                self._following.pop(interaction_id, None)
+        if following.cancelled_caught:
+            log.info("handed %s back for another process to watch (draining)", interaction_id)
+
+    @contextmanager
+    def _not_handed_back(self, interaction_id: str) -> Iterator[None]:
+        """A step a drain must not cut short (an end being recorded, function calls being run): the
+        drain stops the watcher once it is done."""
+        following = self._following.pop(interaction_id, None)
+        try:
+            yield
+        finally:
+            if following is not None:
+                self._following[interaction_id] = following
+                if self._draining:
+                    following.cancel()
 
     async def _note_lost_track(self, owner: str, interaction_id: str) -> None:
         try:
@@ -466,19 +525,28 @@ class JobService:
                 log.warning("poll of %s failed: %s", interaction_id, type(exc).__name__)
             else:
                 if str(interaction.status) in TERMINAL:
-                    job = await self._store.get_job(owner, interaction_id)
-                    # A cancel may have finished it already; a watcher that stalled past its lease
-                    # must leave the end (and its media) to the one that holds it now.
-                    if job is not None and not job.is_finished and await self._still_holds(lease):
-                        following = await self._carried_on(job, interaction)
-                        if following is not None:
-                            upstream, attempt = following, 0
-                            continue
-                        if not (await self._store.get_job(owner, interaction_id) or job).is_finished:
-                            await self._finish(job, interaction)
-                    return
+                    with self._not_handed_back(interaction_id):
+                        following = await self._end_or_carry_on(owner, interaction_id, interaction, lease)
+                    if following is None:
+                        return
+                    upstream, attempt = following, 0
+                    continue
             await anyio.sleep(POLL_BACKOFF[min(attempt, len(POLL_BACKOFF) - 1)])
             attempt += 1
+
+    async def _end_or_carry_on(
+        self, owner: str, interaction_id: str, interaction: Interaction, lease: Lease
+    ) -> str | None:
+        """Record the job's end, or run its function calls: the next interaction to follow, if any."""
+        job = await self._store.get_job(owner, interaction_id)
+        # A cancel may have finished it already; a watcher that stalled past its lease must leave the
+        # end (and its media) to the one that holds it now.
+        if job is None or job.is_finished or not await self._still_holds(lease):
+            return None
+        following = await self._carried_on(job, interaction)
+        if following is None and not (await self._store.get_job(owner, interaction_id) or job).is_finished:
+            await self._finish(job, interaction)
+        return following
 
     async def _carried_on(self, job: JobRecord, interaction: Interaction) -> str | None:
         """The next interaction of the job's function-calling loop, if one answers its calls (recorded
@@ -587,7 +655,7 @@ class JobService:
         """Wait until the job ends or `seconds` pass, relaying new progress notes as they arrive."""
         job = await self.get(owner, interaction_id)
         if not job.is_finished and job.interaction_id not in self._watching:
-            self.watch(job)  # take it over if its watcher is gone (or it waits for this caller's key)
+            self.watch(job, takeover=True)  # if its watcher is gone (or it waits for this caller's key)
         relayed = len(job.progress)
         quiet_since = anyio.current_time()
         with anyio.move_on_after(seconds):
