@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -45,9 +46,11 @@ async def add_note(note: str) -> str:
 
 
 @server.tool()
-async def crash() -> str:
-    """Die in the middle of the call."""
-    print("about to crash", file=sys.stderr, flush=True)
+def crash() -> str:
+    """Die in the middle of the call. Its last words reach stderr a moment after stdout closed (written
+    by a leftover child that shares stderr), so the bridge must wait for them, not race the two pipes."""
+    last_words = "import sys, time; time.sleep(0.3); print('about to crash', file=sys.stderr)"
+    subprocess.Popen([sys.executable, "-c", last_words], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     os._exit(3)
 
 

@@ -49,6 +49,9 @@ STABLE_SECONDS = 30.0
 MAX_FAILED_STARTS = 5
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STDERR_LINES = 20
+LAST_WORDS_SECONDS = 2.0
+"""How long a call that lost its stdio server waits for the rest of the server's stderr (its last words
+usually say why it died, and the stderr pipe may be read a moment after stdout closed)."""
 
 
 class DownstreamError(Exception):
@@ -106,6 +109,7 @@ class Connection:
         self._refresh = anyio.Event()
         self._start_failed = False
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self._stderr_closed: anyio.Event | None = None
 
     # -- what callers use --------------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class Connection:
         """Call one tool; CallTimedOut past `seconds`, ConnectionLost if the server died meanwhile."""
         started = time.monotonic()
         client = await self.ready(within=seconds)
+        stderr_closed = self._stderr_closed
         left = max(0.1, seconds - (time.monotonic() - started))
         try:
             return await client.call_tool(tool, dict(arguments), read_timeout_seconds=left)
@@ -147,6 +152,9 @@ class Connection:
                 raise CallTimedOut(f"no answer within {seconds:g} s (the call was cancelled)") from None
             if exc.error.code == CONNECTION_CLOSED:
                 self._mark_broken(self._broken)
+                if stderr_closed is not None:
+                    with anyio.move_on_after(LAST_WORDS_SECONDS):
+                        await stderr_closed.wait()
                 raise ConnectionLost(
                     f"the server exited or dropped the connection during the call; it is being restarted"
                     f"{self._last_words()}"
@@ -300,6 +308,7 @@ class Connection:
         writer = os.fdopen(write_fd, "w")
         token = anyio.lowlevel.current_token()
         broken = self._broken
+        closed = self._stderr_closed = anyio.Event()
 
         def drain() -> None:
             with os.fdopen(read_fd, encoding="utf-8", errors="replace") as reader:
@@ -307,6 +316,7 @@ class Connection:
                     self._stderr.append(line)
                     log.debug("[%s] %s", self.config.name, line.rstrip())
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
+                anyio.from_thread.run_sync(closed.set, token=token)
                 anyio.from_thread.run_sync(self._mark_broken, broken, token=token)
 
         threading.Thread(target=drain, name=f"stderr-{self.config.name}", daemon=True).start()
