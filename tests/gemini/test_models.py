@@ -185,3 +185,18 @@ def test_agent_roundtrip() -> None:
         "created": "2026-01-01T00:00:00Z",
     }
     assert Agent.model_validate(payload).wire() == payload
+
+
+def test_an_echoed_interaction_keeps_no_mcp_server_header_values() -> None:
+    """A GET of a stored interaction echoes its tools with their headers: parsed, they are gone."""
+    echoed = {
+        "id": "v1_x",
+        "status": "completed",
+        "tools": [
+            {"type": "mcp_server", "name": "m", "url": "https://x/mcp", "headers": {"Authorization": "sk-9"}},
+            {"type": "function", "name": "f"},
+        ],
+    }
+    interaction = Interaction.model_validate(echoed)
+    for shown in (repr(interaction), interaction.model_dump_json(), str(interaction.model_dump())):
+        assert "sk-9" not in shown and "Authorization" in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -189,12 +190,7 @@ async def _deadline_then_poll(bridged: Client, emulator: Starlette) -> None:
     )
     handle = data(started)
     assert handle["status"] == "in_progress"
-    while True:
-        polled = await bridged.call_tool(
-            "poll_interaction", {"interaction_id": handle["interaction_id"], "wait_seconds": 20}
-        )
-        if data(polled)["done"]:
-            break
+    polled = await until_done(bridged, handle["interaction_id"])
     assert data(polled)["status"] == "completed"
     assert "local__echo returned: echo: late" in text_of(polled)
     assert "local__echo: ok" in text_of(polled) or any(
@@ -235,14 +231,74 @@ async def test_after_a_restart_only_calls_that_change_nothing_are_run_again(
     await store.update_job(job.model_copy(update={"calls_started": handle}))
     await store.close()
     async with Client(build_server(settings, client_config=config)) as second:
-        while True:
-            polled = await second.call_tool(
-                "poll_interaction", {"interaction_id": handle, "wait_seconds": 20}
-            )
-            if data(polled)["done"]:
-                break
+        polled = await until_done(second, handle)
     if tool == "local__echo":  # read-only: run again, and the turn ends
         assert data(polled)["status"] == "completed" and "echo: again" in text_of(polled)
     else:
         assert data(polled)["status"] == "failed"
         assert "call of local__add_note was under way; it was not run again" in text_of(polled)
+
+
+SENTINEL = "sk-sentinel-7f3a9c"
+
+
+async def until_done(client: Client, interaction_id: str) -> Any:
+    """Poll until the job is done; its last poll."""
+    while True:
+        polled = await client.call_tool(
+            "poll_interaction", {"interaction_id": interaction_id, "wait_seconds": 20}
+        )
+        if polled.is_error or data(polled)["done"]:
+            return polled
+
+
+async def test_remote_server_headers_are_in_no_output_of_any_stored_interaction(
+    live_emulator: ServerThread, emulator: Starlette, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Upstream echoes a stored interaction's `tools`, headers included: nothing that shows one (polls,
+    gemini://interactions, reports, errors, lists, logs) may carry them on."""
+    caplog.set_level(logging.DEBUG)
+    config = tmp_path / "mcp.json"
+    remote = {
+        "httpUrl": "https://mcp.example.com/mcp",
+        "headers": {"Authorization": f"Bearer {SENTINEL}", "X-Team": SENTINEL},
+        "via": "gemini",
+    }
+    config.write_text(json.dumps({"mcpServers": {"remote": remote}}))
+    settings = ServerSettings(state=str(tmp_path / "state.db"), mcp_config=config)
+    shown: list[str] = []
+    server = build_server(settings, client_config=ClientConfig(base_url=live_emulator.url))
+    async with Client(server) as client:
+
+        async def show(result: Any) -> Any:
+            shown.append(str(result))  # every text, structured content and resource text in it
+            return result
+
+        prompt = "[[think 2]] Status? " + directive("remote.status", service="api")
+        arguments = {"prompt": prompt, "tools": ["mcp:remote"], "wait_seconds": 1}
+        started = await show(await client.call_tool("ask_gemini", arguments))
+        handle = data(started)["interaction_id"]
+        polled = await show(await until_done(client, handle))
+        assert data(polled)["status"] == "completed" and "called remote.status" in text_of(polled)
+        await show(await client.read_resource(f"gemini://interactions/{handle}"))
+        research = await show(
+            await client.call_tool("start_deep_research", {"query": "deploys", "mcp_servers": ["remote"]})
+        )
+        report = await show(await until_done(client, data(research)["interaction_id"]))
+        assert data(report)["status"] == "completed"
+        await show(await client.read_resource(f"gemini://interactions/{data(research)['interaction_id']}"))
+        blocked = await show(
+            await client.call_tool(
+                "ask_gemini", {"prompt": "[[blocked]]", "conversation": data(started)["conversation"]}
+            )
+        )
+        assert "blocked" in text_of(blocked).lower() or blocked.is_error
+        await show(await client.call_tool("list_conversations", {}))
+        await show(await client.read_resource("gemini://tools"))
+    sent = [r["body"] for r in requests_log(emulator)]
+    assert sum(SENTINEL in json.dumps(body) for body in sent) >= 2  # it did go upstream (turn, research)
+    async with httpx2.AsyncClient(base_url=live_emulator.url) as upstream:
+        echoed = await upstream.get(f"/v1beta/interactions/{handle}", headers={"x-goog-api-key": "test"})
+    assert SENTINEL in echoed.text  # upstream echoes them on a GET
+    for output in [*shown, caplog.text]:
+        assert SENTINEL not in output

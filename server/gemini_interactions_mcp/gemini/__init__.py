@@ -4,6 +4,7 @@ from gemini_interactions_mcp.gemini.accumulate import InteractionAccumulator
 from gemini_interactions_mcp.gemini.client import InteractionsClient
 from gemini_interactions_mcp.gemini.config import ClientConfig, RetryPolicy
 from gemini_interactions_mcp.gemini.errors import (
+    REDACTED,
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -42,6 +43,7 @@ from gemini_interactions_mcp.gemini.sandbox import SandboxFilesAPI
 from gemini_interactions_mcp.gemini.stream import InteractionStream
 
 __all__ = [
+    "REDACTED",
     "APIError",
     "Agent",
     "AgentPage",

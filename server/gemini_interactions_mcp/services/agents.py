@@ -17,7 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gemini_interactions_mcp.gemini import ConflictError, GeminiError, InteractionsClient, NotFoundError
+from gemini_interactions_mcp.gemini import (
+    REDACTED,
+    ConflictError,
+    GeminiError,
+    InteractionsClient,
+    NotFoundError,
+)
 from gemini_interactions_mcp.services.agent_names import AgentNames
 from gemini_interactions_mcp.services.background import BackgroundTurns
 from gemini_interactions_mcp.services.catalog import Catalog
@@ -122,9 +128,6 @@ def _decode_cursor(token: str) -> tuple[str | None, int, int]:
             "omit it to start from the first page."
         )
     return upstream, skip, size
-
-
-REDACTED = "[redacted]"
 
 
 def redact_headers(value: Any) -> Any:

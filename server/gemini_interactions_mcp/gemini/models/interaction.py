@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import field_validator
+
+from gemini_interactions_mcp.gemini.errors import REDACTED
 from gemini_interactions_mcp.gemini.models._open import OpenModel
 from gemini_interactions_mcp.gemini.models.steps import Step
-from gemini_interactions_mcp.gemini.models.tools import Tool
+from gemini_interactions_mcp.gemini.models.tools import McpServerTool, Tool
 from gemini_interactions_mcp.gemini.output import output_text
 
 # Polling stops here; `requires_action` / `requires_continuation` wait for the client instead.
@@ -71,6 +74,16 @@ class Interaction(OpenModel):
     continuation_token: str | None = None
     errors: list[InteractionError] | None = None
     input: Any = None
+
+    @field_validator("tools")
+    @classmethod
+    def _without_header_values(cls, tools: list[Tool] | None) -> list[Tool] | None:
+        """Upstream echoes a stored interaction's `tools`, `mcp_server` headers included. Those are
+        credentials, and nothing read back needs them, so they never reach a log, a result or an error."""
+        for tool in tools or []:
+            if isinstance(tool, McpServerTool) and tool.headers:
+                tool.headers = {name: REDACTED for name in tool.headers}
+        return tools
 
     @property
     def is_terminal(self) -> bool:
