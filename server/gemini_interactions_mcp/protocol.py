@@ -7,6 +7,8 @@ One middleware, seen by every request in both protocol eras and on every transpo
   is advertised only once a prompt exists.
 - `prompts/get` with an unknown name is invalid params (-32602). The SDK answers code 0 on 2025-era
   connections and -32603, with a traceback in the log, on 2026-07-28 ones.
+- The server's icon. It goes into the serverInfo of `initialize` and `server/discover` only (identity.py
+  says why), not into the SDK's identity, which is stamped into every 2026-07-28 result.
 - Argument validation errors. The SDK puts pydantic's text into the tool error, documentation URLs
   included; the model needs the field and the reason, not a link.
 """
@@ -20,7 +22,9 @@ from typing import Any
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, SERVER_INFO_META_KEY
+
+from gemini_interactions_mcp.identity import server_info
 
 CAPABILITY_ANSWERS = frozenset({"initialize", "server/discover"})
 LIST_CAPABILITIES = ("prompts", "resources", "tools")
@@ -50,6 +54,17 @@ def without_doc_urls(result: dict[str, Any]) -> dict[str, Any]:
     return {**result, "content": content}
 
 
+def with_icon(answer: dict[str, Any]) -> dict[str, Any]:
+    """An `initialize` or `server/discover` result whose serverInfo carries the icon."""
+    if "serverInfo" in answer:  # initialize
+        return {**answer, "serverInfo": server_info()}
+    meta = answer.get("_meta")
+    return {
+        **answer,
+        "_meta": {**(meta if isinstance(meta, dict) else {}), SERVER_INFO_META_KEY: server_info()},
+    }
+
+
 class ProtocolDetails:
     """The middleware (see the module docstring); `server` is the one it is registered on."""
 
@@ -70,10 +85,12 @@ class ProtocolDetails:
             return result
         if method in CAPABILITY_ANSWERS and isinstance(result.get("capabilities"), dict):
             has_prompts = bool(await self._prompt_names())
-            return {
-                **result,
-                "capabilities": honest_capabilities(result["capabilities"], has_prompts=has_prompts),
-            }
+            return with_icon(
+                {
+                    **result,
+                    "capabilities": honest_capabilities(result["capabilities"], has_prompts=has_prompts),
+                }
+            )
         if method == "tools/call" and result.get("isError"):
             return without_doc_urls(result)
         return result

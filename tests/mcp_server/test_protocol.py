@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 from typing import Any
 
 import anyio
@@ -9,9 +11,10 @@ import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import INVALID_PARAMS, ServerNotification
+from mcp.types import INVALID_PARAMS, SERVER_INFO_META_KEY, ServerNotification
 from starlette.applications import Starlette
 
+from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.identity import CAPABILITIES
@@ -42,6 +45,24 @@ async def test_capabilities_agree_between_initialize_and_discover(
             assert c.server_capabilities is not None
             seen.append(c.server_capabilities.model_dump(exclude_none=True))
     assert seen[0] == seen[1]
+
+
+async def test_the_icon_comes_once_per_connection_not_with_every_result(client: Client) -> None:
+    """initialize / server/discover carry a small PNG icon; other 2026 results keep the lean stamp."""
+    assert client.server_info is not None and client.server_info.icons
+    [icon] = client.server_info.icons
+    assert icon.mime_type == "image/png" and icon.sizes == ["64x64"]
+    header, encoded = icon.src.split(",", 1)
+    assert header == "data:image/png;base64"
+    png = base64.b64decode(encoded)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", png[16:24]) == (64, 64)
+    assert len(icon.src) < 2500
+    result = await client.call_tool("list_conversations", {})
+    if client.protocol_version == "2026-07-28":
+        stamp = (result.meta or {})[SERVER_INFO_META_KEY]
+        assert stamp == {"name": "gemini-interactions-mcp", "version": __version__}
+    else:
+        assert not (result.meta or {}).get(SERVER_INFO_META_KEY)
 
 
 @pytest.mark.filterwarnings("ignore:resources/subscribe is removed")

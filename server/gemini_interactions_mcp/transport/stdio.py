@@ -22,8 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from gemini_interactions_mcp import __version__
-from gemini_interactions_mcp.identity import CAPABILITIES, INSTRUCTIONS, SERVER_NAME
+from gemini_interactions_mcp.identity import CAPABILITIES, INSTRUCTIONS, server_info
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -39,10 +38,6 @@ META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 
 
-def _server_info() -> dict[str, str]:
-    return {"name": SERVER_NAME, "version": __version__}
-
-
 def _discover_result(params: Any) -> dict[str, Any] | None:
     meta = params.get("_meta") if isinstance(params, dict) else None
     if not isinstance(meta, dict) or meta.get(META_VERSION) not in MODERN_VERSIONS:
@@ -56,7 +51,7 @@ def _discover_result(params: Any) -> dict[str, Any] | None:
         "resultType": "complete",
         "supportedVersions": list(MODERN_VERSIONS),
         "ttlMs": 0,
-        "_meta": {META_SERVER_INFO: _server_info()},
+        "_meta": {META_SERVER_INFO: server_info()},
     }
 
 
@@ -76,7 +71,7 @@ def _initialize_result(params: Any) -> dict[str, Any] | None:
         "capabilities": CAPABILITIES,
         "instructions": INSTRUCTIONS,
         "protocolVersion": params["protocolVersion"],
-        "serverInfo": _server_info(),
+        "serverInfo": server_info(),
     }
 
 
