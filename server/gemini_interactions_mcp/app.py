@@ -279,7 +279,11 @@ def build_server(
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
             state = state_spec(settings.state, emulated=settings.emulator)
-            store = await open_store(state, max_output_chars=int(settings.max_output_mb * 1_000_000))
+            store = await open_store(
+                state,
+                max_output_chars=int(settings.max_output_mb * 1_000_000),
+                show_location=settings.transport == "stdio",  # paths and hosts mean nothing remotely
+            )
             stack.push_async_callback(store.close)
             client = await stack.enter_async_context(make_client())
             task_group = await stack.enter_async_context(anyio.create_task_group())

@@ -34,7 +34,9 @@ TOKENS = (("alice", SecretStr(ALICE)), ("bob", SecretStr(BOB)))
 @contextmanager
 def http_server(emulator_url: str, folder: Path, **settings: Any) -> Iterator[ServerThread]:
     """The MCP server over HTTP with alice's and bob's tokens, reaching the emulator at `emulator_url`."""
-    config = ServerSettings(state="memory", allow_dirs=(folder,), transport="http", tokens=TOKENS, **settings)
+    config = ServerSettings(
+        **{"state": "memory", "allow_dirs": (folder,), "transport": "http", "tokens": TOKENS, **settings}
+    )
     app = http_app(config, client_config=ClientConfig(base_url=emulator_url, api_key=None))
     with ServerThread(app) as running:
         yield running

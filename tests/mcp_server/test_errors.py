@@ -150,3 +150,12 @@ async def test_a_store_failure_is_one_line_for_the_model() -> None:
     assert str(caught.value) == (
         "The server's state store failed: database or disk is full (state file /tmp/x.sqlite3)"
     )
+
+
+async def test_a_store_that_cannot_serve_speaks_in_its_own_sentence() -> None:
+    """Its message already says it is the state store: no second prefix in front of it."""
+    from gemini_interactions_mcp.services.errors import failure_message
+    from gemini_interactions_mcp.state import StoreReadOnlyError
+
+    told = "The state file /tmp/x.sqlite3 is not writable (read-only or immutable): make it writable."
+    assert failure_message(StoreReadOnlyError(told)) == told

@@ -3,12 +3,14 @@ each call gets a one-line tool error that says what to do, and calls succeed aga
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.helpers import principals
 from tests.helpers.results import data, text_of
 from tests.helpers.unwritable import immutable
 
@@ -60,3 +62,25 @@ async def test_a_state_file_deleted_under_a_running_server_is_recreated_with_eve
         listed = data(await restarted.call_tool("list_conversations", {}))
         (kept,) = listed["conversations"]
         assert kept["id"] == first["conversation"] and kept["turns"] == 2
+
+
+async def test_over_http_a_store_failure_names_no_path_and_the_log_keeps_it(
+    emulator_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A remote caller can neither use nor should learn the server's paths; its operator needs them."""
+    state = tmp_path / "state.sqlite3"
+    with principals.http_server(emulator_url, tmp_path, state=str(state)) as running:
+        async with principals.connect(running, principals.ALICE) as alice:
+            data(await alice.call_tool("ask_gemini", {"prompt": "Remember 7.", "conversation": "kept"}))
+            files = [state, Path(f"{state}-wal"), Path(f"{state}-shm")]
+            with immutable(*files), caplog.at_level(logging.WARNING):
+                refused = await alice.call_tool("list_conversations", {})
+            assert refused.is_error
+            message = text_of(refused)
+            assert message.endswith(
+                "The server's state file is not writable: nothing of this call was saved. Try again later; "
+                "the server's log tells its operator what to fix."
+            )
+            assert str(tmp_path) not in message
+            assert any(str(state) in r.getMessage() and "chattr -i" in r.getMessage() for r in caplog.records)
+            assert data(await alice.call_tool("list_conversations", {}))["conversations"]

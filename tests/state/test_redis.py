@@ -52,6 +52,21 @@ async def test_an_unreachable_redis_at_start_is_one_clear_line() -> None:
         await open_store(f"redis://127.0.0.1:{free_port()}/0")
     message = str(refused.value)
     assert "state store is unavailable" in message and "\n" not in message
+    assert "127.0.0.1" in message, "the operator starting the server needs to know where it looked"
+
+
+async def test_callers_who_must_not_see_the_host_read_the_failure_without_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = free_port()
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", show_location=False)
+    with pytest.raises(StoreUnavailableError) as refused:
+        await store.get_job("alice", "int_1")
+    message = str(refused.value)
+    assert "127.0.0.1" not in message and str(port) not in message
+    assert message.startswith("The server's state store is unavailable: nothing of this call was saved.")
+    assert any(f"127.0.0.1:{port}" in r.getMessage() for r in caplog.records), "the operator's log has it"
+    await store.close()
 
 
 async def test_replicas_share_one_compare_and_set(replicas: tuple[RedisStore, RedisStore]) -> None:

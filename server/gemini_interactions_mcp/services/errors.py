@@ -12,7 +12,7 @@ import math
 
 from gemini_interactions_mcp.gemini import errors as upstream
 from gemini_interactions_mcp.services.caller_keys import caller_key
-from gemini_interactions_mcp.state import StoreError
+from gemini_interactions_mcp.state import StoreError, StoreUnavailableError
 
 
 class ServiceError(Exception):
@@ -24,10 +24,13 @@ EXPLAINED = (ServiceError, StoreError)
 
 
 def failure_message(error: ServiceError | StoreError) -> str:
-    """The one line the model reads for a service or store failure."""
+    """The one line the model reads for a service or store failure. A store that cannot serve a call
+    says so in a whole sentence of its own; other store errors get the prefix that says whose error."""
     if isinstance(error, ServiceError):
         return str(error)
     detail = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, StoreUnavailableError):
+        return detail
     return f"The server's state store failed: {detail}"
 
 

@@ -7,6 +7,7 @@ finish) are built on one atomic read-modify-write primitive that each backend pr
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
@@ -16,6 +17,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from gemini_interactions_mcp.state.counters import MemoryRateLimiter, RateLimiter
+from gemini_interactions_mcp.state.errors import StoreUnavailableError, without_location
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     DailyUsage,
@@ -25,6 +27,8 @@ from gemini_interactions_mcp.state.records import (
     ResourceRecord,
     UsageCounts,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_OUTPUT_CHARS = 2_000_000
 
@@ -52,11 +56,22 @@ class Store(ABC):
     so one runaway report cannot bloat the state file.
     """
 
-    def __init__(self, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
+    def __init__(
+        self, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS, show_location: bool = True
+    ) -> None:
         if max_output_chars < 1:
             raise ValueError("max_output_chars must be positive")
         self.max_output_chars = max_output_chars
+        self.show_location = show_location
         self._finished_listeners: set[MemoryObjectSendStream[str]] = set()
+
+    def _told(self, error: StoreUnavailableError) -> StoreUnavailableError:
+        """`error` as the caller reads it: with the file path or host when `show_location` (a local
+        caller, who can act on it), else without (errors.without_location), the full text logged."""
+        if self.show_location:
+            return error
+        log.warning("%s", error)
+        return without_location(error)
 
     # -- conversations -----------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ Every message is one line that says what happened and what to do: the tools laye
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class StoreError(Exception):
     """Base class of every error the state store raises on purpose."""
@@ -46,17 +48,39 @@ class StoreUnavailableError(StoreError):
     simply try again once the cause is gone, and the server keeps running meanwhile.
     """
 
+    what_happened: ClassVar[str] = "The server's state store is unavailable"
+    """The failure in words that name no path or host (see `without_location`)."""
+
 
 class StoreFullError(StoreUnavailableError):
     """The disk (or quota) holding the state file is full."""
+
+    what_happened = "The disk holding the server's state is full"
 
 
 class StoreReadOnlyError(StoreUnavailableError):
     """The state file, its write-ahead log or its folder cannot be written (read-only or immutable)."""
 
+    what_happened = "The server's state file is not writable"
+
 
 class StoreCorruptError(StoreUnavailableError):
     """The state file is damaged; the server refuses to start on it rather than make it worse."""
+
+    what_happened = "The server's state file is damaged"
+
+
+def without_location(error: StoreUnavailableError) -> StoreUnavailableError:
+    """The same failure, told without the server's file paths or hosts.
+
+    For callers on other machines (HTTP): the path or host means nothing to them and tells them about
+    the server's machine, and what to fix is the operator's business. The operator's log keeps the full
+    text (the store logs it when it tells a caller this version).
+    """
+    return type(error)(
+        f"{error.what_happened}: nothing of this call was saved. Try again later; the server's log tells "
+        "its operator what to fix."
+    )
 
 
 class LeaseBusyError(StoreError):

@@ -48,10 +48,15 @@ def state_spec(explicit: str | None, *, emulated: bool) -> str | None:
     return explicit or (MEMORY if emulated else None)
 
 
-async def open_store(spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> Store:
+async def open_store(
+    spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS, show_location: bool = True
+) -> Store:
     """None: the default SQLite file; "memory": an in-process store; `redis://host:port/db` (or
     `rediss://`): Redis, shared by replicas (checked reachable); anything else: a SQLite file path (`~`
-    expanded, parent folders created)."""
+    expanded, parent folders created).
+
+    `show_location`: whether the store's errors name its file or host to callers once it is open (a
+    failure to open names it always: the operator who starts the server reads that one)."""
     if spec is not None and spec.strip().lower() == MEMORY:
         return MemoryStore(max_output_chars=max_output_chars)
     if spec is not None and spec.strip().lower().startswith(REDIS_SCHEMES):
@@ -63,11 +68,13 @@ async def open_store(spec: str | None, *, max_output_chars: int = DEFAULT_MAX_OU
         except BaseException:
             await store.close()
             raise
+        store.show_location = show_location
         return store
-    return await anyio.to_thread.run_sync(partial(_open_file, spec, max_output_chars=max_output_chars))
+    opened = partial(_open_file, spec, max_output_chars=max_output_chars, show_location=show_location)
+    return await anyio.to_thread.run_sync(opened)
 
 
-def _open_file(spec: str | None, *, max_output_chars: int) -> SQLiteStore:
+def _open_file(spec: str | None, *, max_output_chars: int, show_location: bool) -> SQLiteStore:
     path = default_state_path() if spec is None else Path(spec).expanduser().absolute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,4 +83,4 @@ def _open_file(spec: str | None, *, max_output_chars: int) -> SQLiteStore:
             f"The folder {path.parent} for the state file cannot be created ({exc.strerror}): "
             "choose another file with --state (or --state memory)."
         ) from None
-    return SQLiteStore(path, max_output_chars=max_output_chars)
+    return SQLiteStore(path, max_output_chars=max_output_chars, show_location=show_location)

@@ -61,8 +61,10 @@ def _none(value: str) -> str | None:
 class RedisStore(Store):
     """A store in one Redis database, shared by every replica that points at it."""
 
-    def __init__(self, url: str, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
-        super().__init__(max_output_chars=max_output_chars)
+    def __init__(
+        self, url: str, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS, show_location: bool = True
+    ) -> None:
+        super().__init__(max_output_chars=max_output_chars, show_location=show_location)
         parts = urlsplit(url)
         self.where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
         # Typed Any on purpose: redis-py types every reply as bytes | str even with decode_responses=True.
@@ -83,9 +85,11 @@ class RedisStore(Store):
         try:
             yield self._redis
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StoreUnavailableError(
-                f"The state store is unavailable: Redis at {self.where} cannot be reached "
-                f"({type(exc).__name__}). Nothing of this call was saved; try again once Redis is back."
+            raise self._told(
+                StoreUnavailableError(
+                    f"The state store is unavailable: Redis at {self.where} cannot be reached "
+                    f"({type(exc).__name__}). Nothing of this call was saved; try again once Redis is back."
+                )
             ) from None
 
     async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
-from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
+from gemini_interactions_mcp.state.errors import (
+    AgentTakenError,
+    JobExistsError,
+    NameTakenError,
+    StoreUnavailableError,
+)
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     DailyUsage,
@@ -95,8 +100,10 @@ class SQLiteStore(Store):
     """A store in one SQLite file. The constructor blocks (it opens, checks and migrates the file): call
     it from a worker thread in async code, as `open_store` does."""
 
-    def __init__(self, path: Path, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
-        super().__init__(max_output_chars=max_output_chars)
+    def __init__(
+        self, path: Path, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS, show_location: bool = True
+    ) -> None:
+        super().__init__(max_output_chars=max_output_chars, show_location=show_location)
         self.path = path
         self._file = StateFile(path)
         try:
@@ -111,11 +118,14 @@ class SQLiteStore(Store):
 
     def _guarded(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
-            return work(self._file.usable())
-        except sqlite3.IntegrityError:
-            raise  # a constraint the caller translates (a taken name, a known id)
-        except sqlite3.Error as exc:
-            raise self._file.explain(exc) from None
+            try:
+                return work(self._file.usable())
+            except sqlite3.IntegrityError:
+                raise  # a constraint the caller translates (a taken name, a known id)
+            except sqlite3.Error as exc:
+                raise self._file.explain(exc) from None
+        except StoreUnavailableError as exc:
+            raise self._told(exc) from None
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._worker.run(lambda: self._guarded(work))
