@@ -44,6 +44,14 @@ def test_flags_win_over_environment_over_defaults(tmp_path: Path) -> None:
     assert (defaults.state, defaults.default_model, defaults.ask_wait_seconds) == (None, None, 45)
 
 
+def test_output_dir_from_flag_over_environment(tmp_path: Path) -> None:
+    env = {"GEMINI_MCP_OUTPUT_DIR": str(tmp_path / "from-env")}
+    assert settings_for([], env).output_dir == tmp_path / "from-env"  # type: ignore[attr-defined]
+    flagged = settings_for(["--output-dir", str(tmp_path / "from-flag")], env)
+    assert flagged.output_dir == tmp_path / "from-flag"  # type: ignore[attr-defined]
+    assert settings_for([], {}).output_dir is None  # type: ignore[attr-defined]
+
+
 def test_tokens_from_environment_and_file(tmp_path: Path) -> None:
     token_file = tmp_path / "tokens"
     token_file.write_text("# team\ncarol:token-3\n\n")

@@ -124,9 +124,25 @@ async def test_stores_belong_to_their_creator(
     with http_server(live_emulator.url, tmp_path) as server:
         async with connect(server, ALICE, mode) as alice:
             store = data(await store_tool(alice, "create", name="mine"))["store"]["name"]
-            await added(alice, store, ["a.txt"])
+            job, _ = await added(alice, store, ["a.txt"])
+            (document,) = [
+                d["name"] for d in data(await store_tool(alice, "documents", store=store))["documents"]
+            ]
         async with connect(server, BOB, mode) as bob:
             assert data(await store_tool(bob, "list"))["stores"] == []
+            nobodys = "fileSearchStores/nobody/documents/x"
+            theirs = await store_tool(bob, "delete_document", name=document)
+            unknown = await store_tool(bob, "delete_document", name=nobodys)
+            assert theirs.is_error and unknown.is_error  # each names its store, one as unknown as the other
+            assert text_of(theirs).replace(store, "X") == text_of(unknown).replace(
+                "fileSearchStores/nobody", "X"
+            )
+            for tool in ("poll_interaction", "cancel_interaction"):  # the job that added the files
+                theirs = await bob.call_tool(tool, {"interaction_id": job["interaction_id"]})
+                unknown = await bob.call_tool(tool, {"interaction_id": "local_nobody"})
+                assert theirs.is_error and text_of(theirs).replace(job["interaction_id"], "X") == text_of(
+                    unknown
+                ).replace("local_nobody", "X")
             for action, extra in (
                 ("get", {}),
                 ("documents", {}),
@@ -143,6 +159,9 @@ async def test_stores_belong_to_their_creator(
             assert asked.is_error and "No File Search store" in text_of(asked)
         async with connect(server, ALICE, mode) as alice:
             assert [s["name"] for s in data(await store_tool(alice, "list"))["stores"]] == [store]
+            assert [
+                d["name"] for d in data(await store_tool(alice, "documents", store=store))["documents"]
+            ] == [document]
     deletes = [r for r in emulator.state.emulator.requests() if r["method"] == "DELETE"]
     assert not deletes
 

@@ -75,9 +75,11 @@ async def test_a_local_image_is_edited(client: Client, emulator: Starlette, sett
 async def test_deprecated_image_model_is_substituted_and_text_models_refused(
     client: Client, emulator: Starlette
 ) -> None:
-    result = data(await image(client, prompt="a cat", model="gemini-2.5-flash-image", image_size="512"))
+    answer = await image(client, prompt="a cat", model="gemini-2.5-flash-image", image_size="512")
+    result = data(answer)
     assert result["model"] == "gemini-3.1-flash-image"
     assert any("gemini-2.5-flash-image is deprecated" in n for n in result["notes"])
+    assert "gemini-2.5-flash-image is deprecated" in text_of(answer), "the model reads it too"
     assert requests_log(emulator)[-1]["body"]["model"] == "gemini-3.1-flash-image"
     refused = await image(client, prompt="a cat", model="gemini-3.5-flash")
     assert refused.is_error and "does not make images" in text_of(refused)
@@ -99,6 +101,18 @@ async def test_speak_one_voice_with_a_style(client: Client, emulator: Starlette)
     assert base64.b64decode(audio.data) == file_bytes(media["path"])
 
 
+async def test_a_deprecated_speech_model_is_substituted_with_a_note(
+    client: Client, emulator: Starlette
+) -> None:
+    result = await client.call_tool(
+        "speak", {"text": "Hello there.", "model": "gemini-2.5-flash-preview-tts"}
+    )
+    assert data(result)["model"] == "gemini-3.1-flash-tts-preview"
+    assert "gemini-2.5-flash-preview-tts is deprecated" in text_of(result)
+    assert requests_log(emulator)[-1]["body"]["model"] == "gemini-3.1-flash-tts-preview"
+    assert wav_info(file_bytes(data(result)["media"][0]["path"])).seconds > 0.1
+
+
 async def test_speak_two_speakers(client: Client, emulator: Starlette) -> None:
     script = "Joe: How was the trip?\nJane: Long, but worth it."
     result = await client.call_tool(
@@ -110,7 +124,12 @@ async def test_speak_two_speakers(client: Client, emulator: Starlette) -> None:
         {"speaker": "Jane", "voice": "Puck", "language": "en-US"},
     ]
     assert data(result)["voices"] == {"Joe": "Kore", "Jane": "Puck"}
-    assert wav_info(file_bytes(data(result)["media"][0]["path"])).seconds > 1
+    saved = file_bytes(data(result)["media"][0]["path"])
+    assert wav_info(saved).seconds > 1
+    # It streamed in pieces of at most a second: every piece is in the file, in order.
+    record = emulator.state.emulator.store.interactions[data(result)["interaction_id"]]
+    (audio,) = [b for step in record.timeline() for b in step.get("content") or [] if b["type"] == "audio"]
+    assert saved[44:] == base64.b64decode(audio["data"])
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.types import (
@@ -19,7 +20,9 @@ from mcp.types import (
 )
 from starlette.applications import Starlette
 
+from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.services.media import APP_FOLDER
 from tests.helpers.media import file_bytes, image_size, png_size, saved_files, wav_info
 from tests.helpers.principals import ALICE, BOB, connect, http_server
 from tests.helpers.results import data
@@ -108,8 +111,15 @@ async def media_of(c: Client, prompt: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_media_belong_to_their_owner_over_http(
-    live_emulator: ServerThread, emulator: Starlette, tmp_path: Path, mode: str
+    live_emulator: ServerThread,
+    emulator: Starlette,
+    tmp_path: Path,
+    mode: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    data_home = tmp_path_factory.mktemp("data-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     with http_server(live_emulator.url, tmp_path) as server:
         async with connect(server, ALICE, mode) as alice:
             mine = await media_of(alice, "a green hill")
@@ -123,3 +133,17 @@ async def test_media_belong_to_their_owner_over_http(
                 errors.append((caught.value.error.code, caught.value.error.message.replace(uri[15:], "X")))
             assert errors[0] == errors[1], "someone else's media reads like unknown media"
     assert not saved_files(tmp_path, "**/*.wav"), "nothing written into the served folder over HTTP"
+    (kept,) = saved_files(data_home, "**/*.wav")
+    assert kept.parent == data_home / APP_FOLDER / "media", "kept in the user data folder"
+
+
+async def test_the_output_dir_setting_decides_where_files_go(emulator: Starlette, tmp_path: Path) -> None:
+    chosen = tmp_path / "chosen"
+    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), output_dir=chosen)
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as client:
+        result = await client.call_tool(
+            "ask_gemini", {"prompt": "Hello.", "model": "gemini-3.1-flash-tts-preview"}
+        )
+    (media,) = data(result)["media"]
+    assert Path(media["path"]).parent == chosen and saved_files(chosen) == [Path(media["path"])]
+    assert not (tmp_path / "gemini-output").exists()

@@ -1,11 +1,16 @@
-"""FileUploader: uploads are remembered per owner, so one principal never reuses (or learns of) another's."""
+"""FileUploader: uploads remembered per owner (one principal never reuses, or learns of, another's) until
+the file's last hour, and referenced only once the Files API made them ACTIVE."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
+from starlette.applications import Starlette
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, InteractionsClient
@@ -13,19 +18,55 @@ from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.state import MemoryStore
 
 pytestmark = pytest.mark.anyio
+PDF = b"%PDF-1.7\n" + bytes(5000)
+
+
+@asynccontextmanager
+async def files_api(app: Starlette) -> AsyncIterator[FilesAPI]:
+    config = ClientConfig(base_url="http://emulator.local", api_key=None)
+    async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
+        yield FilesAPI(client)
+
+
+def upload_starts(app: Starlette) -> list[dict[str, Any]]:
+    return [r for r in app.state.emulator.requests() if r["path"].startswith("/upload/") and not r["query"]]
+
+
+async def blocks_for(app: Starlette, folder: Path, *owners: str) -> list[dict[str, Any]]:
+    """The blocks of one PDF sent by each owner in turn, through one uploader."""
+    path = folder / "report.pdf"
+    path.write_bytes(PDF)
+    async with files_api(app) as files:
+        uploader = FileUploader(store=MemoryStore(), files=files)
+        return [await uploader.block(owner, None, path, "report.pdf", len(PDF)) for owner in owners]
 
 
 async def test_uploads_are_reused_per_owner_only(tmp_path: Path) -> None:
     app = create_app(EmulatorConfig())
-    path = tmp_path / "report.pdf"
-    path.write_bytes(b"%PDF-1.7\n" + bytes(5000))
-    config = ClientConfig(base_url="http://emulator.local", api_key=None)
-    async with InteractionsClient(config, transport=httpx2.ASGITransport(app=app)) as client:
-        uploader = FileUploader(store=MemoryStore(), files=FilesAPI(client))
-        alice = await uploader.block("alice", None, path, "report.pdf", 5009)
-        again = await uploader.block("alice", None, path, "report.pdf", 5009)
-        bob = await uploader.block("bob", None, path, "report.pdf", 5009)
+    alice, again, bob = await blocks_for(app, tmp_path, "alice", "alice", "bob")
     assert alice == again and alice["type"] == "document" and alice["mime_type"] == "application/pdf"
     assert bob["uri"] != alice["uri"], "bob's upload is his own"
-    starts = [r for r in app.state.emulator.requests() if r["path"].startswith("/upload/") and not r["query"]]
-    assert len(starts) == 2
+    assert len(upload_starts(app)) == 2
+
+
+async def test_an_upload_in_its_last_hour_is_not_reused(tmp_path: Path) -> None:
+    """A conversation may go on for a while: a file about to expire upstream is sent again instead."""
+    app = create_app(EmulatorConfig(file_ttl_seconds=1800))  # every upload lives 30 minutes
+    first, second = await blocks_for(app, tmp_path, "alice", "alice")
+    assert first["uri"] != second["uri"]
+    assert len(upload_starts(app)) == 2
+
+
+async def test_a_video_is_referenced_once_processing_made_it_active(tmp_path: Path) -> None:
+    """Videos stay PROCESSING for a while after the upload, and a reference before ACTIVE is refused."""
+    app = create_app(EmulatorConfig(file_processing_seconds=0.3))
+    path = tmp_path / "talk.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(5000))
+    async with files_api(app) as files:
+        block = await FileUploader(store=MemoryStore(), files=files).block(
+            "alice", None, path, "talk.mp4", 5012
+        )
+        (uploaded,) = (await files.list()).files
+    assert block["type"] == "video" and block["uri"] == uploaded.uri and uploaded.state == "ACTIVE"
+    gets = [r for r in app.state.emulator.requests() if r["method"] == "GET" and "/files/" in r["path"]]
+    assert gets, "it asked until the file was ACTIVE"
