@@ -13,6 +13,7 @@ from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig
+from tests.helpers import principals
 from tests.helpers.results import text_of
 
 from .conftest import requests_log
@@ -159,3 +160,32 @@ async def test_a_store_that_cannot_serve_speaks_in_its_own_sentence() -> None:
 
     told = "The state file /tmp/x.sqlite3 is not writable (read-only or immutable): make it writable."
     assert failure_message(StoreReadOnlyError(told)) == told
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("ask_gemini", {"prompt": "Read it."}),
+        ("start_deep_research", {"query": "Read it."}),
+        ("run_agent", {"input": "Read it."}),
+    ],
+)
+async def test_over_http_file_refusals_name_no_server_path(
+    emulator_url: str, tmp_path: Path, tool: str, arguments: dict[str, object]
+) -> None:
+    """Every tool that reads files: a NUL byte, a file outside the folders or a missing one is one line
+    that speaks of paths relative to the allowed folder, never where that folder lives."""
+    (tmp_path.parent / "secret.txt").write_text("s3cret")
+    served = tmp_path / "served"
+    served.mkdir()
+    refusals = {
+        "a.txt\x00.png": "contains a NUL byte",
+        "../secret.txt": "outside the folders",
+        "nope.txt": "no such",
+    }
+    with principals.http_server(emulator_url, served) as running:
+        async with principals.connect(running, principals.ALICE) as alice:
+            for ref, expected in refusals.items():
+                result = await alice.call_tool(tool, {**arguments, "files": [ref]})
+                assert result.is_error and expected in text_of(result), text_of(result)
+                assert str(tmp_path) not in text_of(result) and "Traceback" not in text_of(result)
