@@ -43,10 +43,14 @@ def http_server(emulator_url: str, folder: Path, **settings: Any) -> Iterator[Se
 
 
 @asynccontextmanager
-async def connect(server: HasURL, token: str, mode: str = "auto", **options: Any) -> AsyncIterator[Client]:
-    """An MCP client of `server` (a thread or a process) calling with `token`; `options` go to Client."""
+async def connect(
+    server: HasURL, token: str, mode: str = "auto", *, key: str | None = None, **options: Any
+) -> AsyncIterator[Client]:
+    """An MCP client of `server` (a thread or a process) calling with `token` (and its own Gemini
+    `key`, for --byok); `options` go to Client."""
+    headers = {"Authorization": f"Bearer {token}"} | ({"X-Goog-Api-Key": key} if key else {})
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as hc,
+        httpx2.AsyncClient(headers=headers, timeout=60) as hc,
         Client(streamable_http_client(f"{server.url}/mcp", http_client=hc), mode=mode, **options) as c,  # type: ignore[arg-type]
     ):
         yield c

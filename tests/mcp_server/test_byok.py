@@ -14,11 +14,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
 
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.transport.http import http_app
+from tests.helpers.keys import KeyRecorder, files_holding
 from tests.helpers.principals import ALICE, BOB, TOKENS
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
@@ -27,23 +27,6 @@ pytestmark = pytest.mark.anyio
 
 SERVER_KEY = "server-key-000"
 K1, K2 = "AIza-alices-own-key-111", "AIza-bobs-own-key-222"
-
-
-class KeyRecorder:
-    """The emulator, noting which key every request to it carried."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.seen: list[tuple[str, str, str | None]] = []  # method, path, key
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            key = dict(scope["headers"]).get(b"x-goog-api-key")
-            self.seen.append((scope["method"], scope["path"], key.decode() if key else None))
-        await self.app(scope, receive, send)
-
-    def keys_for(self, fragment: str, method: str | None = None) -> list[str | None]:
-        return [key for m, path, key in self.seen if fragment in path and method in (None, m)]
 
 
 @pytest.fixture
@@ -134,12 +117,6 @@ async def test_the_key_is_never_stored_or_logged(
             )
     assert K1 not in caplog.text
     assert files_holding(K1, tmp_path) == []
-
-
-def files_holding(secret: str, folder: Path) -> list[str]:
-    return [
-        file.name for file in folder.rglob("*") if file.is_file() and secret.encode() in file.read_bytes()
-    ]
 
 
 async def test_a_refused_key_is_explained_as_the_callers(emulator: Starlette, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
 from mcp.shared.subscriptions import ResourceUpdated
@@ -16,6 +17,8 @@ from mcp.types import ResourceUpdatedNotification
 from starlette.applications import Starlette
 
 from tests.helpers.issuer import AUDIENCE, served_issuer
+from tests.helpers.keys import KeyRecorder, files_holding
+from tests.helpers.legacy import LegacyCaller, result_of
 from tests.helpers.metrics import metric, scrape
 from tests.helpers.principals import ALICE, BOB, connect
 from tests.helpers.redis import RedisServer
@@ -27,6 +30,7 @@ from .conftest import StartReplicas, replica
 
 pytestmark = pytest.mark.anyio
 TURNS = 10
+OWN_KEY, OTHER_KEY = "AIza-alices-own-key-111", "AIza-another-key-333"
 
 
 def upstream_requests(emulator: Starlette, method: str, suffix: str) -> list[dict[str, Any]]:
@@ -57,6 +61,37 @@ async def test_a_conversation_continued_on_another_replica_chains_on_the_wire(
     creates = upstream_requests(emulator, "POST", "/interactions")
     assert [c["body"].get("previous_interaction_id") for c in creates] == [None, first["interaction_id"]]
     assert data(second)["turn"] == 2
+
+
+async def test_a_2025_era_session_on_a_dead_replica_gets_404_and_goes_on_after_reinitialising(
+    replicas: StartReplicas, emulator: Starlette
+) -> None:
+    """A 2025-era session lives in the replica that opened it. When that replica dies and the load
+    balancer sends the session's next request to the other one, the answer is the 404 that tells
+    the client to initialise again; the new session on B continues the conversation."""
+    a, b = await replicas(2)
+    async with httpx2.AsyncClient(timeout=60) as raw:
+        session = LegacyCaller(raw, a.mcp_url, ALICE)
+        await session.open()
+        async with session.call(
+            1, "ask_gemini", {"prompt": "My pet is Tom.", "conversation": "pets"}
+        ) as told:
+            first = (await result_of(told, 1))["result"]["structuredContent"]
+        a.kill()
+        session.url = b.mcp_url  # the balancer's affinity has nowhere else to go
+        async with session.call(
+            2, "ask_gemini", {"prompt": "What is my pet?", "conversation": "pets"}
+        ) as lost:
+            assert lost.status_code == 404, "the status that makes a 2025-era client initialise again"
+        reopened = LegacyCaller(raw, b.mcp_url, ALICE)
+        await reopened.open()
+        async with reopened.call(
+            1, "ask_gemini", {"prompt": "What is my pet?", "conversation": "pets"}
+        ) as asked:
+            second = (await result_of(asked, 1))["result"]
+    assert "Your pet is Tom" in second["content"][0]["text"] and second["structuredContent"]["turn"] == 2
+    creates = upstream_requests(emulator, "POST", "/interactions")
+    assert [c["body"].get("previous_interaction_id") for c in creates] == [None, first["interaction_id"]]
 
 
 async def test_research_of_a_killed_replica_is_delivered_once_through_the_other(
@@ -207,6 +242,45 @@ async def test_principals_stay_apart_across_replicas(replicas: StartReplicas, au
             assert theirs.is_error and "No background interaction" in text_of(theirs)
             mine = data(await alice_on_b.call_tool("list_conversations", {}))["conversations"]
             assert "mine" in [c["name"] for c in mine]  # (the research is a conversation of its own)
+
+
+async def test_byok_callers_stay_apart_across_replicas_and_their_key_is_never_kept(
+    emulator: Starlette, redis_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """--byok on two replicas: alice's key makes her a principal of her own on both (without it, with
+    another key, or as bob with her key, nothing of hers shows). A dies while her research runs on
+    her key: B does not resume it on the server's key but when she polls on B with her key. Every
+    upstream request of the job carried her key, and Redis never held it."""
+    emulator.state.emulator.configure(research_seconds=3)
+    recorder = KeyRecorder(emulator)
+    with (
+        ServerThread(recorder) as upstream,
+        replica(redis_url, upstream, tmp_path, "a", "--byok") as a,
+        replica(redis_url, upstream, tmp_path, "b", "--byok") as b,
+    ):
+        await a.ready()
+        await b.ready()
+        async with connect(a, ALICE, key=OWN_KEY) as on_a:
+            await on_a.call_tool("ask_gemini", {"prompt": "My pin is 4.", "conversation": "pins"})
+            job = data(await on_a.call_tool("start_deep_research", {"query": "Keys"}))["interaction_id"]
+        a.kill()
+        async with (
+            connect(b, ALICE) as keyless,
+            connect(b, ALICE, key=OTHER_KEY) as other_key,
+            connect(b, BOB, key=OWN_KEY) as bob_with_her_key,
+        ):
+            for caller in (keyless, other_key, bob_with_her_key):
+                assert data(await caller.call_tool("list_conversations", {}))["conversations"] == []
+                theirs = await caller.call_tool("poll_interaction", {"interaction_id": job})
+                assert theirs.is_error and "No background interaction" in text_of(theirs)
+        async with connect(b, ALICE, key=OWN_KEY) as on_b:
+            mine = data(await on_b.call_tool("list_conversations", {}))["conversations"]
+            # One poll: it takes the job over once A's lease runs out, on her key, and returns the end.
+            polled = await on_b.call_tool("poll_interaction", {"interaction_id": job, "wait_seconds": 50})
+    assert "pins" in [c["name"] for c in mine]
+    assert data(polled)["status"] == "completed" and "# Research report" in text_of(polled)
+    assert set(recorder.keys_for(job)) == {OWN_KEY}, "never on the server's key, on A or on B"
+    assert files_holding(OWN_KEY, redis_server.folder) == [], "Redis's append-only file holds every write"
 
 
 async def test_a_rate_limit_holds_across_replicas(replicas: StartReplicas) -> None:

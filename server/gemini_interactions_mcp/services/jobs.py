@@ -677,6 +677,10 @@ class JobService:
                     break
                 # A job watched elsewhere is re-read for its notes; its end is heard on the channel.
                 watched_here = interaction_id in self._watching
+                if not watched_here and runs_on_own_key(owner):
+                    # No sweep takes it over (the key is its caller's): this caller, here with the
+                    # key, does as soon as its watcher's lease runs out.
+                    self.watch(job, takeover=True)
                 pause = HEARTBEAT_SECONDS if watched_here else self._relay_seconds
                 with anyio.move_on_after(min(pause, HEARTBEAT_SECONDS - (now - quiet_since))):
                     await event.wait()
