@@ -138,29 +138,48 @@ async def test_remote_servers_go_to_gemini_with_headers_that_never_come_back(
         assert "sk-remote-secret-42" not in shown
 
 
-async def elicit_answer(allow: bool) -> Any:
-    async def callback(context: Any, params: ElicitRequestParams) -> ElicitResult:
-        assert "add_note" in params.message and "buy milk" in params.message
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("allow", [True, False])
+async def test_writing_tools_are_confirmed_by_the_user_on_both_eras(
+    emulator: Starlette, bridged_settings: ServerSettings, allow: bool, mode: str
+) -> None:
+    """2025 era: asked mid-call. 2026-07-28: the question rides an `input_required` result and the
+    client's retry brings the answer; either way one question, one turn, the loop chained on."""
+    questions: list[str] = []
+
+    async def answer(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        questions.append(params.message)
         return ElicitResult(action="accept", content={"allow": allow})
 
-    return callback
-
-
-@pytest.mark.parametrize("allow", [True, False])
-async def test_writing_tools_are_confirmed_by_the_user_on_2025_connections(
-    emulator: Starlette, bridged_settings: ServerSettings, allow: bool
-) -> None:
     server = build_server(bridged_settings, transport=httpx2.ASGITransport(app=emulator))
-    async with Client(server, mode="legacy", elicitation_callback=await elicit_answer(allow)) as client:
-        result = await client.call_tool(
-            "ask_gemini", {"prompt": directive("local__add_note", note="buy milk"), "tools": ["mcp:local"]}
+    async with Client(server, mode=mode, elicitation_callback=answer) as client:
+        prompt = (
+            "Note it. " + directive("local__add_note", note="buy milk") + directive("local__echo", text="x")
         )
-    text = text_of(result)
-    if allow:
-        assert "local__add_note returned: stored note #1: buy milk" in text
-    else:
-        assert "The user declined the call of local__add_note" in text
-    assert data(result)["calls"][0]["ok"] is allow
+        result = await client.call_tool("ask_gemini", {"prompt": prompt, "tools": ["mcp:local"]})
+        (question,) = questions
+        assert "add_note" in question and "buy milk" in question
+        text = text_of(result)
+        if allow:
+            assert "local__add_note returned: stored note #1: buy milk" in text
+        else:
+            assert "The user declined the call of local__add_note" in text
+        assert "local__echo returned: echo: x" in text  # the round's other call ran once, either way
+        out = data(result)
+        assert [(c["name"], c["ok"]) for c in out["calls"]] == [
+            ("local__add_note", allow),
+            ("local__echo", True),
+        ]
+        assert out["turn"] == 1 and out["status"] == "completed"
+        first, second = [r["body"] for r in requests_log(emulator)]  # nothing created twice
+        assert "previous_interaction_id" not in first and second["previous_interaction_id"]
+        assert [s["type"] for s in second["input"]] == ["function_result", "function_result"]
+        if mode == "auto":  # the retry read the waiting interaction back, and went on from it
+            (read,) = requests_log(emulator, "GET", second["previous_interaction_id"])
+            assert read["method"] == "GET"
+        follow = await client.call_tool("ask_gemini", {"prompt": "And?", "conversation": out["conversation"]})
+        assert data(follow)["turn"] == 2
+        assert requests_log(emulator)[2]["body"]["previous_interaction_id"] == out["interaction_id"]
 
 
 async def test_a_client_that_cannot_be_asked_gets_the_call_refused_with_how_to_trust(

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from gemini_interactions_mcp.downstream.functions import FunctionSpec
-from gemini_interactions_mcp.services.toolloop import Approval, ToolLoop
+from gemini_interactions_mcp.services.toolloop import Approval, PausedLoop, ToolLoop
 from gemini_interactions_mcp.services.turns import TurnOutcome
 from tests.helpers.downstream import HubFactory, stdio_config
 
@@ -69,15 +69,16 @@ async def test_calls_of_a_round_run_in_parallel(make_hub: HubFactory, tmp_path: 
         (Approval.APPROVED, "stored note #1: buy milk"),
         (Approval.DENIED, "The user declined the call of test__add_note"),
         (Approval.CANNOT_ASK, "\"trust\": true for the server 'test'"),
+        (Approval.UNATTENDED, "nobody was there to ask"),
     ],
 )
 async def test_writing_tools_are_confirmed_before_each_call(
     make_hub: HubFactory, tmp_path: Path, approval: Approval, expected: str
 ) -> None:
-    asked: list[tuple[str, Mapping[str, Any]]] = []
+    asked: list[tuple[str, Mapping[str, Any], str]] = []
 
-    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any]) -> Approval:
-        asked.append((spec.name, arguments))
+    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
+        asked.append((spec.name, arguments, call_id))
         return approval
 
     loop = ToolLoop(make_hub(stdio_config()))
@@ -85,13 +86,42 @@ async def test_writing_tools_are_confirmed_before_each_call(
     results = await turn.answer(
         [call("test__add_note", "c1", note="buy milk"), call("test__echo", "c2", text="x")]
     )
-    assert asked == [("test__add_note", {"note": "buy milk"})]  # read-only echo is never asked about
+    assert asked == [("test__add_note", {"note": "buy milk"}, "c1")]  # read-only echo is never asked about
     assert expected in texts(results[0])
     assert results[0].get("is_error", False) is (approval is not Approval.APPROVED)
 
 
+async def test_a_round_waiting_for_answers_runs_nothing_and_pauses_the_turn(
+    make_hub: HubFactory, tmp_path: Path
+) -> None:
+    """On 2026-07-28 the answers come with the client's retry: the round stops before any call runs."""
+
+    async def later(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
+        return Approval.PENDING
+
+    loop = ToolLoop(make_hub(stdio_config()))
+    turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=later)
+    outcome = TurnOutcome(
+        interaction_id="v1_x",
+        status="requires_action",
+        text="",
+        function_calls=[call("test__echo", "c1", text="x"), call("test__add_note", "c2", note="y")],
+    )
+    assert await turn("local", outcome) is None
+    assert turn.paused and turn.rounds == 0 and turn.calls == []
+    after = PausedLoop(conversation="c", interaction_id="v1_x", rounds=turn.rounds, calls=turn.calls)
+
+    async def allow(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
+        return Approval.APPROVED
+
+    retry = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=allow, after=after)
+    results = await retry("local", outcome)
+    assert results is not None and [texts(r) for r in results] == ["echo: x", "stored note #1: y"]
+    assert retry.rounds == 1 and not retry.paused
+
+
 async def test_trusted_servers_are_not_asked(make_hub: HubFactory, tmp_path: Path) -> None:
-    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any]) -> Approval:
+    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
         raise AssertionError("a trusted server's tool was put to the user")
 
     loop = ToolLoop(make_hub(stdio_config(trust=True)))

@@ -32,9 +32,22 @@ from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.reports import Citation, citations_of
-from gemini_interactions_mcp.services.toolloop import CallRecord, Confirm, LoopTurn, ToolLoop, cannot_ask
+from gemini_interactions_mcp.services.toolloop import (
+    CallRecord,
+    Confirm,
+    LoopTurn,
+    PausedLoop,
+    ToolLoop,
+    cannot_ask,
+    unattended,
+)
 from gemini_interactions_mcp.services.transcript import TurnInput
-from gemini_interactions_mcp.services.turns import TurnOutcome, function_calls, run_streamed_turn
+from gemini_interactions_mcp.services.turns import (
+    TurnOutcome,
+    function_calls,
+    run_streamed_turn,
+    stored_outcome,
+)
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import ConversationRecord, JobRecord, UsageCounts
 
@@ -83,6 +96,8 @@ class TurnResult(BaseModel):
     data: Any = None
     calls: list[CallRecord] = Field(default_factory=list)
     """Every tool Gemini called in this turn through this server."""
+    paused: PausedLoop | None = Field(default=None, exclude=True)
+    """Set when the turn stopped for the user's answers, which come with the client's retry."""
     media: list[SavedMedia] = Field(default_factory=list)
     sources: list[Citation] = Field(default_factory=list)
     parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
@@ -191,11 +206,21 @@ class _ModelTurn:
     response_format: dict[str, Any] | list[dict[str, Any]] | None = None
     ledger: UsageLedger | None = None
     extra_tools: list[dict[str, Any]] | None = None
+    paused_at: str | None = None
+    """The interaction whose calls waited for the user: the turn goes on from there, sending nothing new."""
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
     ) -> Created[TurnOutcome]:
-        outcome = await self._hop(previous, turn_input)
+        if self.paused_at is None:
+            outcome = await self._hop(previous, turn_input)
+        elif previous != self.paused_at:
+            raise ServiceError(
+                "This conversation moved on while Gemini's calls waited for the user's answer, so they "
+                "were not run. Ask again."
+            )
+        else:
+            outcome = stored_outcome(await self.client.get(self.paused_at))
         usage = outcome.usage
         while outcome.status == "requires_action" and self.actions is not None:
             follow = await self.actions(self.owner, outcome)
@@ -281,25 +306,32 @@ class AskService:
         roots: list[Path] | None = None,
         confirm: Confirm = cannot_ask,
         workspace_roots: RootsSource | None = None,
+        after: PausedLoop | None = None,
     ) -> TurnResult:
         """Run one turn; the answer (or, past `wait_seconds`, a handle to poll) and the conversation.
 
         A conversation with bridged tools (`mcp:`, `workspace`) has its function calls answered within
         the turn; `confirm` puts a writing tool's call to the user, `workspace_roots` gives the folders
-        the workspace functions may read (the client's, when it shares them).
+        the workspace functions may read (the client's, when it shares them). A turn whose calls wait
+        for answers that come with the client's retry stops (`paused` in the result); the retry passes
+        that as `after`, and the same turn goes on with the conversation's settings as they were.
         """
         deadline = time.monotonic() + wait_seconds
         notes: list[str] = []
-        conversation = await self._directory.open(owner, request.conversation)
+        if after is None:
+            conversation = await self._directory.open(owner, request.conversation)
+            settings = merged_settings(conversation.settings, request)
+            turn_input = await self._inputs.build(
+                request.prompt, request.files, roots, owner=owner, progress=progress, notes=notes
+            )
+        else:
+            conversation = await self._directory.find(owner, after.conversation)
+            settings, turn_input = conversation.settings, []
         resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
         if resolution.note:
             notes.append(resolution.note)
-        settings = merged_settings(conversation.settings, request)
         search = file_search(request.file_search_stores, settings)
-        turn_input = await self._inputs.build(
-            request.prompt, request.files, roots, owner=owner, progress=progress, notes=notes
-        )
-        loop = await self._loop_turn(settings, confirm, progress, workspace_roots)
+        loop = await self._loop_turn(settings, confirm, progress, workspace_roots, after)
         if loop is not None:
             notes += loop.toolbox.notes
         turn = _ModelTurn(
@@ -317,11 +349,17 @@ class AskService:
             response_format=request.response_format,
             ledger=self._ledger,
             extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
+            paused_at=after.interaction_id if after is not None else None,
         )
         advanced = await self._chain.advance(
             owner,
             conversation,
-            TurnRequest(prompt=request.prompt, files=request.files, turn_input=turn_input),
+            TurnRequest(
+                prompt=request.prompt,
+                files=request.files,
+                turn_input=turn_input,
+                goes_on=after is not None,
+            ),
             turn,
             wait_seconds=wait_seconds,
             progress=progress,
@@ -349,9 +387,21 @@ class AskService:
             notes=notes + outcome.notes + (loop.notes if loop is not None else []),
             data=data,
             calls=loop.calls if loop is not None else [],
+            paused=self._paused(record.id, outcome, loop),
             media=[p.media for p in parts if p.media is not None],
             sources=citations_of([{"content": outcome.blocks}]),
             parts=parts,
+        )
+
+    @staticmethod
+    def _paused(conversation: str, outcome: TurnOutcome, loop: LoopTurn | None) -> PausedLoop | None:
+        if loop is None or not loop.paused:
+            return None
+        return PausedLoop(
+            conversation=conversation,
+            interaction_id=outcome.interaction_id,
+            rounds=loop.rounds,
+            calls=loop.calls,
         )
 
     async def carry_on(
@@ -383,7 +433,7 @@ class AskService:
                     f"The server stopped while Gemini's call of {', '.join(unsafe)} was under way; it was "
                     "not run again because it may change things. Ask again to continue."
                 )
-        turn = self._tool_loop.turn(toolbox, progress=progress)
+        turn = self._tool_loop.turn(toolbox, confirm=unattended, progress=progress)
         results = await turn.answer(calls)
         for call in turn.calls:
             await progress(f"{call.name}: {'ok' if call.ok else 'error'} ({call.seconds:.2f} s)")
@@ -408,6 +458,7 @@ class AskService:
         confirm: Confirm,
         progress: Progress,
         workspace_roots: RootsSource | None,
+        after: PausedLoop | None,
     ) -> LoopTurn | None:
         """The answerer of this turn's function calls, when the conversation enabled bridged tools."""
         entries = settings.get(BRIDGED) or []
@@ -417,7 +468,7 @@ class AskService:
             raise ServiceError("This server was started without support for tools Gemini calls through it.")
         toolbox = await self._tool_loop.toolbox(entries)
         roots = await workspace_roots() if workspace_roots is not None and "workspace" in entries else None
-        return self._tool_loop.turn(toolbox, roots, confirm=confirm, progress=progress)
+        return self._tool_loop.turn(toolbox, roots, confirm=confirm, progress=progress, after=after)
 
     async def _saved_parts(
         self, owner: str, outcome: TurnOutcome, label: str, roots: list[Path] | None

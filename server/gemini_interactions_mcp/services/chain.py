@@ -64,6 +64,8 @@ class TurnRequest:
     prompt: str
     files: list[str]
     turn_input: TurnInput
+    goes_on: bool = False
+    """The turn goes on from where it stopped for the user (it already counts, and holds the prompt)."""
 
 
 @dataclass
@@ -210,14 +212,19 @@ class ConversationChain:
         current: ConversationRecord, request: TurnRequest, created: Created[Any]
     ) -> ConversationRecord:
         preview = f"{request.prompt} → {created.answer}" if created.answer else request.prompt
+        transcript = (
+            with_answer(current.transcript, created.answer)
+            if request.goes_on
+            else with_turn(current.transcript, request.prompt, created.answer, request.files)
+        )
         return current.model_copy(
             update={
                 **created.updates,
                 "head": created.interaction_id,
                 "head_is_job": created.running,
-                "turns": current.turns + 1,
+                "turns": current.turns + (0 if request.goes_on else 1),
                 "usage": current.usage.plus(created.usage),
-                "transcript": with_turn(current.transcript, request.prompt, created.answer, request.files),
+                "transcript": transcript,
                 "preview": preview,
                 "updated": time.time(),
             }

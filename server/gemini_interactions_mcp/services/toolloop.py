@@ -38,15 +38,31 @@ class Approval(enum.Enum):
     APPROVED = "approved"
     DENIED = "denied"
     CANNOT_ASK = "cannot ask"
+    """The client has no elicitation."""
+    UNATTENDED = "unattended"
+    """Nobody waits for the turn: its loop went on in the background past the caller's wait."""
+    PENDING = "pending"
+    """Asked, answered only when the client retries its request (2026-07-28 multi-round-trip)."""
 
 
-Confirm = Callable[[FunctionSpec, Mapping[str, Any]], Awaitable[Approval]]
-"""Puts one call to the user (elicitation) and says what they decided, or that they cannot be asked."""
+Confirm = Callable[[FunctionSpec, Mapping[str, Any], str], Awaitable[Approval]]
+"""Puts one call (its function, arguments and call id) to the user and says what they decided, that
+they cannot be asked, or that their answer comes with the client's retry."""
 
 
-async def cannot_ask(spec: FunctionSpec, arguments: Mapping[str, Any]) -> Approval:
-    """The confirmation of a caller that cannot be asked (no elicitation, or nobody is waiting)."""
+async def cannot_ask(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
+    """The confirmation of a caller without elicitation."""
     return Approval.CANNOT_ASK
+
+
+async def unattended(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
+    """The confirmation in a background loop, which nobody waits for."""
+    return Approval.UNATTENDED
+
+
+class AwaitingUser(Exception):
+    """A round's calls wait for the user's answers, which come only with the client's retry: the turn
+    stops at the interaction that asked for the calls, and nothing of the round has run."""
 
 
 class CallRecord(BaseModel):
@@ -58,13 +74,29 @@ class CallRecord(BaseModel):
     error: str | None = None
 
 
+class PausedLoop(BaseModel):
+    """A turn stopped for the user's answers (AwaitingUser): where it goes on when the client retries."""
+
+    conversation: str
+    interaction_id: str
+    """The interaction whose function calls wait (the conversation's head while they do)."""
+    rounds: int
+    calls: list[CallRecord]
+    """The calls of the turn so far, listed again in its final result."""
+
+
 def refusal(spec: FunctionSpec, approval: Approval) -> str:
     if approval is Approval.DENIED:
         return f"The user declined the call of {spec.name}. Do not retry it; answer without it."
+    why = (
+        "nobody was there to ask (the turn went on in the background after the caller's wait ran out)"
+        if approval is Approval.UNATTENDED
+        else "this client cannot be asked (no elicitation support)"
+    )
     return (
-        f"{spec.name} may change things, so each call needs the user's confirmation, and this client "
-        f'cannot be asked (no elicitation support). To allow it without asking, set "trust": true for '
-        f"the server {spec.server!r} in the server's --mcp-config file."
+        f"{spec.name} may change things, so each call needs the user's confirmation, and {why}. To "
+        f'allow it without asking, set "trust": true for the server {spec.server!r} in the server\'s '
+        "--mcp-config file."
     )
 
 
@@ -103,12 +135,17 @@ class ToolLoop:
         *,
         confirm: Confirm = cannot_ask,
         progress: Progress | None = None,
+        after: PausedLoop | None = None,
     ) -> LoopTurn:
-        """The answerer of one turn's calls (it counts the rounds and records every call); the workspace
-        functions read `roots` (the client's), else the server's allowed folders."""
+        """The answerer of one turn's calls (it counts the rounds and records every call, going on from
+        `after` when the turn was paused for the user); the workspace functions read `roots` (the
+        client's), else the server's allowed folders."""
         chosen = self._roots if roots is None else roots
         workspace = Workspace(Confinement.of(chosen, show_roots=self._show_roots))
-        return LoopTurn(self, toolbox, workspace, confirm, progress)
+        turn = LoopTurn(self, toolbox, workspace, confirm, progress)
+        if after is not None:
+            turn.rounds, turn.calls = after.rounds, list(after.calls)
+        return turn
 
 
 class LoopTurn:
@@ -130,6 +167,8 @@ class LoopTurn:
         self.rounds = 0
         self.calls: list[CallRecord] = []
         self.notes: list[str] = []
+        self.paused = False
+        """The turn stopped for the user's answers to this round's calls (see AwaitingUser)."""
 
     async def __call__(self, owner: str, outcome: TurnOutcome) -> list[dict[str, Any]] | None:
         """The `function_result` steps answering the outcome's calls, or None to end the turn here."""
@@ -141,20 +180,31 @@ class LoopTurn:
                 "--max-tool-rounds); the turn stopped there. Ask it to go on in a new turn."
             )
             return None
+        try:
+            steps = await self.answer(outcome.function_calls)
+        except AwaitingUser:
+            self.paused = True
+            return None
         self.rounds += 1
-        return await self.answer(outcome.function_calls)
+        return steps
 
     async def answer(self, calls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """One round: every call checked and confirmed first (one question at a time), then the allowed
-        ones run in parallel; a `function_result` step per call, in the order of the calls."""
+        ones run in parallel; a `function_result` step per call, in the order of the calls.
+        AwaitingUser, before anything runs, when an answer comes only with the client's retry."""
         outcomes: list[CallOutcome | None] = []
         seconds = [0.0] * len(calls)
         runnable: list[tuple[int, FunctionSpec, Mapping[str, Any]]] = []
+        awaiting = False
         for index, call in enumerate(calls):
             spec, refused = await self._check(call)
-            if refused is None and spec is not None:
+            if refused is _AWAITING:
+                awaiting = True
+            elif refused is None and spec is not None:
                 runnable.append((index, spec, call.get("arguments") or {}))
             outcomes.append(refused)
+        if awaiting:
+            raise AwaitingUser
 
         async def run(index: int, spec: FunctionSpec, arguments: Mapping[str, Any]) -> None:
             started = time.monotonic()
@@ -180,7 +230,9 @@ class LoopTurn:
         if not isinstance(call.get("arguments", {}), dict):
             return spec, CallOutcome.text(f"{spec.name}: arguments must be a JSON object.", is_error=True)
         if spec.needs_confirmation:
-            approval = await self._confirm(spec, call.get("arguments") or {})
+            approval = await self._confirm(spec, call.get("arguments") or {}, str(call.get("id")))
+            if approval is Approval.PENDING:
+                return spec, _AWAITING
             if approval is not Approval.APPROVED:
                 return spec, CallOutcome.text(refusal(spec, approval), is_error=True)
         return spec, None
@@ -197,6 +249,10 @@ class LoopTurn:
         self.calls.append(
             CallRecord(name=name, seconds=round(seconds, 4), ok=not outcome.is_error, error=error)
         )
+
+
+_AWAITING = CallOutcome.text("(waiting for the user's answer)", is_error=True)
+"""What `_check` gives for a call whose confirmation comes with the client's retry (never sent)."""
 
 
 def _result_step(call: Mapping[str, Any], outcome: CallOutcome) -> dict[str, Any]:

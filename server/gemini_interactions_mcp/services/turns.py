@@ -54,6 +54,18 @@ def function_calls(interaction: Interaction) -> list[dict[str, Any]]:
     return [s for s in steps if s.get("type") == "function_call"]
 
 
+def stored_outcome(interaction: Interaction) -> TurnOutcome:
+    """An interaction of this turn read back from upstream (its usage was counted when it ran)."""
+    blocks = answer_blocks(interaction.steps)
+    return TurnOutcome(
+        interaction_id=interaction.id,
+        status=str(interaction.status),
+        text=answer_text(blocks),
+        blocks=blocks,
+        function_calls=function_calls(interaction),
+    )
+
+
 def failure_message(interaction: Interaction) -> str:
     """Why an interaction ended in `failed`, in words that say what to do."""
     reasons = [str(getattr(e, "message", "") or e) for e in (interaction.errors or [])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gemini_interactions_mcp.services.ask import AskRequest, ThinkingLevel, TurnResult
@@ -21,7 +21,7 @@ from gemini_interactions_mcp.tools._common import (
     principal,
     run_service,
 )
-from gemini_interactions_mcp.tools.bridge import calls_line, confirmer
+from gemini_interactions_mcp.tools.bridge import Confirmer, calls_line, paused_loop
 from gemini_interactions_mcp.tools.media import answer_blocks
 from gemini_interactions_mcp.tools.outputs import AskOutput
 from gemini_interactions_mcp.tools.roots import client_roots
@@ -103,7 +103,7 @@ def register(server: MCPServer[Any]) -> None:
             float | None, Field(ge=1, le=300, description="Past this (default 45), return a handle to poll.")
         ] = None,
         file_search_stores: Annotated[list[str] | None, Field(description=STORES)] = None,
-    ) -> Annotated[CallToolResult, AskOutput]:
+    ) -> Annotated[CallToolResult, AskOutput] | InputRequiredResult:
         state = app_state(ctx)
         owner = principal()
         wait = wait_seconds if wait_seconds is not None else state.settings.ask_wait_seconds
@@ -119,7 +119,9 @@ def register(server: MCPServer[Any]) -> None:
             response_schema=response_schema,
             file_search_stores=stores,
         )
-        roots = await client_roots(ctx) if request.files else None
+        after = paused_loop(ctx)
+        roots = await client_roots(ctx) if request.files and after is None else None
+        confirm = Confirmer(ctx)
         result = await run_service(
             state.asks.ask(
                 owner,
@@ -127,8 +129,11 @@ def register(server: MCPServer[Any]) -> None:
                 ProgressReporter(ctx),
                 wait_seconds=wait,
                 roots=roots,
-                confirm=confirmer(ctx),
+                confirm=confirm,
                 workspace_roots=lambda: client_roots(ctx),
+                after=after,
             )
         )
+        if result.paused is not None:
+            return confirm.input_required(result.paused)
         return await render(result, state.media, owner)

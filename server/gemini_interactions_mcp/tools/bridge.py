@@ -7,17 +7,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mcp.server.elicitation import AcceptedElicitation
+from mcp.server.elicitation import AcceptedElicitation, render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, Field, ValidationError
 
 from gemini_interactions_mcp.downstream.functions import FunctionSpec
 from gemini_interactions_mcp.downstream.hub import DownstreamHub, ServerState
 from gemini_interactions_mcp.downstream.workspace import SPECS as WORKSPACE_SPECS
-from gemini_interactions_mcp.services.toolloop import Approval, CallRecord, Confirm
+from gemini_interactions_mcp.services.toolloop import Approval, CallRecord, PausedLoop
 
 TOOLS_URI = "gemini://tools"
 QUESTION_ARGUMENT_CHARS = 1_500
+MULTI_ROUND_TRIP_VERSION = "2026-07-28"
+"""From this protocol version on, a question to the user rides the result (`input_required`), and its
+answer comes with the client's retry of the same call."""
 HOW_TO = (
     'Enable them per conversation with the `tools` of ask_gemini or run_agent: "mcp:NAME" (every tool '
     'of a server), "mcp:NAME/TOOL" (one tool), "workspace" (read-only access to the allowed folders).'
@@ -74,25 +80,77 @@ def _question(spec: FunctionSpec, arguments: Mapping[str, Any]) -> str:
     )
 
 
-def confirmer(ctx: Context[Any, Any]) -> Confirm:
-    """Asks the user about each call of a writing tool, by elicitation where the client can be asked.
+class Confirmer:
+    """Asks the user about each call of a writing tool, on both protocol eras, where the client can be asked.
 
-    A 2025-era connection is asked mid-call (push elicitation); a client without elicitation, or a
-    connection without a back-channel (2026-07-28), cannot be asked, and the call is refused.
+    A 2025-era connection is asked mid-call (push elicitation). On 2026-07-28 the server cannot ask
+    mid-call: the question goes back in an `input_required` result (the turn stops there, nothing of
+    the round run), and the client's retry of the same call brings the answer, keyed by the call id,
+    with the sealed state that says where the turn goes on. A client without elicitation (or a
+    connection without a back-channel) cannot be asked, and the call is refused.
     """
 
-    async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any]) -> Approval:
-        capabilities = ctx.client_capabilities
-        if capabilities is None or capabilities.elicitation is None or not ctx.session.can_send_request:
+    def __init__(self, ctx: Context[Any, Any]) -> None:
+        self._ctx = ctx
+        self._answers = ctx.input_responses or {}
+        self.asked: dict[str, str] = {}
+        """This round's questions by key, for the `input_required` result."""
+
+    @property
+    def _multi_round_trip(self) -> bool:
+        version = self._ctx.protocol_version
+        return version is not None and is_version_at_least(version, MULTI_ROUND_TRIP_VERSION)
+
+    async def __call__(self, spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
+        capabilities = self._ctx.client_capabilities
+        if capabilities is None or capabilities.elicitation is None:
+            return Approval.CANNOT_ASK
+        question = _question(spec, arguments)
+        if self._multi_round_trip:
+            key = f"confirm-{call_id}"
+            answer = self._answers.get(key)
+            if answer is None:
+                self.asked[key] = question
+                return Approval.PENDING
+            return Approval.APPROVED if _allowed(answer) else Approval.DENIED
+        if not self._ctx.session.can_send_request:
             return Approval.CANNOT_ASK
         try:
-            decision = await ctx.elicit(_question(spec, arguments), CallConfirmation)
+            decision = await self._ctx.elicit(question, CallConfirmation)
         except Exception:  # the client failed to answer: nothing was allowed
             return Approval.CANNOT_ASK
         allowed = isinstance(decision, AcceptedElicitation) and decision.data.allow
         return Approval.APPROVED if allowed else Approval.DENIED
 
-    return confirm
+    def input_required(self, paused: PausedLoop) -> InputRequiredResult:
+        """The questions of the paused round, and where the turn goes on when the client retries."""
+        schema = render_elicitation_schema(CallConfirmation)
+        requests: dict[str, Any] = {
+            key: ElicitRequest(params=ElicitRequestFormParams(message=question, requested_schema=schema))
+            for key, question in self.asked.items()
+        }
+        return InputRequiredResult(input_requests=requests, request_state=paused.model_dump_json())
+
+
+def _allowed(answer: object) -> bool:
+    if not isinstance(answer, ElicitResult) or answer.action != "accept":
+        return False
+    try:
+        return CallConfirmation.model_validate(answer.content or {}).allow
+    except ValidationError:
+        return False
+
+
+def paused_loop(ctx: Context[Any, Any]) -> PausedLoop | None:
+    """Where a turn paused for the user goes on: the state sealed into its `input_required` result,
+    which the client's retry brings back (None on a first call)."""
+    state = ctx.request_state
+    if not state:
+        return None
+    try:
+        return PausedLoop.model_validate_json(state)
+    except ValidationError:
+        raise ToolError("This retry carries a state this server cannot read; ask again.") from None
 
 
 def calls_line(calls: list[CallRecord]) -> str:
