@@ -1,6 +1,8 @@
 """Shared fixtures: every async test runs on asyncio through anyio's pytest plugin; one real Redis per
-test session (and per xdist worker) for the tests that need it."""
+test session (and per xdist worker) for the tests that need it; a user cache folder of the session's own
+(servers started by tests keep their tool list snapshot there, not in the user's)."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,17 @@ from tests.helpers.redis import RedisServer
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,13 @@
-"""stdio for IDEs: the client's first message is answered before the MCP SDK is even imported.
+"""stdio for IDEs: the wire is claimed before the MCP SDK is even imported, and served without threads.
 
-Clients probe a new server with `server/discover` (2026-07-28) or `initialize` (2025 era) and some give
-up fast: `@ai-sdk/mcp` waits 1 s, while importing the SDK alone takes 0.8 s or more on a busy machine.
-So `StdioChannel.claim()` runs first (standard library only), reads the first line on a thread and, when
-it is one of those two requests in a version this module knows, answers it at once from `identity.py`.
-The line is then handed to the SDK like any other, so its protocol state is exactly as if it had
-answered; its own reply to that request is dropped (and compared with ours: a difference is logged).
+`StdioChannel.claim()` runs first (standard library only): a thread reads what the client sends while
+the main thread imports the SDK and builds the server, and answers what can be answered early: the first
+message and the first tool list (`early_replies.py`). When the SDK starts reading, the thread stops and
+hands over every line it read, in order.
+
+From then on a pipe (what IDEs give) is read and written by the event loop itself (asyncio's pipe
+transports): no thread hop per message, as the SDK's own stdio transport makes on every read, write and
+flush. Anything else (a file, a terminal) is served by blocking calls on a worker thread.
 
 The channel also owns the process's stdin and stdout the way the SDK's own stdio transport would: the
 wire runs on private copies of fd 0 and 1, while fd 0 reads from /dev/null and fd 1 goes to stderr, so a
@@ -14,87 +16,30 @@ stray print or a child process cannot corrupt the protocol.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import logging
 import os
+import select
+import stat
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections import deque
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from gemini_interactions_mcp.identity import CAPABILITIES, INSTRUCTIONS, server_info
+from gemini_interactions_mcp.transport.early_replies import EarlyReplies
+from gemini_interactions_mcp.transport.tool_snapshot import ToolListSnapshot
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
 log = logging.getLogger(__name__)
 
-# The protocol versions this early answer speaks for; tests/mcp_server/test_stdio.py checks them against
-# the installed SDK. Any other version is left to the SDK.
-MODERN_VERSIONS = ("2026-07-28",)
-HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-META_VERSION = "io.modelcontextprotocol/protocolVersion"
-META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
-META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
-
-
-def _discover_result(params: Any) -> dict[str, Any] | None:
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    if not isinstance(meta, dict) or meta.get(META_VERSION) not in MODERN_VERSIONS:
-        return None
-    if not isinstance(meta.get(META_CAPABILITIES), dict):
-        return None
-    return {
-        "cacheScope": "private",
-        "capabilities": CAPABILITIES,
-        "instructions": INSTRUCTIONS,
-        "resultType": "complete",
-        "supportedVersions": list(MODERN_VERSIONS),
-        "ttlMs": 0,
-        "_meta": {META_SERVER_INFO: server_info()},
-    }
-
-
-def _initialize_result(params: Any) -> dict[str, Any] | None:
-    if not isinstance(params, dict) or params.get("protocolVersion") not in HANDSHAKE_VERSIONS:
-        return None
-    client = params.get("clientInfo")
-    well_formed = (
-        isinstance(params.get("capabilities"), dict)
-        and isinstance(client, dict)
-        and isinstance(client.get("name"), str)
-        and isinstance(client.get("version"), str)
-    )
-    if not well_formed:
-        return None
-    return {
-        "capabilities": CAPABILITIES,
-        "instructions": INSTRUCTIONS,
-        "protocolVersion": params["protocolVersion"],
-        "serverInfo": server_info(),
-    }
-
-
-EARLY_ANSWERS: dict[str, Callable[[Any], dict[str, Any] | None]] = {
-    "server/discover": _discover_result,
-    "initialize": _initialize_result,
-}
-
-
-def early_answer(line: bytes) -> dict[str, Any] | None:
-    """The reply to `line` if it is a first message this module can answer exactly as the SDK would."""
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-        return None
-    answer = EARLY_ANSWERS.get(message.get("method"))  # type: ignore[arg-type]
-    request_id = message.get("id")
-    if answer is None or isinstance(request_id, bool) or not isinstance(request_id, str | int):
-        return None
-    result = answer(message.get("params"))
-    return None if result is None else {"jsonrpc": "2.0", "id": request_id, "result": result}
+CHUNK_BYTES = 65536
+MAX_LINE_BYTES = 1 << 30
+"""A message longer than this (1 GiB) is refused; the SDK's own transport has no bound at all."""
 
 
 def _private_copy(fd: int, divert_to: int) -> int:
@@ -104,62 +49,141 @@ def _private_copy(fd: int, divert_to: int) -> int:
     return private
 
 
+def _is_pipe(fd: int) -> bool:
+    """Whether the event loop can serve `fd` without blocking (a pipe or socket; not a file or terminal,
+    whose descriptor may be shared with a shell that expects it blocking)."""
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+class _WriteProtocol(asyncio.BaseProtocol):
+    """Flow control of the stdout pipe: a write waits until everything it wrote reached the pipe."""
+
+    def __init__(self) -> None:
+        self.flushed = asyncio.Event()
+        self.flushed.set()
+        self.closed = False
+
+    def pause_writing(self) -> None:
+        self.flushed.clear()
+
+    def resume_writing(self) -> None:
+        self.flushed.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.flushed.set()
+
+
 class StdioChannel:
     """The process's stdio wire, claimed at start-up; see the module docstring."""
 
-    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self, reader: int, writer: int, replies: EarlyReplies) -> None:
+        self._in = reader
+        self._out = writer
+        self._replies = replies
+        self._buffer = bytearray()
+        self._read_early: deque[bytes] = deque()
+        self._eof = False
         self._write_lock = threading.Lock()
-        self._first_line = b""
-        self._first_read = threading.Event()
-        self._first_delivered = False
-        self._answered: dict[str, Any] | None = None  # our early reply, until the SDK's own is dropped
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread: threading.Thread | None = None
+        self._taken_over: asyncio.Lock | None = None
+        self._lines: asyncio.StreamReader | None = None
+        self._pipe_out: tuple[asyncio.WriteTransport, _WriteProtocol] | None = None
 
     @classmethod
-    def claim(cls) -> StdioChannel:
-        """Take over fd 0 and 1 and start reading the first message at once."""
+    def claim(cls, snapshot_folder: Path | None = None) -> StdioChannel:
+        """Take over fd 0 and 1 and start reading (and answering early) at once."""
         devnull = os.open(os.devnull, os.O_RDONLY)
         try:
             stdin = _private_copy(0, devnull)
         finally:
             os.close(devnull)
         stdout = _private_copy(1, 2)
-        channel = cls(os.fdopen(stdin, "rb", closefd=False), os.fdopen(stdout, "wb", closefd=False))
-        threading.Thread(target=channel._answer_first, name="stdio-first-message", daemon=True).start()
+        channel = cls(stdin, stdout, EarlyReplies(ToolListSnapshot.open(snapshot_folder)))
+        channel.start()
         return channel
 
-    def _answer_first(self) -> None:
-        try:
-            line = self._reader.readline()
-            reply = early_answer(line)
-            if reply is not None:
-                self._answered = reply
-                self._write(json.dumps(reply, separators=(",", ":")) + "\n")
-            self._first_line = line
-        finally:
-            self._first_read.set()
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._answer_early, name="stdio-early-replies", daemon=True)
+        self._thread.start()
 
-    def _write(self, text: str) -> None:
-        with self._write_lock:
-            self._writer.write(text.encode())
-            self._writer.flush()
+    # Before the SDK reads: the thread.
 
-    def _is_duplicate(self, text: str) -> bool:
-        """Whether `text` is the SDK's reply to the request answered early (logged if it differs)."""
-        answered = self._answered
-        if answered is None:
+    def _answer_early(self) -> None:
+        """Read lines until the SDK takes over (or the input ends), answering what can be answered."""
+        while True:
+            ready, _, _ = select.select([self._in, self._wake_read], [], [])
+            if self._wake_read in ready or not self._read_chunk():
+                return
+            while (line := self._buffered_line()) is not None:
+                self._read_early.append(line)
+                reply = self._replies.incoming(line, early=True)
+                if reply is not None:
+                    self._write_blocking((json.dumps(reply, separators=(",", ":")) + "\n").encode())
+
+    def _read_chunk(self) -> bool:
+        """Read what the pipe holds into the buffer; False at the end of the input."""
+        chunk = os.read(self._in, CHUNK_BYTES)
+        if not chunk:
+            self._eof = True
             return False
-        try:
-            message = json.loads(text)
-        except ValueError:
-            return False
-        if not isinstance(message, dict) or "method" in message or message.get("id") != answered["id"]:
-            return False
-        self._answered = None
-        if message != answered:
-            log.warning("the early reply to %s differed from the SDK's: %s", answered["id"], text.strip())
+        self._buffer += chunk
         return True
+
+    def _buffered_line(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            return None
+        line = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        return line
+
+    def _read_line_blocking(self) -> bytes:
+        """The next line (without a pipe to serve from the event loop); the unended rest at the end."""
+        while (line := self._buffered_line()) is None:
+            if self._eof or not self._read_chunk():
+                rest = bytes(self._buffer)
+                self._buffer.clear()
+                return rest
+        return line
+
+    def _write_blocking(self, data: bytes) -> None:
+        with self._write_lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._out, view) :]
+
+    # Once the SDK reads: the event loop.
+
+    async def _take_over(self) -> None:
+        """Stop the early thread (once), and serve pipes from the event loop from here on."""
+        if self._taken_over is None:
+            self._taken_over = asyncio.Lock()
+        async with self._taken_over:
+            if self._thread is None:
+                return
+            import anyio.to_thread
+
+            os.write(self._wake_write, b"x")
+            await anyio.to_thread.run_sync(self._thread.join)
+            self._thread = None
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            loop = asyncio.get_running_loop()
+            if not self._eof and _is_pipe(self._in):
+                self._lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
+                self._lines.feed_data(bytes(self._buffer))
+                self._buffer.clear()
+                protocol = asyncio.StreamReaderProtocol(self._lines)
+                await loop.connect_read_pipe(lambda: protocol, os.fdopen(self._in, "rb", closefd=False))
+            if _is_pipe(self._out):
+                transport, flow = await loop.connect_write_pipe(
+                    _WriteProtocol, os.fdopen(self._out, "wb", closefd=False)
+                )
+                transport.set_write_buffer_limits(high=0)  # a write waits until all of it is in the pipe
+                self._pipe_out = transport, flow
 
     # The two halves handed to the SDK's stdio transport (duck-typed like anyio's AsyncFile[str]).
 
@@ -167,26 +191,55 @@ class StdioChannel:
         return self
 
     async def __anext__(self) -> str:
-        import anyio.to_thread
-
-        if not self._first_delivered:
-            await anyio.to_thread.run_sync(self._first_read.wait)
-            self._first_delivered = True
-            line = self._first_line
+        if self._thread is not None:
+            await self._take_over()
+        if self._read_early:
+            line = self._read_early.popleft()
         else:
-            line = await anyio.to_thread.run_sync(self._reader.readline)
+            if self._lines is not None:
+                line = await self._lines.readline()
+            else:
+                import anyio.to_thread
+
+                line = await anyio.to_thread.run_sync(self._read_line_blocking)
+            self._replies.incoming(line, early=False)
         if not line:
             raise StopAsyncIteration
         return line.decode("utf-8", errors="replace")
 
     async def write(self, text: str) -> None:
-        import anyio.to_thread
+        if self._thread is not None:
+            await self._take_over()
+        duplicate, tool_list = self._replies.outgoing(text)
+        if not duplicate:
+            await self._write(text.encode())
+        if tool_list is not None:
+            import anyio.to_thread
 
-        if not self._is_duplicate(text):
-            await anyio.to_thread.run_sync(self._write, text)
+            await anyio.to_thread.run_sync(self._replies.store, *tool_list)
+
+    async def _write(self, data: bytes) -> None:
+        if self._pipe_out is None:
+            import anyio.to_thread
+
+            await anyio.to_thread.run_sync(self._write_blocking, data)
+            return
+        transport, flow = self._pipe_out
+        if flow.closed:
+            raise BrokenPipeError("the client closed the server's stdout")
+        transport.write(data)
+        await flow.flushed.wait()
 
     async def flush(self) -> None:
         """Each write is flushed already."""
+
+    def close(self) -> None:
+        """Give the descriptors back as they were found (blocking), for whoever shares them."""
+        if self._pipe_out is not None:
+            self._pipe_out[0].close()
+        for fd in (self._in, self._out):
+            with suppress(OSError):
+                os.set_blocking(fd, True)
 
 
 def serve_stdio(server: MCPServer[Any], channel: StdioChannel) -> None:
@@ -195,10 +248,13 @@ def serve_stdio(server: MCPServer[Any], channel: StdioChannel) -> None:
     from mcp.server.stdio import stdio_server
 
     async def serve() -> None:
-        async with stdio_server(stdin=channel, stdout=channel) as (read_stream, write_stream):  # type: ignore[arg-type]
-            # MCPServer.run("stdio") takes no streams, so its low-level server is driven directly, the
-            # way MCPServer.run_stdio_async does it.
-            lowlevel = server._lowlevel_server
-            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        try:
+            async with stdio_server(stdin=channel, stdout=channel) as (read_stream, write_stream):  # type: ignore[arg-type]
+                # MCPServer.run("stdio") takes no streams, so its low-level server is driven directly, the
+                # way MCPServer.run_stdio_async does it.
+                lowlevel = server._lowlevel_server
+                await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        finally:
+            channel.close()
 
     anyio.run(serve)
