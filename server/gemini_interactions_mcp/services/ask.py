@@ -363,6 +363,7 @@ class AskService:
             turn,
             wait_seconds=wait_seconds,
             progress=progress,
+            private=request.conversation is None,
         )
         outcome = advanced.created.result
         data: Any = None

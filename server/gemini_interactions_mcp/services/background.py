@@ -110,6 +110,6 @@ class BackgroundTurns:
                 what=f"starting this {kind} run",
             )
             advanced = await self._chain.advance(
-                owner, conversation, request, turn, wait_seconds=0.0, progress=None
+                owner, conversation, request, turn, wait_seconds=0.0, progress=None, private=key is None
             )
         return advanced.created.result, advanced.notes

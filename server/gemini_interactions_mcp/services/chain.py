@@ -136,27 +136,39 @@ class ConversationChain:
         *,
         wait_seconds: float,
         progress: Progress | None,
+        private: bool = False,
     ) -> Advanced[T]:
         """Run one turn on the conversation and move its head there.
 
         A background turn still running on the head is waited for up to `wait_seconds` (0: refuse at once
         with the handle to poll).
+
+        A `private` conversation is one this call has just created, under a new random id and no name:
+        nobody learns that id before the call returns (short of listing the caller's conversations in
+        that instant), so it is taken as it is, with no lock, no lease and no second read. The
+        compare-and-set still keeps the chain one line if someone did.
         """
+        if private:
+            return await self._advance(owner, conversation, request, turn)
         async with self._locks.hold(conversation.id), self._across_processes(conversation.id, wait_seconds):
             current = await self._current(owner, conversation.id)
             if await self._await_previous_turn(owner, current, wait_seconds, progress):
                 current = await self._current(owner, conversation.id)  # its end was recorded meanwhile
-            for attempt in range(CAS_ATTEMPTS):
-                if attempt:
-                    current = await self._current(owner, conversation.id)
-                created, notes = await self._create(current, request, turn)
-                updated = self._after(current, request, created)
-                if await self._store.advance_conversation(owner, current.id, current.head, updated):
-                    return Advanced(updated, created, notes)
-                log.warning(
-                    "conversation %s advanced elsewhere; replaying the turn on the new head", current.id
-                )
-                await turn.discard(created)
+            return await self._advance(owner, current, request, turn)
+
+    async def _advance(
+        self, owner: str, current: ConversationRecord, request: TurnRequest, turn: Turn[T]
+    ) -> Advanced[T]:
+        """Create the turn on the head and move the head there, replaying it on a head moved meanwhile."""
+        for attempt in range(CAS_ATTEMPTS):
+            if attempt:
+                current = await self._current(owner, current.id)
+            created, notes = await self._create(current, request, turn)
+            updated = self._after(current, request, created)
+            if await self._store.advance_conversation(owner, current.id, current.head, updated):
+                return Advanced(updated, created, notes)
+            log.warning("conversation %s advanced elsewhere; replaying the turn on the new head", current.id)
+            await turn.discard(created)
         raise contended()
 
     @asynccontextmanager

@@ -1,0 +1,83 @@
+"""What one ask_gemini turn asks of the store: a conversation created by the call itself is nobody
+else's yet, so its first turn takes no lease and reads nothing back; a continued one is leased across
+processes and read under the lease."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.services.ask import AskRequest, AskService
+from gemini_interactions_mcp.services.catalog import Catalog
+from gemini_interactions_mcp.services.chain import ConversationChain
+from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.files import FileLoader
+from gemini_interactions_mcp.services.heartbeats import Heartbeats
+from gemini_interactions_mcp.services.inputs import TurnInputs
+from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.state import MemoryStore
+
+pytestmark = pytest.mark.anyio
+
+
+class CountingStore(MemoryStore):
+    """A memory store that counts the calls a turn makes of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if callable(value) and not name.startswith("_") and name != "calls":
+            super().__getattribute__("calls")[name] += 1
+        return value
+
+
+async def quiet(_: str) -> None:
+    return None
+
+
+async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path: Path) -> None:
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    store = CountingStore()
+    async with (
+        InteractionsClient(
+            ClientConfig(base_url="http://emulator.test"), transport=httpx2.ASGITransport(app=app)
+        ) as client,
+        anyio.create_task_group() as tg,
+    ):
+        jobs = JobService(store=store, client=client, task_group=tg)
+        asks = AskService(
+            directory=ConversationDirectory(store),
+            chain=ConversationChain(store=store, client=client, jobs=jobs),
+            client=client,
+            jobs=jobs,
+            catalog=Catalog.load(),
+            inputs=TurnInputs(FileLoader([tmp_path])),
+            heartbeats=Heartbeats(),
+        )
+        store.calls.clear()
+        first = await asks.ask("local", AskRequest(prompt="Hello"), quiet, wait_seconds=10)
+        assert store.calls == Counter(create_conversation=1, advance_conversation=1)
+        store.calls.clear()
+        second = await asks.ask(
+            "local", AskRequest(prompt="Again", conversation=first.conversation), quiet, wait_seconds=10
+        )
+        assert store.calls == Counter(
+            get_conversation=2, acquire_lease=1, advance_conversation=1, release_lease=1
+        )
+        store.calls.clear()
+        named = await asks.ask("local", AskRequest(prompt="Hi", conversation="notes"), quiet, wait_seconds=10)
+        assert store.calls["acquire_lease"] == 1, "a new name may be opened by a concurrent call too"
+        tg.cancel_scope.cancel()
+    record = await store.get_conversation("local", first.conversation)
+    assert record is not None and record.turns == 2 and record.head == second.interaction_id
+    assert named.turn == 1
