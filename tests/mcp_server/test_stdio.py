@@ -68,10 +68,10 @@ def test_the_early_answer_knows_the_sdks_versions() -> None:
 
 
 def test_nothing_heavy_is_imported_before_the_first_reply() -> None:
-    """The command line and the stdio channel load neither the SDK nor pydantic."""
+    """The command line and the stdio channel load neither the SDK nor pydantic (nor asyncio, 30 ms)."""
     probe = (
         "import sys, gemini_interactions_mcp.cli, gemini_interactions_mcp.transport.stdio;"
-        "print(sorted(m for m in ('mcp', 'pydantic', 'anyio', 'httpx2') if m in sys.modules))"
+        "print(sorted(m for m in ('mcp', 'pydantic', 'anyio', 'httpx2', 'asyncio') if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
@@ -192,16 +192,19 @@ def test_stdin_from_a_file_is_served_too(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
 
 
-def channel_on_pipes(replies: EarlyReplies) -> tuple[StdioChannel, int, int]:
-    """A channel on fresh pipes: the channel, the client's end to write to it and to read from it."""
+def channel_on_pipes() -> tuple[StdioChannel, int, int]:
+    """A channel on fresh pipes, without a snapshot: the channel, the client's end to write to it and
+    to read from it."""
     server_reads, client_writes = os.pipe()
     client_reads, server_writes = os.pipe()
+    replies = EarlyReplies()
+    replies.use_snapshot(None)
     return StdioChannel(server_reads, server_writes, replies), client_writes, client_reads
 
 
 @pytest.mark.anyio
 async def test_a_differing_sdk_reply_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    channel, to_server, from_server = channel_on_pipes(EarlyReplies(None))
+    channel, to_server, from_server = channel_on_pipes()
     os.write(to_server, line(DISCOVER))
     channel.start()
     with os.fdopen(from_server, "rb") as replies:
@@ -222,7 +225,7 @@ async def test_a_differing_sdk_reply_is_logged(caplog: pytest.LogCaptureFixture)
 async def test_the_event_loop_serves_big_messages_and_pipelined_lines() -> None:
     """Lines the early thread read ahead come first, then the pipe, in order; a message far larger than
     a pipe's buffer goes through whole both ways; the descriptors are blocking again after close."""
-    channel, to_server, from_server = channel_on_pipes(EarlyReplies(None))
+    channel, to_server, from_server = channel_on_pipes()
     big = {"jsonrpc": "2.0", "id": 3, "method": "ping", "params": {"text": "x" * 300_000}}
     os.write(to_server, line(INITIALIZE) + line(INITIALIZED))
     channel.start()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -115,8 +116,9 @@ class EarlyReplies:
     once the handshake and the first tool list are behind (no parsing).
     """
 
-    def __init__(self, snapshot: ToolListSnapshot | None) -> None:
-        self._snapshot = snapshot
+    def __init__(self) -> None:
+        self._snapshot: ToolListSnapshot | None = None
+        self._snapshot_known = threading.Event()
         self._first = True
         self._version: str | None = None
         """The protocol version of a first message answered early (the only case a snapshot is used)."""
@@ -125,9 +127,15 @@ class EarlyReplies:
         self._listing: dict[RequestId, str] = {}
         """tools/list requests whose answer (by the SDK) is to be stored, with their snapshot key."""
 
+    def use_snapshot(self, snapshot: ToolListSnapshot | None) -> None:
+        """The tool list snapshot to answer from (None: none), given once the channel has read it (the
+        first message is answered without waiting for it)."""
+        self._snapshot = snapshot
+        self._snapshot_known.set()
+
     @property
     def _watching_lists(self) -> bool:
-        return self._snapshot is not None and self._version is not None
+        return self._version is not None
 
     def incoming(self, line: bytes, *, early: bool) -> dict[str, Any] | None:
         """Note a line from the client; the reply to write now if it can be answered `early` (before the
@@ -158,9 +166,13 @@ class EarlyReplies:
         return method if isinstance(method, str) else None
 
     def _tool_list(self, line: bytes, *, early: bool) -> dict[str, Any] | None:
-        assert self._snapshot is not None and self._version is not None
+        assert self._version is not None
         message = _request(line)
         if message is None or message.get("method") != TOOLS_LIST or "id" not in message:
+            return None
+        self._snapshot_known.wait()
+        if self._snapshot is None:
+            self._version = None
             return None
         key = self._snapshot.key(self._version, message.get("params"))
         if key is None:

@@ -16,7 +16,6 @@ stray print or a child process cannot corrupt the protocol.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import json
 import logging
@@ -33,6 +32,8 @@ from gemini_interactions_mcp.transport.early_replies import EarlyReplies
 from gemini_interactions_mcp.transport.tool_snapshot import ToolListSnapshot
 
 if TYPE_CHECKING:
+    import asyncio
+
     from mcp.server.mcpserver import MCPServer
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,20 @@ def _is_pipe(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-class _WriteProtocol(asyncio.BaseProtocol):
-    """Flow control of the stdout pipe: a write waits until everything it wrote reached the pipe."""
+class _WriteProtocol:
+    """Flow control of the stdout pipe (an asyncio protocol): a write waits until everything it wrote
+    reached the pipe. (asyncio is imported only once the event loop runs: the early replies do not
+    wait for it.)"""
 
     def __init__(self) -> None:
+        import asyncio
+
         self.flushed = asyncio.Event()
         self.flushed.set()
         self.closed = False
+
+    def connection_made(self, transport: object) -> None:
+        """Nothing to do: the channel keeps the transport."""
 
     def pause_writing(self) -> None:
         self.flushed.clear()
@@ -101,8 +109,16 @@ class StdioChannel:
         finally:
             os.close(devnull)
         stdout = _private_copy(1, 2)
-        channel = cls(stdin, stdout, EarlyReplies(ToolListSnapshot.open(snapshot_folder)))
+        replies = EarlyReplies()
+        channel = cls(stdin, stdout, replies)
         channel.start()
+        snapshot = None
+        try:
+            snapshot = ToolListSnapshot.open(snapshot_folder)
+        except OSError as exc:  # the package's own files could not be read: no snapshot this time
+            log.debug("no tools/list snapshot: %s", exc)
+        finally:
+            replies.use_snapshot(snapshot)
         return channel
 
     def start(self) -> None:
@@ -159,6 +175,8 @@ class StdioChannel:
 
     async def _take_over(self) -> None:
         """Stop the early thread (once), and serve pipes from the event loop from here on."""
+        import asyncio
+
         if self._taken_over is None:
             self._taken_over = asyncio.Lock()
         async with self._taken_over:
