@@ -247,3 +247,29 @@ async def test_the_event_loop_serves_big_messages_and_pipelined_lines() -> None:
     assert os.get_blocking(channel._in) and os.get_blocking(channel._out)
     os.close(channel._in)
     os.close(channel._out)
+
+
+@pytest.mark.anyio
+async def test_a_client_slower_than_the_sdk_still_leaves_a_snapshot(tmp_path: Path) -> None:
+    """The first message arrives after the SDK took over (nothing answered early): the SDK's tool list
+    is stored all the same, for the next start."""
+    channel, to_server, from_server = channel_on_pipes()
+    replies = EarlyReplies()
+    replies.use_snapshot(ToolListSnapshot.open(tmp_path))
+    channel._replies = replies
+    channel.start()
+    await channel._take_over()  # what the SDK's first read does
+    os.write(to_server, line(INITIALIZE) + line(INITIALIZED) + line(TOOLS_LIST))
+    assert json.loads(await channel.__anext__()) == INITIALIZE
+    os.set_blocking(from_server, False)
+    with pytest.raises(BlockingIOError):
+        os.read(from_server, 1)  # nothing was answered early
+    assert json.loads(await channel.__anext__()) == INITIALIZED
+    assert json.loads(await channel.__anext__()) == TOOLS_LIST
+    listed = {"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "t"}]}}
+    await channel.write(json.dumps(listed) + "\n")
+    (stored,) = snapshot_of_file(tmp_path).values()
+    assert stored == listed["result"]
+    channel.close()
+    for fd in (to_server, from_server, channel._in, channel._out):
+        os.close(fd)

@@ -142,13 +142,14 @@ class EarlyReplies:
         SDK is loaded)."""
         if self._first:
             self._first = False
-            reply = early_answer(line) if early else None
-            if reply is not None:
-                self._answered[reply["id"]] = reply
-                message = _request(line) or {}
-                self._version = reply["result"].get("protocolVersion") or _modern_version(
-                    message.get("params")
-                )
+            reply = early_answer(line)  # also when the SDK answers it: the version keys the snapshot
+            if reply is None:
+                return None
+            message = _request(line) or {}
+            self._version = reply["result"].get("protocolVersion") or _modern_version(message.get("params"))
+            if not early:
+                return None
+            self._answered[reply["id"]] = reply
             return reply
         if not self._watching_lists:
             return None
