@@ -197,8 +197,10 @@ class StdioChannel:
                 protocol = asyncio.StreamReaderProtocol(self._lines)
                 await loop.connect_read_pipe(lambda: protocol, os.fdopen(self._in, "rb", closefd=False))
             if _is_pipe(self._out):
+                # _WriteProtocol is an asyncio protocol by shape (subclassing one would import asyncio early).
                 transport, flow = await loop.connect_write_pipe(
-                    _WriteProtocol, os.fdopen(self._out, "wb", closefd=False)
+                    _WriteProtocol,  # type: ignore[type-var]
+                    os.fdopen(self._out, "wb", closefd=False),
                 )
                 transport.set_write_buffer_limits(high=0)  # a write waits until all of it is in the pipe
                 self._pipe_out = transport, flow
