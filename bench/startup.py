@@ -1,8 +1,9 @@
 """Start-up over stdio, ours against the SDK's minimal echo server, in interleaved rounds.
 
-Two figures per process start, as a 2026-07-28 client sees them: the first reply (to the `server/discover`
-probe that `@ai-sdk/mcp` gives 1 s) and the first `tools/list` answer. Each round starts both servers, in
-alternating order, and the ratio is taken pair by pair so machine drift hits both alike.
+Three figures per process start, as a 2026-07-28 client sees them: the first reply (to the
+`server/discover` probe that `@ai-sdk/mcp` gives 1 s), the first `tools/list` answer, and the answer to
+a `ping` sent after it, which only the SDK gives (when a tool call could start). Each round starts both
+servers, in alternating order, and the ratio is taken pair by pair so machine drift hits both alike.
 
 Goals: first reply well under 1 s (issue 8); first tools/list at most 1.1x the echo floor, median of the
 pair ratios over 15 rounds (issue 12).
@@ -34,10 +35,12 @@ META = {
 }
 DISCOVER = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META}}
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": META}}
+PING = {"jsonrpc": "2.0", "id": 3, "method": "ping", "params": {"_meta": META}}
 
 
-def start_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Seconds from process start to the discover reply, and to the tools/list reply."""
+def start_once(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Seconds from process start to the discover reply, to the tools/list reply, and to the reply to a
+    `ping` sent after it (which only the SDK answers: when a tool call could start)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
@@ -51,9 +54,13 @@ def start_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     process.stdin.flush()
     assert json.loads(process.stdout.readline())["result"]["tools"]
     first_tools = time.perf_counter() - started
+    process.stdin.write(json.dumps(PING).encode() + b"\n")
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 3
+    ready = time.perf_counter() - started
     process.stdin.close()
     process.wait()
-    return first_reply, first_tools
+    return first_reply, first_tools, ready
 
 
 def ms(values: list[float]) -> str:
@@ -73,12 +80,16 @@ def main(rounds: int, state: str, cold: bool) -> None:
 
     start_once(ours, env)  # warm the file cache for both (and write bytecode and the snapshot)
     start_once(echo, env)
-    timings: dict[str, list[tuple[float, float]]] = {"ours": [], "echo": []}
+    timings: dict[str, list[tuple[float, float, float]]] = {"ours": [], "echo": []}
     for n in range(rounds):
         order = [("ours", ours), ("echo", echo)] if n % 2 == 0 else [("echo", echo), ("ours", ours)]
         for label, command in order:
             timings[label].append(start_once(command, our_env() if label == "ours" else env))
-    for which, index in (("first reply (server/discover)", 0), ("first tools/list", 1)):
+    for which, index in (
+        ("first reply (server/discover)", 0),
+        ("first tools/list", 1),
+        ("SDK ready (ping answered after tools/list)", 2),
+    ):
         a = [t[index] for t in timings["ours"]]
         b = [t[index] for t in timings["echo"]]
         ratios = [x / y for x, y in zip(a, b, strict=True)]
