@@ -11,7 +11,10 @@ Goals (issue 12): server CPU per call at most 2 ms with either store; ask_gemini
 least 0.4x the echo floor with either store.
 
     .venv/bin/python -m bench.http_load [--clients 10] [--seconds 6] [--rounds 3] [--mode auto|legacy]
-        [--stores memory,sqlite] [--baseline DIR] [--progress]
+        [--stores memory,sqlite] [--baseline DIR] [--progress] [--continue]
+
+`--continue` makes each client continue one conversation of its own (every call after its first names
+it), as a user does; by default every call starts a new conversation.
 
 `--baseline DIR` adds our server from another checkout (DIR/server first on its path) for each store, in
 the same rounds: A/B comparisons of a change under the same machine load.
@@ -101,7 +104,13 @@ def machine_busy() -> float:
 
 
 async def phase(
-    target: Target, emulator_pid: int, clients: int, seconds: float, mode: str, progress: bool = False
+    target: Target,
+    emulator_pid: int,
+    clients: int,
+    seconds: float,
+    mode: str,
+    progress: bool = False,
+    carry_on: bool = False,
 ) -> Phase:
     assert target.process is not None
     pid = target.process.pid
@@ -115,16 +124,19 @@ async def phase(
 
     async def one_client(n: int) -> None:
         nonlocal ready
+        kept: dict[str, str] = {}
         async with Client(target.url, mode=mode) as client:
             for i in range(WARMUP_CALLS):
-                await client.call_tool(target.tool, {target.argument: f"warm {n} {i}"})
+                warm = await client.call_tool(target.tool, {target.argument: f"warm {n} {i}", **kept})
+                if carry_on and target.tool == "ask_gemini":
+                    kept = {"conversation": (warm.structured_content or {})["conversation"]}
             ready += 1
             if ready == clients:
                 connected.set()
             await connected.wait()
             i = 0
             while time.perf_counter() < timing["end"]:
-                arguments = {target.argument: f"question {n} {i}"}
+                arguments = {target.argument: f"question {n} {i}", **kept}
                 result = await client.call_tool(
                     target.tool, arguments, progress_callback=on_progress if progress else None
                 )
@@ -179,6 +191,7 @@ async def main(
     stores: list[str],
     baseline: Path | None,
     progress: bool,
+    carry_on: bool,
 ) -> None:
     emulator_url, emulator = serve_emulator(step_delay=0.0)
     scratch = tempfile.TemporaryDirectory()
@@ -192,10 +205,11 @@ async def main(
         for n in range(rounds):
             order = targets[n % len(targets) :] + targets[: n % len(targets)]
             for target in order:
-                target.results.append(await phase(target, emulator.pid, clients, seconds, mode, progress))
-        report(
-            targets, clients, seconds, rounds, f"{mode} mode{', with progress tokens' if progress else ''}"
-        )
+                target.results.append(
+                    await phase(target, emulator.pid, clients, seconds, mode, progress, carry_on)
+                )
+        how = f"{mode} mode{', with progress tokens' if progress else ''}"
+        report(targets, clients, seconds, rounds, how + (", conversations continued" if carry_on else ""))
     finally:
         for target in targets:
             if target.process is not None:
@@ -234,5 +248,10 @@ if __name__ == "__main__":
     parser.add_argument("--stores", default="memory,sqlite")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to compare with")
     parser.add_argument("--progress", action="store_true", help="calls carry a progress token, as IDEs send")
+    parser.add_argument(
+        "--continue", dest="carry_on", action="store_true", help="each client continues one conversation"
+    )
     o = parser.parse_args()
-    anyio.run(main, o.clients, o.seconds, o.rounds, o.mode, o.stores.split(","), o.baseline, o.progress)
+    anyio.run(
+        main, o.clients, o.seconds, o.rounds, o.mode, o.stores.split(","), o.baseline, o.progress, o.carry_on
+    )
