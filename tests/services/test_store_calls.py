@@ -1,6 +1,6 @@
 """What one ask_gemini turn asks of the store: a conversation created by the call itself is nobody
 else's yet, so its first turn takes no lease and reads nothing back; a continued one is leased across
-processes and read under the lease."""
+processes and read under the lease. The turn's usage is counted with the head's move, in one call."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -63,6 +64,7 @@ async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path:
             catalog=Catalog.load(),
             inputs=TurnInputs(FileLoader([tmp_path])),
             heartbeats=Heartbeats(),
+            ledger=UsageLedger(store),
         )
         store.calls.clear()
         first = await asks.ask("local", AskRequest(prompt="Hello"), quiet, wait_seconds=10)
@@ -81,3 +83,5 @@ async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path:
     record = await store.get_conversation("local", first.conversation)
     assert record is not None and record.turns == 2 and record.head == second.interaction_id
     assert named.turn == 1
+    (day,) = await store.daily_usage("local", since="2000-01-01")
+    assert day.interactions == 3 and day.usage.total_tokens > 0, "every turn's usage counted"

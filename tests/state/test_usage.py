@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import anyio
 import pytest
 
-from gemini_interactions_mcp.state import Store
+from gemini_interactions_mcp.state import ConversationRecord, Store, UsageEntry
 
 pytestmark = pytest.mark.anyio
 
@@ -37,3 +39,18 @@ async def test_concurrent_adds_all_count(store: Store) -> None:
             tg.start_soon(store.add_usage, "alice", "2026-12-05", "m", {"total_tokens": 1, "cost_usd": 0.5})
     (row,) = await store.daily_usage("alice", since="2026-12-05")
     assert (row.interactions, row.usage.total_tokens, row.usage.cost_usd) == (20, 20, 10.0)
+
+
+async def test_a_turn_and_its_usage_move_together(store: Store) -> None:
+    """The compare-and-set that moves a conversation's head counts the turn's usage in the same call,
+    and only if the head moved."""
+    now = time.time()
+    await store.create_conversation(ConversationRecord(id="conv_u", owner="alice", created=now, updated=now))
+    entry = UsageEntry(day="2026-12-05", model="gemini-3.5-flash", usage={"total_tokens": 7})
+    turn = ConversationRecord(id="conv_u", owner="alice", head="v1_a", turns=1, created=now, updated=now)
+    assert await store.advance_conversation("alice", "conv_u", None, turn, usage=entry)
+    assert not await store.advance_conversation("alice", "conv_u", None, turn, usage=entry), "lost race"
+    (row,) = await store.daily_usage("alice", since="2026-12-05")
+    assert (row.interactions, row.usage.total_tokens) == (1, 7)
+    current = await store.get_conversation("alice", "conv_u")
+    assert current is not None and current.head == "v1_a"

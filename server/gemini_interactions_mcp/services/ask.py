@@ -228,8 +228,6 @@ class _ModelTurn:
                 break
             outcome = await self._hop(outcome.interaction_id, follow)
             usage = _summed(usage, outcome.usage)
-        if self.ledger is not None:
-            await self.ledger.record(self.owner, self.model, usage)
         running = outcome.status == "in_progress"
         if running:
             await self.jobs.adopt_running(
@@ -241,6 +239,7 @@ class _ModelTurn:
             answer="" if running else outcome.text,
             running=running,
             usage=usage,
+            billed=self.ledger.entry(self.model, usage) if self.ledger is not None else None,
             updates={"model": self.model, "settings": self.settings},
         )
 

@@ -47,7 +47,7 @@ from gemini_interactions_mcp.services.transcript import (
     with_history,
     with_turn,
 )
-from gemini_interactions_mcp.state import ConversationRecord, LeaseBusyError, Store, UsageCounts
+from gemini_interactions_mcp.state import ConversationRecord, LeaseBusyError, Store, UsageCounts, UsageEntry
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,9 @@ class Created(Generic[T]):
     running: bool = False
     """The interaction is a background job that may still be running (its answer comes later)."""
     usage: UsageCounts = field(default_factory=dict)
+    billed: UsageEntry | None = None
+    """The usage the daily ledger counts for this turn: counted with the head's move, in one store call
+    (or on its own if the turn lost the race for the head: it was billed all the same)."""
     updates: dict[str, Any] = field(default_factory=dict)
     """Fields of the conversation record this kind of turn sets (model, settings, usage, agent...)."""
 
@@ -165,9 +168,12 @@ class ConversationChain:
                 current = await self._current(owner, current.id)
             created, notes = await self._create(current, request, turn)
             updated = self._after(current, request, created)
-            if await self._store.advance_conversation(owner, current.id, current.head, updated):
+            billed = created.billed
+            if await self._store.advance_conversation(owner, current.id, current.head, updated, usage=billed):
                 return Advanced(updated, created, notes)
             log.warning("conversation %s advanced elsewhere; replaying the turn on the new head", current.id)
+            if billed is not None:
+                await self._store.add_usage(owner, billed.day, billed.model, billed.usage)
             await turn.discard(created)
         raise contended()
 

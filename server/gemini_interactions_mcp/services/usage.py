@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel, Field
 
 from gemini_interactions_mcp.services.jobs import JobFinished
-from gemini_interactions_mcp.state import DailyUsage, Store, Usage, UsageCounts
+from gemini_interactions_mcp.state import DailyUsage, Store, Usage, UsageCounts, UsageEntry
 
 REPORT_DAYS = 30
 ESTIMATE_NOTE = (
@@ -76,6 +76,11 @@ class UsageLedger:
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
+
+    def entry(self, model: str, usage: UsageCounts) -> UsageEntry | None:
+        """One interaction of `model` as today's ledger counts it (None when it reported no usage), for
+        a caller that records it together with something else (a turn: `advance_conversation`)."""
+        return UsageEntry(day=utc_day(self._clock()), model=model, usage=usage) if usage else None
 
     async def record(self, owner: str, model: str, usage: UsageCounts) -> None:
         """Count one interaction of `model` for `owner` today (nothing when it reported no usage)."""

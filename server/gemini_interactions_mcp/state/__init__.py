@@ -37,6 +37,7 @@ from gemini_interactions_mcp.state.records import (
     TranscriptTurn,
     Usage,
     UsageCounts,
+    UsageEntry,
     new_conversation_id,
 )
 from gemini_interactions_mcp.state.sqlite import SQLiteStore
@@ -72,6 +73,7 @@ __all__ = [
     "TranscriptTurn",
     "Usage",
     "UsageCounts",
+    "UsageEntry",
     "default_state_path",
     "hold_lease",
     "new_conversation_id",

@@ -26,6 +26,7 @@ from gemini_interactions_mcp.state.records import (
     ResourceKind,
     ResourceRecord,
     UsageCounts,
+    UsageEntry,
 )
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,16 @@ class Store(ABC):
 
     @abstractmethod
     async def advance_conversation(
-        self, owner: str, conversation_id: str, expected_head: str | None, updated: ConversationRecord
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        *,
+        usage: UsageEntry | None = None,
     ) -> bool:
-        """Replace the record only if its head is still `expected_head` (compare-and-set).
+        """Replace the record only if its head is still `expected_head` (compare-and-set); if it was
+        replaced, also count `usage` as `add_usage` does (a turn and its cost in one call of the store).
 
         This is what serialises turns across processes: two turns started from the same head cannot
         both land, the loser sees False and replays on the new head. The stored name is kept (names

@@ -22,6 +22,7 @@ from gemini_interactions_mcp.state.records import (
     ResourceKind,
     ResourceRecord,
     UsageCounts,
+    UsageEntry,
 )
 
 
@@ -106,7 +107,13 @@ class MemoryStore(Store):
         return [e.record() for e in mine[offset : offset + limit]]
 
     async def advance_conversation(
-        self, owner: str, conversation_id: str, expected_head: str | None, updated: ConversationRecord
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        *,
+        usage: UsageEntry | None = None,
     ) -> bool:
         current = self._owned(owner, conversation_id)
         if current is None or current.head != expected_head:
@@ -114,6 +121,8 @@ class MemoryStore(Store):
         self._put_conversation(
             updated.model_copy(update={"id": conversation_id, "owner": owner, "name": current.name})
         )
+        if usage is not None:
+            self._count_usage(owner, usage.day, usage.model, usage.usage)
         return True
 
     async def rename_conversation(
@@ -230,6 +239,9 @@ class MemoryStore(Store):
     # -- usage -------------------------------------------------------------------------------------
 
     async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
+        self._count_usage(owner, day, model, usage)
+
+    def _count_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
         current = self._usage.get((owner, day, model)) or DailyUsage(owner=owner, day=day, model=model)
         self._usage[(owner, day, model)] = current.model_copy(
             update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}

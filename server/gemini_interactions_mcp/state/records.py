@@ -77,6 +77,14 @@ class DailyUsage(BaseModel):
     usage: Usage = Field(default_factory=Usage)
 
 
+class UsageEntry(BaseModel):
+    """One interaction's usage as the daily ledger counts it: on its UTC day (YYYY-MM-DD), for its model."""
+
+    day: str
+    model: str
+    usage: UsageCounts
+
+
 class TranscriptTurn(BaseModel):
     """One turn of a conversation's compact local copy: what was asked, what came back, which files."""
 

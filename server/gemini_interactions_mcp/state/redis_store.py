@@ -42,6 +42,7 @@ from gemini_interactions_mcp.state.records import (
     ResourceRecord,
     Usage,
     UsageCounts,
+    UsageEntry,
 )
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,13 @@ class RedisStore(Store):
         ]
 
     async def advance_conversation(
-        self, owner: str, conversation_id: str, expected_head: str | None, updated: ConversationRecord
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        *,
+        usage: UsageEntry | None = None,
     ) -> bool:
         moved = await self._script(
             "ADVANCE_CONVERSATION",
@@ -170,6 +177,8 @@ class RedisStore(Store):
                 conversation_id,
             ],
         )
+        if moved and usage is not None:
+            await self.add_usage(owner, usage.day, usage.model, usage.usage)
         return bool(moved)
 
     async def rename_conversation(

@@ -34,6 +34,7 @@ from gemini_interactions_mcp.state.records import (
     ResourceKind,
     ResourceRecord,
     UsageCounts,
+    UsageEntry,
 )
 from gemini_interactions_mcp.state.sqlite_file import StateFile
 from gemini_interactions_mcp.state.sqlite_schema import migrate
@@ -77,6 +78,25 @@ def _resource(row: Row) -> ResourceRecord:
 
 def _name_clash(exc: sqlite3.IntegrityError) -> bool:
     return "conversations.name" in str(exc)
+
+
+def _count_usage(db: sqlite3.Connection, owner: str, day: str, model: str, usage: UsageCounts) -> None:
+    """Add one interaction's usage to its daily row (inside the caller's write transaction)."""
+    row = db.execute(
+        "SELECT data FROM usage WHERE owner = ? AND day = ? AND model = ?", (owner, day, model)
+    ).fetchone()
+    current = (
+        DailyUsage(owner=owner, day=day, model=model)
+        if row is None
+        else DailyUsage.model_validate_json(row[0])
+    )
+    added = current.model_copy(
+        update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO usage (owner, day, model, data) VALUES (?, ?, ?, ?)",
+        (owner, day, model, added.model_dump_json()),
+    )
 
 
 @contextmanager
@@ -173,17 +193,32 @@ class SQLiteStore(Store):
         return [_conversation(row) for row in await self._run(work)]
 
     async def advance_conversation(
-        self, owner: str, conversation_id: str, expected_head: str | None, updated: ConversationRecord
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        *,
+        usage: UsageEntry | None = None,
     ) -> bool:
         data = _conversation_json(updated)
 
-        def work(db: sqlite3.Connection) -> bool:
+        def advance(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE conversations SET head = ?, updated = ?, data = ? "
                 "WHERE id = ? AND owner = ? AND head IS ?",
                 (updated.head, updated.updated, data, conversation_id, owner, expected_head),
             )
             return cursor.rowcount == 1
+
+        def work(db: sqlite3.Connection) -> bool:
+            if usage is None:
+                return advance(db)
+            with _transaction(db):
+                moved = advance(db)
+                if moved:
+                    _count_usage(db, owner, usage.day, usage.model, usage.usage)
+                return moved
 
         return await self._run(work)
 
@@ -398,21 +433,7 @@ class SQLiteStore(Store):
     async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
         def work(db: sqlite3.Connection) -> None:
             with _transaction(db):
-                row = db.execute(
-                    "SELECT data FROM usage WHERE owner = ? AND day = ? AND model = ?", (owner, day, model)
-                ).fetchone()
-                current = (
-                    DailyUsage(owner=owner, day=day, model=model)
-                    if row is None
-                    else DailyUsage.model_validate_json(row[0])
-                )
-                added = current.model_copy(
-                    update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}
-                )
-                db.execute(
-                    "INSERT OR REPLACE INTO usage (owner, day, model, data) VALUES (?, ?, ?, ?)",
-                    (owner, day, model, added.model_dump_json()),
-                )
+                _count_usage(db, owner, day, model, usage)
 
         await self._run(work)
 
