@@ -174,6 +174,16 @@ async def _services(
     background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs, limits=limiter)
     task_group.start_soon(heartbeats.run)
     task_group.start_soon(prune_periodically, store, settings.job_retention_days)
+    tool_loop = (
+        None
+        if hub is None
+        else ToolLoop(
+            hub,
+            max_rounds=settings.max_tool_rounds,
+            roots=settings.allow_dirs,
+            show_roots=settings.transport == "stdio",
+        )
+    )
     asks = AskService(
         directory=directory,
         chain=chain,
@@ -185,14 +195,7 @@ async def _services(
         default_model=settings.default_model,
         media=library,
         ledger=ledger,
-        tool_loop=None
-        if hub is None
-        else ToolLoop(
-            hub,
-            max_rounds=settings.max_tool_rounds,
-            roots=settings.allow_dirs,
-            show_roots=settings.transport == "stdio",
-        ),
+        tool_loop=tool_loop,
     )
     jobs.on_requires_action(asks.carry_on)  # a function-calling loop goes on past the caller's deadline
     resumed = await jobs.sweep()
@@ -208,7 +211,12 @@ async def _services(
             background=background, inputs=inputs, catalog=catalog_data, store=store, hub=hub
         ),
         agents=AgentService(
-            store=store, client=client, catalog=catalog_data, inputs=inputs, background=background
+            store=store,
+            client=client,
+            catalog=catalog_data,
+            inputs=inputs,
+            background=background,
+            tool_loop=tool_loop,
         ),
         media=library,
         images=ImageService(asks=asks, catalog=catalog_data),

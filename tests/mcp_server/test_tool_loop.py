@@ -321,3 +321,31 @@ async def test_remote_server_headers_are_in_no_output_of_any_stored_interaction(
     assert SENTINEL in echoed.text  # upstream echoes them on a GET
     for output in [*shown, caplog.text]:
         assert SENTINEL not in output
+
+
+async def test_agent_runs_call_your_tools_in_their_job(bridged: Client, emulator: Starlette) -> None:
+    """run_agent takes the same entries: the job's watcher runs the calls and the run goes on in its
+    sandbox; the conversation keeps them for the next run."""
+    prompt = "Check the repo. " + directive("local__echo", text="hi") + directive("workspace__list_dir")
+    started = await bridged.call_tool("run_agent", {"input": prompt, "tools": ["mcp:local", "workspace"]})
+    handle = data(started)["interaction_id"]
+    polled = await until_done(bridged, handle)
+    assert data(polled)["status"] == "completed", text_of(polled)
+    assert "The function local__echo returned: echo: hi" in text_of(polled)
+    assert "The function workspace__list_dir returned:" in text_of(polled) and "notes.md" in text_of(polled)
+    first, second = [r["body"] for r in requests_log(emulator)]
+    declared = {t["name"] for t in first["tools"] if t["type"] == "function"}
+    assert {"local__echo", "workspace__list_dir"} <= declared
+    assert second["agent"] == first["agent"] and second["previous_interaction_id"] == handle
+    assert second["environment"] not in (None, "remote")  # the same sandbox
+    assert [s["type"] for s in second["input"]] == ["function_result", "function_result"]
+    again = await bridged.call_tool(
+        "run_agent",
+        {
+            "input": "Once more " + directive("local__echo", text="two"),
+            "conversation": data(started)["conversation"],
+        },
+    )
+    assert "echo: two" in text_of(await until_done(bridged, data(again)["interaction_id"]))
+    refused = await bridged.call_tool("run_agent", {"input": "x", "tools": ["google_search"]})
+    assert refused.is_error and "come with the agent (manage_agent)" in text_of(refused)

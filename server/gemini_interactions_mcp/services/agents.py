@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gemini_interactions_mcp.downstream.hub import is_downstream_entry
 from gemini_interactions_mcp.gemini import (
     REDACTED,
     ConflictError,
@@ -31,6 +32,7 @@ from gemini_interactions_mcp.services.chain import TurnRequest
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
+from gemini_interactions_mcp.services.toolloop import BRIDGED, ToolLoop
 from gemini_interactions_mcp.state import JobRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
@@ -54,7 +56,7 @@ class InlineSource(BaseModel):
 class McpServerTool(BaseModel):
     type: Literal["mcp_server"] = "mcp_server"
     url: str
-    name: str | None = Field(None, pattern=r"^[^-]+$", description="The server's name (no hyphens).")
+    name: str | None = Field(None, pattern=r"^[^-]+$")
     headers: dict[str, str] | None = None
 
 
@@ -98,6 +100,9 @@ class AgentRunRequest(BaseModel):
     files: list[str] = Field(default_factory=list)
     conversation: str | None = None
     environment: str | None = None
+    tools: list[str] | None = None
+    """`workspace`, `mcp:NAME`, `mcp:NAME/TOOL`: what the agent may call through this server (None:
+    what the conversation kept)."""
 
 
 def unknown_agent(agent_id: str) -> UnknownHandleError:
@@ -166,12 +171,14 @@ class AgentService:
         catalog: Catalog,
         inputs: TurnInputs,
         background: BackgroundTurns,
+        tool_loop: ToolLoop | None = None,
     ) -> None:
         self._store = store
         self._client = client
         self._catalog = catalog
         self._inputs = inputs
         self._background = background
+        self._tool_loop = tool_loop
 
     async def _upstream_agent(self, names: AgentNames, name: str, *, what: str) -> Any:
         """The caller's agent `name` from upstream; unknown (like anyone else's) when it has none."""
@@ -287,9 +294,11 @@ class AgentService:
         """
         notes: list[str] = []
         agent = request.agent
-        if agent is None and request.conversation is not None:
+        conversation = None
+        if request.conversation is not None:
             conversation = await self._store.get_conversation(owner, request.conversation.strip())
-            agent = conversation.agent if conversation is not None else None
+        if agent is None and conversation is not None:
+            agent = conversation.agent
         resolution = self._catalog.resolve_agent(agent or DEFAULT_BASE_AGENT)
         if resolution.note:
             notes.append(resolution.note)
@@ -304,6 +313,11 @@ class AgentService:
         body: dict[str, Any] = {"agent": upstream_id}
         if request.environment:
             body["environment"] = request.environment
+        kept = conversation.settings.get(BRIDGED) if conversation is not None else None
+        entries = request.tools if request.tools is not None else kept or []
+        if entries:
+            body["tools"], tool_notes = await self._declared(entries)
+            notes += tool_notes
         turn_input = await self._inputs.build(request.input, request.files, roots, owner=owner)
         job, started_notes = await self._background.start(
             owner,
@@ -314,5 +328,21 @@ class AgentService:
             agent=resolution.id,
             label=resolution.id,
             default_environment="remote",
+            settings={BRIDGED: entries or None} if request.tools is not None else None,
         )
         return job, notes + started_notes
+
+    async def _declared(self, entries: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """The tools an agent run declares for its entries: functions this server answers while the
+        run's job goes on (the watcher runs the calls), and Gemini-side MCP servers."""
+        other = [e for e in entries if not is_downstream_entry(e)]
+        if other:
+            raise ServiceError(
+                f"run_agent tools {', '.join(map(repr, other))} are not tools it can give: use workspace, "
+                "mcp:NAME or mcp:NAME/TOOL (gemini://tools). The agent's own tools (code execution, search) "
+                f"come with the agent ({ToolName.MANAGE_AGENT})."
+            )
+        if self._tool_loop is None:
+            raise ServiceError("This server was started without support for tools Gemini calls through it.")
+        toolbox = await self._tool_loop.toolbox(entries)
+        return toolbox.declarations(), toolbox.notes

@@ -33,6 +33,7 @@ from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
 from gemini_interactions_mcp.services.reports import Citation, citations_of
 from gemini_interactions_mcp.services.toolloop import (
+    BRIDGED,
     CallRecord,
     Confirm,
     LoopTurn,
@@ -53,9 +54,6 @@ from gemini_interactions_mcp.state import ConversationRecord, JobRecord, UsageCo
 
 BuiltinTool = Literal["google_search", "code_execution", "url_context"]
 BUILTIN_TOOLS: frozenset[str] = frozenset(get_args(BuiltinTool))
-BRIDGED = "bridged_tools"
-"""Settings key of the conversation's `mcp:` and `workspace` entries: kept with it, never sent as such
-(each turn declares what they stand for)."""
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 MIN_TURN_SECONDS = 1.0
 """However late a turn starts, it gets at least this long to be accepted upstream."""
@@ -414,7 +412,7 @@ class AskService:
         Calls a watcher before this one began (`rerun`, after a restart) are run again only when they
         cannot change anything (read-only or trusted); otherwise the job ends, naming them.
         """
-        if self._tool_loop is None or job.kind != "model" or job.conversation_id is None:
+        if self._tool_loop is None or job.kind not in ("model", "agent") or job.conversation_id is None:
             return None
         conversation = await self._directory.find(job.owner, job.conversation_id)
         entries = conversation.settings.get(BRIDGED) or []
@@ -437,15 +435,26 @@ class AskService:
         results = await turn.answer(calls)
         for call in turn.calls:
             await progress(f"{call.name}: {'ok' if call.ok else 'error'} ({call.seconds:.2f} s)")
-        model = job.model or conversation.model or self._default_model or ""
-        body = model_body(
-            model,
-            results,
-            interaction.id,
-            conversation.settings,
-            None,
-            extra_tools=toolbox.declarations(),
-        )
+        if job.kind == "agent":  # the same agent, in the same sandbox
+            body: dict[str, Any] = {
+                "agent": interaction.agent or job.agent,
+                "input": results,
+                "previous_interaction_id": interaction.id,
+                "tools": toolbox.declarations(),
+            }
+            environment = interaction.environment_id or conversation.environment_id
+            if environment:
+                body["environment"] = environment
+        else:
+            model = job.model or conversation.model or self._default_model or ""
+            body = model_body(
+                model,
+                results,
+                interaction.id,
+                conversation.settings,
+                None,
+                extra_tools=toolbox.declarations(),
+            )
         try:
             created = await self._client.create({**body, "background": True})
         except GeminiError as exc:

@@ -32,6 +32,7 @@ class _JobTurn:
     client: InteractionsClient
     jobs: JobService
     what: str
+    settings: dict[str, Any] | None = None
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
@@ -52,6 +53,9 @@ class _JobTurn:
             agent=self.agent,
         )
         updates: dict[str, Any] = {"agent": self.agent}
+        if self.settings is not None:
+            merged = {**current.settings, **self.settings}
+            updates["settings"] = {k: v for k, v in merged.items() if v is not None}
         if job.environment_id is not None:
             updates["environment_id"] = job.environment_id
         return Created(interaction_id=job.interaction_id, result=job, running=True, updates=updates)
@@ -93,8 +97,10 @@ class BackgroundTurns:
         agent: str,
         default_environment: str | None = None,
         label: str | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> tuple[JobRecord, list[str]]:
-        """Start the turn as a job (`body` is all but its input and chain link); the job, and notes."""
+        """Start the turn as a job (`body` is all but its input and chain link); the job, and notes.
+        `settings` are changes to the conversation's kept settings (None values remove a key)."""
         async with self._slot(owner, kind):
             conversation = await self._directory.open(owner, key)
             turn = _JobTurn(
@@ -108,6 +114,7 @@ class BackgroundTurns:
                 client=self._client,
                 jobs=self._jobs,
                 what=f"starting this {kind} run",
+                settings=settings,
             )
             advanced = await self._chain.advance(
                 owner, conversation, request, turn, wait_seconds=0.0, progress=None, private=key is None

@@ -32,6 +32,9 @@ from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.turns import TurnOutcome
 
 DEFAULT_MAX_ROUNDS = 10
+BRIDGED = "bridged_tools"
+"""Settings key of a conversation's `mcp:` and `workspace` entries: kept with it, never sent as such
+(each turn declares what they stand for)."""
 
 
 class Approval(enum.Enum):

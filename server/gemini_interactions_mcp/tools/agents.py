@@ -129,9 +129,9 @@ def register(server: MCPServer[Any]) -> None:
     @server.tool(
         name=ToolName.RUN_AGENT,
         title="Run an agent in a sandbox",
-        description="Run a task on the Antigravity agent or one of your custom agents in a sandbox. Runs in "
-        f"the background: {ToolName.POLL} the returned interaction_id; pass `conversation` to continue in "
-        "the same sandbox.",
+        description="Run a task on the Antigravity agent or your custom agent in a sandbox, in the "
+        f"background: {ToolName.POLL} the returned interaction_id; `conversation` continues in the same "
+        "sandbox.",
         annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
     )
     async def run_agent(
@@ -139,7 +139,7 @@ def register(server: MCPServer[Any]) -> None:
         ctx: AppContext,
         agent: Annotated[
             str | None,
-            Field(description="Agent id; default: the conversation's agent, else the Antigravity agent."),
+            Field(description="Default: the conversation's agent, else Antigravity."),
         ] = None,
         files: Annotated[list[str] | None, Field(description=FILES)] = None,
         conversation: Annotated[
@@ -152,12 +152,21 @@ def register(server: MCPServer[Any]) -> None:
         download: Annotated[
             list[str] | None, Field(description="Sandbox files (paths or globs) to save when it ends.")
         ] = None,
+        tools: Annotated[
+            list[str] | None,
+            Field(description="workspace, mcp:NAME[/TOOL] (gemini://tools): tools the agent calls."),
+        ] = None,
     ) -> Annotated[CallToolResult, PollOutput]:
         state = app_state(ctx)
         if environment:
             environment = await run_service(state.sandbox.check(principal(), environment))
         request = AgentRunRequest(
-            agent=agent, input=input, files=files or [], conversation=conversation, environment=environment
+            agent=agent,
+            input=input,
+            files=files or [],
+            conversation=conversation,
+            environment=environment,
+            tools=tools,
         )
         roots = await client_roots(ctx) if request.files else None
         job, notes = await run_service(state.agents.run(principal(), request, roots=roots))

@@ -81,9 +81,7 @@ def register(server: MCPServer[Any]) -> None:
             str | None,
             Field(description=f"Model id (default {Catalog.load().default_model}; gemini://models)."),
         ] = None,
-        system_instruction: Annotated[
-            str | None, Field(description="Standing instruction; kept for later turns.")
-        ] = None,
+        system_instruction: Annotated[str | None, Field(description="Standing instruction.")] = None,
         files: Annotated[
             list[str] | None,
             Field(description=FILES + " Video clip: a.mp4#t=10,30&fps=1&res=low."),
@@ -91,8 +89,8 @@ def register(server: MCPServer[Any]) -> None:
         tools: Annotated[
             list[str] | None,
             Field(
-                description="google_search, code_execution, url_context; workspace (Gemini reads your "
-                "files); mcp:NAME or mcp:NAME/TOOL (gemini://tools). Kept for later turns."
+                description="google_search, code_execution, url_context, workspace (your files), "
+                "mcp:NAME[/TOOL] (gemini://tools)."
             ),
         ] = None,
         thinking_level: ThinkingLevel | None = None,

@@ -138,7 +138,7 @@ def register(server: MCPServer[Any]) -> None:
             Visualization, Field(description="'auto': charts where the question asks for them.")
         ] = DEFAULT_VISUALIZATION,
         mcp_servers: Annotated[
-            list[str] | None, Field(description="MCP servers of gemini://tools marked via gemini.")
+            list[str] | None, Field(description="gemini://tools servers marked via gemini.")
         ] = None,
     ) -> Annotated[CallToolResult, ResearchOutput]:
         state = app_state(ctx)

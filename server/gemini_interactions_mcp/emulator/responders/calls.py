@@ -19,9 +19,9 @@ from typing import Any
 
 from ..errors import bad_request
 from ..ids import call_id
-from ..plan import JSON
+from ..plan import JSON, Run, sequential
 from ..schema_gen import instance
-from ..text import parse_calls
+from ..text import function_results, parse_calls, result_text
 
 
 @dataclass
@@ -105,3 +105,31 @@ def _call_mcp(calls: Calls, server: JSON, tool: str, arguments: dict[str, Any]) 
         },
     ]
     calls.mcp_results.append(f"The MCP tool {server_name}.{tool} returned: {text}")
+
+
+def undeclared_run(steps: list[JSON], names: list[str], duration: float, run_usage: JSON) -> Run:
+    """The model called a tool it was not given: the turn fails, with the reason on its output."""
+    listed = ", ".join(f"'{name}'" for name in names)
+    error = {
+        "code": 3,
+        "message": f"The model called {listed}, which is not a declared tool (UNEXPECTED_TOOL_CALL).",
+    }
+    steps = [*steps, {"type": "model_output", "error": error}]
+    return Run(sequential(steps, duration), duration, "failed", run_usage)
+
+
+def result_lines(history: list[JSON], input_steps: list[JSON]) -> list[str]:
+    """One line per `function_result` of the input, quoting it (tests check that the loop ran)."""
+    lines = []
+    for result in function_results(input_steps):
+        name = result.get("name") or _call_name(history, result["call_id"]) or "function"
+        lines.append(f"The function {name} returned: {result_text(result.get('result'))}")
+    return lines
+
+
+def _call_name(history: list[JSON], call: str) -> str | None:
+    for step in history:
+        if step.get("type") == "function_call" and step.get("id") == call:
+            name = step.get("name")
+            return name if isinstance(name, str) else None
+    return None

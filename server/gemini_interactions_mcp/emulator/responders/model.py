@@ -18,11 +18,9 @@ from ..schema_gen import instance
 from ..text import (
     asked_keys,
     facts,
-    function_results,
     is_blocked,
     newest_user_text,
     parse_think,
-    result_text,
     tokens,
     urls,
     user_texts,
@@ -55,7 +53,7 @@ def respond(ctx: TurnContext) -> Run:
         steps.append(thought())
     thought_tokens = 40 + 20 * len(steps) + int(30 * (think or 0))
     if tool_calls.undeclared:
-        return _undeclared(ctx, steps, tool_calls.undeclared, duration)
+        return calls.undeclared_run(steps, tool_calls.undeclared, duration, usage(input_tokens(ctx), 0, 0))
     steps.extend(tool_calls.mcp_steps)
     if tool_calls.functions:
         steps.extend(tool_calls.functions)
@@ -98,9 +96,7 @@ def _compose(ctx: TurnContext, prompt: str, findings: list[Finding]) -> CitedTex
     if ctx.system_instruction:
         lines.append(f"Following your instruction: {ctx.system_instruction}")
     lines.append(f"This is turn {ctx.turn} of our conversation.")
-    for result in function_results(req.input_steps):
-        name = result.get("name") or _call_name(ctx.steps, result["call_id"]) or "function"
-        lines.append(f"The function {name} returned: {result_text(result.get('result'))}")
+    lines += calls.result_lines(ctx.steps, req.input_steps)
     known = facts(user_texts(ctx.steps))
     for key in asked_keys(prompt):
         lines.append(f"Your {key} is {known[key]}." if key in known else f"I don't know your {key} yet.")
@@ -132,17 +128,6 @@ def _summaries(prompt: str, count: int) -> list[str]:
         "**Finalising**\n\nWriting the response.",
     ]
     return base[:count]
-
-
-def _undeclared(ctx: TurnContext, steps: list[JSON], names: list[str], duration: float) -> Run:
-    """The model called a tool it was not given: the turn fails, with the reason on its output."""
-    listed = ", ".join(f"'{name}'" for name in names)
-    error = {
-        "code": 3,
-        "message": f"The model called {listed}, which is not a declared tool (UNEXPECTED_TOOL_CALL).",
-    }
-    steps = [*steps, {"type": "model_output", "error": error}]
-    return Run(sequential(steps, duration), duration, "failed", usage(input_tokens(ctx), 0, 0))
 
 
 def _server_tools(tools: list[JSON], prompt: str) -> tuple[list[JSON], list[Finding]]:
@@ -182,11 +167,3 @@ def _json_schema(response_format: Any) -> Any:
 
 def _has(tools: list[JSON], kind: str) -> bool:
     return any(t.get("type") == kind for t in tools)
-
-
-def _call_name(history: list[JSON], call: str) -> str | None:
-    for step in history:
-        if step.get("type") == "function_call" and step.get("id") == call:
-            name = step.get("name")
-            return name if isinstance(name, str) else None
-    return None
