@@ -77,6 +77,15 @@ async def test_a_slow_tool_hits_its_timeout_and_the_server_stays_usable(make_hub
     assert text(await hub.call(box.functions["test__echo"], {"text": "still here"})) == "echo: still here"
 
 
+async def test_a_long_result_is_cut_with_a_note(make_hub: HubFactory) -> None:
+    hub = make_hub(stdio_config())
+    box = await hub.toolbox(["mcp:test/echo"])
+    outcome = await hub.call(box.functions["test__echo"], {"text": "x" * 150_000})
+    kept, note = outcome.result
+    assert not outcome.is_error and len(kept["text"]) == 100_000
+    assert note["text"] == "[result cut to 100,000 of 150,006 characters]"
+
+
 async def test_a_crash_mid_call_is_an_error_result_and_the_server_comes_back(make_hub: HubFactory) -> None:
     hub = make_hub(stdio_config())
     box = await hub.toolbox(["mcp:test"])
