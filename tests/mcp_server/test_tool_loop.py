@@ -182,6 +182,33 @@ async def test_writing_tools_are_confirmed_by_the_user_on_both_eras(
         assert requests_log(emulator)[2]["body"]["previous_interaction_id"] == out["interaction_id"]
 
 
+async def test_a_conversation_that_moved_on_before_the_answer_runs_no_waiting_call(
+    emulator: Starlette, bridged_settings: ServerSettings
+) -> None:
+    """2026-07-28: between the question and the retry another turn took the conversation on; the
+    waiting calls are not run on a head that is no longer theirs."""
+    clients: list[Client] = []
+
+    async def answer_late(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        await clients[0].call_tool("ask_gemini", {"prompt": "Meanwhile.", "conversation": "busy"})
+        return ElicitResult(action="accept", content={"allow": True})
+
+    server = build_server(bridged_settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server, mode="auto", elicitation_callback=answer_late) as client:
+        clients.append(client)
+        prompt = directive("local__add_note", note="stale")
+        result = await client.call_tool(
+            "ask_gemini", {"prompt": prompt, "tools": ["mcp:local"], "conversation": "busy"}
+        )
+    assert result.is_error and "moved on while Gemini's calls waited" in text_of(result)
+    assert not any(
+        s.get("type") == "function_result"
+        for r in requests_log(emulator)
+        for s in r["body"]["input"]
+        if isinstance(s, dict)
+    )
+
+
 async def test_a_client_that_cannot_be_asked_gets_the_call_refused_with_how_to_trust(
     emulator: Starlette, bridged_settings: ServerSettings
 ) -> None:
