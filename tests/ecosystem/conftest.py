@@ -9,7 +9,6 @@ shared by every xdist worker through the cache lock) and is reused until a packa
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +21,10 @@ from typing import Any
 import pytest
 from scripts.bundle import MCPB, stage
 from scripts.bundle import server_tools as list_server_tools
-from uv import find_uv_bin
 
 from tests.helpers.cache import ROOT, locked
 from tests.helpers.npm import npm_tool
+from tests.helpers.uv import Uv, project_uv
 
 BUILD_TIMEOUT = 300.0
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -35,26 +34,6 @@ SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 class Dist:
     wheel: Path
     sdist: Path
-
-
-@dataclass(frozen=True)
-class Uv:
-    """The uv executable and the environment that keeps its cache and choices inside the project."""
-
-    exe: str
-    env: dict[str, str]
-
-    def run(self, *args: str | Path, cwd: Path, timeout: float = BUILD_TIMEOUT) -> str:
-        done = subprocess.run(
-            [self.exe, *map(str, args)],
-            cwd=cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, f"uv {args} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
 
 
 def packaged_files() -> list[Path]:
@@ -100,15 +79,7 @@ def dist() -> Dist:
 
 @pytest.fixture(scope="session")
 def uv() -> Uv:
-    """uv from PyPI (a test dependency), with its cache in .cache/uv and no interpreter downloads."""
-    env = {
-        **os.environ,
-        "UV_CACHE_DIR": str(ROOT / ".cache" / "uv"),
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_NO_CONFIG": "1",  # the user's uv.toml must not change what the test sees
-        "UV_PYTHON": sys.executable,
-    }
-    return Uv(exe=find_uv_bin(), env=env)
+    return project_uv()
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,11 @@ import pytest
 from mcp import StdioServerParameters
 
 from gemini_interactions_mcp import __version__
-from tests.ecosystem.conftest import Dist, Uv
+from tests.ecosystem.conftest import Dist
 from tests.ecosystem.probe import converse_over_stdio
 from tests.ecosystem.sources import load_json, parse_cli, server_env_vars
 from tests.helpers.cache import ROOT
+from tests.helpers.uv import Uv
 
 SCRIPT = "gemini-interactions-mcp"
 IDENTIFIER = re.compile(r"`([a-z][a-z0-9_]*)`")

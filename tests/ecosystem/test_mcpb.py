@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from mcp import StdioServerParameters
 
-from tests.ecosystem.conftest import Uv
 from tests.ecosystem.probe import converse_over_stdio
 from tests.ecosystem.sources import load_json, parse_cli, server_env_vars
+from tests.helpers.uv import Uv
 
 TOOL_TIMEOUT = 120.0
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")

@@ -12,8 +12,9 @@ import pytest
 from mcp import StdioServerParameters
 
 from gemini_interactions_mcp import __version__
-from tests.ecosystem.conftest import Dist, Uv
+from tests.ecosystem.conftest import Dist
 from tests.ecosystem.probe import converse_over_stdio
+from tests.helpers.uv import Uv
 
 pytestmark = pytest.mark.anyio
 
