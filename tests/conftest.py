@@ -32,3 +32,24 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+# Modules whose tests run whole server processes, wait out leases or install tools: the longest of the
+# suite. pytest-xdist hands tests out in collection order, so these go first: a worker that drew one of
+# them at the end would keep the whole run waiting alone.
+SLOW_FIRST = (
+    "tests/replicas/test_processes.py",
+    "tests/mcp_server/test_long_work.py",
+    "tests/mcp_server/test_cli.py",
+    "tests/mcp_server/test_processes.py",
+    "tests/replicas/test_limits.py",
+    "tests/ecosystem/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((i for i, slow in enumerate(SLOW_FIRST) if path.startswith(slow)), len(SLOW_FIRST))
+
+    items.sort(key=rank)
