@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService
+from gemini_interactions_mcp.services.leases import JOB_WATCHER_PREFIX
 from gemini_interactions_mcp.state import MemoryStore, Store
 from gemini_interactions_mcp.state.redis_store import RedisStore
 from tests.helpers.redis import RedisServer
@@ -165,3 +166,41 @@ async def test_a_draining_replica_hands_its_jobs_back_at_once(
         assert b.counts().takeovers == 1 and b.counts().unfinished in (0, 1)
         tg.cancel_scope.cancel()
     assert ends == [job.interaction_id]
+
+
+async def test_a_dead_watchers_job_is_taken_over_as_its_lease_runs_out(
+    stores: tuple[Store, Store], upstream: InteractionsClient
+) -> None:
+    """B polls a job A watches, so it knows the job is watched elsewhere; A stops renewing (its process
+    is as good as dead). B takes the job over when A's lease runs out, not at a sweep (B sweeps
+    once an hour here), and finishes it within the poll."""
+    store_a, store_b = stores
+    paused = Pausable(store_a)
+    async with anyio.create_task_group() as tg:
+        a = JobService(store=paused, client=upstream, task_group=tg, watcher_ttl=1.0)  # type: ignore[arg-type]
+        b = JobService(store=store_b, client=upstream, task_group=tg, watcher_ttl=1.0, sweep_seconds=3600)
+        tg.start_soon(b.keep_watch)
+        job = await a.adopt("alice", "research", await upstream.create(RESEARCH))
+
+        async def a_holds_it() -> bool:
+            return await store_b.lease_left(JOB_WATCHER_PREFIX + job.interaction_id) is not None
+
+        await async_wait_until(a_holds_it, what="A's watcher to take its lease")
+        async with anyio.create_task_group() as polls:
+            result: list[Any] = []
+
+            async def poll_on_b() -> None:
+                result.append(await b.wait("alice", job.interaction_id, 30, None))
+
+            polls.start_soon(poll_on_b)
+
+            async def b_waits_for_the_lease() -> bool:
+                return job.interaction_id in b._awaiting
+
+            await async_wait_until(b_waits_for_the_lease, what="B to find the job watched by A")
+            paused.running = anyio.Event()  # A stalls: no renewal, no progress
+        [done] = result
+        assert done.is_finished and done.status == "completed"
+        assert b.counts().takeovers == 1
+        paused.running.set()
+        tg.cancel_scope.cancel()

@@ -60,6 +60,24 @@ async def test_an_expired_lease_is_free_and_cannot_be_renewed(store: Store) -> N
     assert await store.release_lease("job_1", "survivor")
 
 
+async def test_lease_left_says_when_a_lease_runs_out(store: Store) -> None:
+    assert await store.lease_left("job_2") is None
+    assert await store.acquire_lease("job_2", "a", 30)
+    left = await store.lease_left("job_2")
+    assert left is not None and 25 < left <= 30
+    assert await store.renew_lease("job_2", "a", 60)
+    renewed = await store.lease_left("job_2")
+    assert renewed is not None and 55 < renewed <= 60
+    assert await store.release_lease("job_2", "a")
+    assert await store.lease_left("job_2") is None
+    assert await store.acquire_lease("job_3", "gone", 0.05)
+
+    async def ran_out() -> bool:
+        return await store.lease_left("job_3") is None
+
+    await async_wait_until(ran_out, what="the lease to run out")
+
+
 async def test_hold_lease_waits_for_the_holder_then_takes_over(store: Store) -> None:
     order: list[str] = []
     first_in = anyio.Event()

@@ -4,11 +4,12 @@ Each running job has exactly one watcher among all the server processes sharing 
 the store decides which. The watcher follows the upstream event stream (the client resumes a dropped
 stream from its last event id; polling is the fallback), writes progress notes and the final output to
 the store, and announces the end on the store's channel. Because everything a watcher needs is in the
-store, nothing is lost when a process dies: every process sweeps the store every few seconds for
-unfinished jobs whose watcher lease has run out and takes them over (also at start-up, after a
-restart). A resumed watcher replays the stream from the start rather than from a stored event id:
-storing one would cost a write per event on every job to save one replay per takeover, and the final
-output is read from the full interaction anyway.
+store, nothing is lost when a process dies: a process that found a job watched elsewhere tries it again
+the moment that watcher's lease runs out unrenewed, and every process sweeps the store every few
+seconds for unfinished jobs nobody watches and takes them over (also at start-up, after a restart).
+A resumed watcher replays the stream from the start rather than from a stored event id: storing one
+would cost a write per event on every job to save one replay per takeover, and the final output is
+read from the full interaction anyway.
 
 A process that drains (SIGTERM) hands its jobs back at once: its watchers stop following and
 release their leases (one that is recording a job's end or running its function calls finishes that
@@ -125,8 +126,11 @@ RELAY_SECONDS = 1.0
 """How often a poll re-reads a job another process watches, for its progress notes (the job's end
 comes at once on the store's channel)."""
 SWEEP_SECONDS = 2.0
-"""How often each process looks for unfinished jobs nobody watches (their watcher's process died) and
-takes them over: at most this long after the dead watcher's lease ran out."""
+"""How often each process looks for unfinished jobs nobody watches and takes them over (after a
+restart, a drain, or a store outage; a job it saw watched elsewhere it tries again the moment that
+watcher's lease runs out)."""
+LEASE_END_MARGIN_SECONDS = 0.01
+"""The least a process waits before trying a busy watcher lease again (never a tight loop)."""
 HEARD_KEPT = 1024
 """How many job ends heard on the channel a process remembers, so a sweep does not announce them again."""
 
@@ -198,6 +202,8 @@ class JobService:
         self._draining = False
         self._following: dict[str, anyio.CancelScope] = {}
         """The watchers a drain may stop now (those not recording an end or running calls)."""
+        self._awaiting: set[str] = set()
+        """Jobs watched elsewhere that this process tries again when their watcher's lease runs out."""
         self._unfinished = 0
         self._takeovers = 0
         self._local: dict[str, anyio.CancelScope] = {}
@@ -430,14 +436,19 @@ class JobService:
                         job, "failed", "The server that ran this job restarted or stopped; run it again."
                     )
                     return
+                current = await self._store.get_job(owner, interaction_id)
+                if current is None or current.is_finished:  # another process recorded its end meanwhile
+                    return
                 if takeover:
                     self._takeovers += 1
                 with self._until_drained(interaction_id):
-                    await self._follow(interaction_id, owner, lease)
+                    await self._follow(current, lease)
             if lease.lost.is_set():
                 log.warning("lost the watcher lease of %s; another process watches it now", interaction_id)
         except LeaseBusyError:
             self._elsewhere[interaction_id] = owner
+            if not runs_on_own_key(owner):  # (its caller's poll takes such a job: it brings the key)
+                self._take_when_free(job)
         except StoreError as exc:  # the store is away: a sweep takes the job up again once it is back
             log.warning("stopped watching %s: %s", interaction_id, exc)
         except Exception:  # a watcher must never take the server down; the job says what happened
@@ -446,6 +457,26 @@ class JobService:
         finally:
             self._watching.discard(interaction_id)
             self._signal(interaction_id)
+
+    def _take_when_free(self, job: JobRecord) -> None:
+        """Try to watch a job another process watches again the moment that watcher's lease runs out
+        (unless renewed: its process may have died), rather than at the first sweep after."""
+        if job.interaction_id in self._awaiting or self._draining:
+            return
+        self._awaiting.add(job.interaction_id)
+        self._tg.start_soon(self._take_at_lease_end, job)
+
+    async def _take_at_lease_end(self, job: JobRecord) -> None:
+        try:
+            left = await self._store.lease_left(JOB_WATCHER_PREFIX + job.interaction_id)
+            await anyio.sleep(max(left or 0.0, LEASE_END_MARGIN_SECONDS))
+            current = await self._store.get_job(job.owner, job.interaction_id)
+        except StoreError:  # a sweep tries again once the store is back
+            return
+        finally:
+            self._awaiting.discard(job.interaction_id)
+        if current is not None and not current.is_finished and current.error is None:
+            self.watch(current, takeover=True)
 
     @contextmanager
     def _until_drained(self, interaction_id: str) -> Iterator[None]:
@@ -484,15 +515,13 @@ class JobService:
         except Exception:  # nothing here may take the server down either
             log.exception("could not record that %s lost its watcher", interaction_id)
 
-    async def _follow(self, interaction_id: str, owner: str, lease: Lease) -> None:
+    async def _follow(self, job: JobRecord, lease: Lease) -> None:
         """Stream events until the interaction ends, then read the full result; poll if streaming fails.
 
         A resumed watcher (after a restart) replays the stream from the start: notes are stored by
         position, so none is lost or repeated.
         """
-        job = await self._store.get_job(owner, interaction_id)
-        if job is None or job.is_finished:  # another process recorded its end meanwhile
-            return
+        interaction_id, owner = job.interaction_id, job.owner
         accumulator = InteractionAccumulator()
         seen = len(job.progress)
         try:

@@ -314,6 +314,11 @@ class Store(ABC):
         """Give the lease up if `holder` holds it (a no-op otherwise, so a late release never frees
         somebody else's lease); True if it was released."""
 
+    @abstractmethod
+    async def lease_left(self, key: str) -> float | None:
+        """Seconds until the lease `key` runs out unless renewed (None: nobody holds it), so a process
+        waiting for a lease whose holder may have died can try again at the moment it runs out."""
+
     # -- completion announcements ------------------------------------------------------------------
 
     async def publish_job_finished(self, interaction_id: str) -> None:

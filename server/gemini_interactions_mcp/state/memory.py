@@ -281,5 +281,10 @@ class MemoryStore(Store):
         del self._leases[key]
         return True
 
+    async def lease_left(self, key: str) -> float | None:
+        if self._holder(key) is None:
+            return None
+        return self._leases[key][1] - time.monotonic()
+
     async def close(self) -> None:
         """Nothing to release; the data simply goes away with the object."""

@@ -393,6 +393,11 @@ class RedisStore(Store):
     async def release_lease(self, key: str, holder: str) -> bool:
         return bool(await self._script("RELEASE_LEASE", [f"{PREFIX}lease:{key}"], [holder]))
 
+    async def lease_left(self, key: str) -> float | None:
+        async with self._reachable() as r:
+            left_ms = int(await r.pttl(f"{PREFIX}lease:{key}"))
+        return left_ms / 1000 if left_ms > 0 else None  # -2: no such key; -1 cannot happen (always PX)
+
     # -- completion announcements ------------------------------------------------------------------
 
     async def publish_job_finished(self, interaction_id: str) -> None:

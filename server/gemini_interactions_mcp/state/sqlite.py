@@ -481,6 +481,14 @@ class SQLiteStore(Store):
 
         return await self._run(work)
 
+    async def lease_left(self, key: str) -> float | None:
+        def work(db: sqlite3.Connection) -> float | None:
+            row = db.execute("SELECT expires FROM leases WHERE key = ?", (key,)).fetchone()
+            left = None if row is None else float(row[0]) - time.time()
+            return left if left is not None and left > 0 else None
+
+        return await self._run(work)
+
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def close(self) -> None:
