@@ -22,6 +22,7 @@ from gemini_interactions_mcp.services.files import FileLoader
 from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.toolloop import PausedLoop
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import MemoryStore
 
@@ -79,6 +80,12 @@ async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path:
         store.calls.clear()
         named = await asks.ask("local", AskRequest(prompt="Hi", conversation="notes"), quiet, wait_seconds=10)
         assert store.calls["acquire_lease"] == 1, "a new name may be opened by a concurrent call too"
+        store.calls.clear()
+        paused = PausedLoop(
+            conversation=named.conversation, interaction_id=named.interaction_id, rounds=0, calls=[]
+        )
+        await asks.ask("local", AskRequest(prompt="Hi"), quiet, wait_seconds=10, after=paused)
+        assert store.calls["acquire_lease"] == 1, "a retry going on with a paused turn names no conversation"
         tg.cancel_scope.cancel()
     record = await store.get_conversation("local", first.conversation)
     assert record is not None and record.turns == 2 and record.head == second.interaction_id

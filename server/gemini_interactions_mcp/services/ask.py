@@ -360,7 +360,7 @@ class AskService:
             turn,
             wait_seconds=wait_seconds,
             progress=progress,
-            private=request.conversation is None,
+            private=after is None and request.conversation is None,  # created by open() just now
         )
         outcome = advanced.created.result
         data: Any = None
