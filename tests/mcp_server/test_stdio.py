@@ -273,3 +273,17 @@ async def test_a_client_slower_than_the_sdk_still_leaves_a_snapshot(tmp_path: Pa
     channel.close()
     for fd in (to_server, from_server, channel._in, channel._out):
         os.close(fd)
+
+
+def test_without_a_home_folder_the_server_starts_without_a_snapshot(tmp_path: Path) -> None:
+    """No HOME and no XDG_CACHE_HOME (a bare container): the tool list simply comes from the SDK."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    probe = (
+        "import os, pathlib; pathlib.Path.home = classmethod(lambda cls: (_ for _ in ()).throw("
+        "RuntimeError('Could not determine home directory.')));"
+        "from gemini_interactions_mcp.transport.stdio import StdioChannel; StdioChannel.claim(); print('ok')"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert started.returncode == 0, started.stderr

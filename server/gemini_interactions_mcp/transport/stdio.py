@@ -115,7 +115,7 @@ class StdioChannel:
         snapshot = None
         try:
             snapshot = ToolListSnapshot.open(snapshot_folder)
-        except OSError as exc:  # the package's own files could not be read: no snapshot this time
+        except (OSError, RuntimeError) as exc:  # unreadable files, or no home folder: no snapshot
             log.debug("no tools/list snapshot: %s", exc)
         finally:
             replies.use_snapshot(snapshot)
