@@ -5,13 +5,15 @@ Pydantic's schemas carry a `title` on every property and spell an optional param
 by the tool's own pydantic model (which still accepts an explicit null), never against this schema, so
 the titles go and optional parameters are written as plain `T`. Bounds and defaults that say nothing go
 too: an `additionalProperties: true`, the `default` of a `const`, `minLength: 1`, and maxima that only
-guard against absurd numbers (the tool's model still enforces them all). Annotations lose the hints
-that repeat the specification's defaults. Output schemas lose only their titles: a client may validate
-structured content against them, and results hold nulls.
+guard against absurd numbers (the tool's model still enforces them all). A `$defs` entry used once is
+written where it is used: the `$ref` and the entry's name cost bytes, and some clients handle no `$ref`.
+Annotations lose the hints that repeat the specification's defaults. Output schemas lose only their
+titles: a client may validate structured content against them, and results hold nulls.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -19,6 +21,7 @@ from mcp.types import ToolAnnotations
 
 NULL = {"type": "null"}
 NO_REAL_LIMIT = 1_000_000
+REF_PREFIX = "#/$defs/"
 
 
 def without_titles(schema: Any) -> Any:
@@ -56,8 +59,38 @@ def tidy(schema: Any) -> Any:
     return out
 
 
+def inline_single_use(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with each `$defs` entry that is referenced once (and refers to no entry) put in place."""
+    definitions = schema.get("$defs")
+    if not isinstance(definitions, dict):
+        return schema
+    text = json.dumps(schema)
+    inlined = {
+        name: body
+        for name, body in definitions.items()
+        if text.count(json.dumps(REF_PREFIX + name)) == 1 and REF_PREFIX not in json.dumps(body)
+    }
+
+    def put(node: Any) -> Any:
+        if isinstance(node, list):
+            return [put(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        name = str(node.get("$ref", "")).removeprefix(REF_PREFIX)
+        if name in inlined:
+            return {**inlined[name], **{k: put(v) for k, v in node.items() if k != "$ref"}}
+        return {k: put(v) for k, v in node.items()}
+
+    out = put({k: v for k, v in schema.items() if k != "$defs"})
+    kept = {name: put(body) for name, body in definitions.items() if name not in inlined}
+    return {**out, "$defs": kept} if kept else out
+
+
 def compact(schema: Any) -> Any:
-    return tidy(without_titles(schema))
+    schema = tidy(without_titles(schema))
+    while isinstance(schema, dict) and (inlined := inline_single_use(schema)) != schema:
+        schema = inlined  # an entry whose own references were just put in place may go next
+    return schema
 
 
 HINT_DEFAULTS = {
