@@ -14,7 +14,8 @@ load balancer stops sending new calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -34,6 +35,8 @@ class Operations:
         self._store: Store | None = None
         self._jobs: Callable[[], JobCounts] = lambda: NO_JOBS
         self._on_drain: list[Callable[[], None]] = []
+        self._calls_open = 0
+        self._all_answered: anyio.Event | None = None
 
     def bind(
         self, store: Store, *, jobs: Callable[[], JobCounts], on_drain: list[Callable[[], None]]
@@ -74,6 +77,24 @@ class Operations:
         if not self.draining:
             self.draining = True
             self._stop_waiting()
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """A call to the MCP endpoint, from its request until its answer is written."""
+        self._calls_open += 1
+        try:
+            yield
+        finally:
+            self._calls_open -= 1
+            if not self._calls_open and self._all_answered is not None:
+                self._all_answered.set()
+
+    async def calls_answered(self) -> None:
+        """Return once no call to the MCP endpoint is open (a drain waits for this before it ends the
+        clients' event streams)."""
+        while self._calls_open:
+            self._all_answered = anyio.Event()
+            await self._all_answered.wait()
 
     def _stop_waiting(self) -> None:
         for stop in self._on_drain:

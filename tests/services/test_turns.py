@@ -64,6 +64,22 @@ async def test_past_the_deadline_the_turn_leaves_a_handle() -> None:
             assert (await client.get(outcome.interaction_id)).status == "in_progress"
 
 
+async def test_a_drain_before_the_interaction_is_named_hands_the_turn_back_once_it_is() -> None:
+    """SIGTERM can come while the turn's request is on its way: the handle goes back as soon as the
+    first event names the interaction, not after the grace period (the turn would think for 120 s)."""
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    draining = Heartbeats()
+    draining.drain()
+    with ServerThread(app, lifespan="off") as running:
+        async with InteractionsClient(ClientConfig(base_url=running.url)) as client:
+            body = {**BODY, "input": "[[think 120]] slow"}
+            with anyio.fail_after(20):
+                outcome = await run_streamed_turn(
+                    client, body, quiet, label="test", deadline=300, heartbeats=draining
+                )
+    assert outcome.status == "in_progress" and outcome.interaction_id
+
+
 async def test_a_turn_that_thinks_in_silence_sends_heartbeats() -> None:
     """Progress-aware clients reset their timeout on each note, so silence must not last."""
     app = create_app(EmulatorConfig(step_delay=0.0))

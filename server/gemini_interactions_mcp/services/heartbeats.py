@@ -28,7 +28,13 @@ class Watch:
         self.progress = progress
         self.waiting_for = waiting_for
         self.on_drain = on_drain
+        self.drained = False
+        """The process began draining while this turn waited (see `drain`)."""
         self.started = self.last_note = time.monotonic()
+
+    def drain(self) -> None:
+        self.drained = True
+        self.on_drain()
 
     async def note(self, message: str) -> None:
         """Send a note now (the turn's own progress), which also resets the heartbeat."""
@@ -61,7 +67,7 @@ class Heartbeats:
         """Register a turn while it streams; `on_drain` hands it back (ends its wait) on a drain."""
         watch = Watch(progress, waiting_for, on_drain)
         if self._draining:
-            on_drain()
+            watch.drain()
         self._watches.add(watch)
         self._added.set()
         try:
@@ -73,7 +79,7 @@ class Heartbeats:
         """The process is stopping: every turn in flight, and every later one, is handed back now."""
         self._draining = True
         for watch in list(self._watches):
-            watch.on_drain()
+            watch.drain()
 
     async def run(self) -> None:
         """Send each watched turn's heartbeat when it has been silent for the interval, until cancelled."""

@@ -84,7 +84,7 @@ def failure_message(interaction: Interaction) -> str:
 
 def _hand_back(stream: InteractionStream, deadline: anyio.CancelScope) -> None:
     """On a drain, end the wait as its deadline would, once the interaction is named (a handle to
-    return); a turn not yet named by Gemini runs on, within the drain's grace period."""
+    return); a turn not yet named by Gemini is handed back as soon as its first event names it."""
     if stream.interaction_id:
         deadline.cancel()
 
@@ -122,6 +122,8 @@ async def run_streamed_turn(
             async with stream:
                 async for event in stream:
                     accumulator.feed(event)
+                    if watch.drained:
+                        _hand_back(stream, deadline_scope)
                     if time.monotonic() - watch.started < QUIET_SECONDS:
                         continue
                     thoughts = accumulator.thought_summaries

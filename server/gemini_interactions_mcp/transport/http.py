@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
+from sse_starlette.sse import AppStatus
 from starlette.types import ASGIApp
 
 from gemini_interactions_mcp import metrics
@@ -84,21 +86,39 @@ class DrainingServer(uvicorn.Server):
     uvicorn then stops accepting, waits up to the grace period for open calls (which the drain has
     made short: polls and answers hand back their handles), and runs the app's shutdown, which stops
     the job watchers (releasing their leases, so another replica takes the jobs over at once).
+
+    The event streams of the SDK (sse-starlette) would end by themselves within half a second of the
+    signal, a call's stream too, before the call has written the handle the drain gave it (the client
+    then sees its stream end without an answer). So they are ended here instead, once every call to
+    /mcp has been answered: what stays open then are the clients' listening GET streams.
     """
 
     def __init__(self, config: uvicorn.Config, operations: Operations) -> None:
         super().__init__(config)
         self._operations = operations
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing: asyncio.Task[None] | None = None  # kept: the loop holds tasks only weakly
 
     async def serve(self, sockets: Any = None) -> None:
         self._loop = asyncio.get_running_loop()
+        AppStatus.enable_automatic_graceful_drain = False  # ended by _end_streams_once_calls_are_answered
         await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._operations.drain)
+            self._loop.call_soon_threadsafe(self._drain)
         super().handle_exit(sig, frame)
+
+    def _drain(self) -> None:
+        self._operations.drain()
+        if self._closing is None and self._loop is not None:
+            self._closing = self._loop.create_task(self._end_streams_once_calls_are_answered())
+
+    async def _end_streams_once_calls_are_answered(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                await self._operations.calls_answered()
+        AppStatus.should_exit = True
 
 
 def serve_http(settings: ServerSettings) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,7 +75,8 @@ class Observability:
             await send(message)
 
         try:
-            await self._app(scope, receive, observed_send)
+            with self._operations.call() if counted and scope["method"] == "POST" else nullcontext():
+                await self._app(scope, receive, observed_send)
         finally:
             if stream_open:
                 metrics.OPEN_STREAMS.dec()
