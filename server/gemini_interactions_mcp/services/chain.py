@@ -28,6 +28,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import anyio
+
 from gemini_interactions_mcp.gemini import (
     BadRequestError,
     GeminiError,
@@ -54,6 +56,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIN_LEASE_WAIT_SECONDS = 30.0
+END_RECORD_GRACE_SECONDS = 5.0
+"""How long a turn waits for a finished job's end to appear on its conversation (normally at once)."""
+END_RECORD_POLL_SECONDS = 0.02
 """However short its own wait, a turn waits this long for another process's turn on the conversation."""
 
 
@@ -155,8 +160,7 @@ class ConversationChain:
             return await self._advance(owner, conversation, request, turn)
         async with self._locks.hold(conversation.id), self._across_processes(conversation.id, wait_seconds):
             current = await self._current(owner, conversation.id)
-            if await self._await_previous_turn(owner, current, wait_seconds, progress):
-                current = await self._current(owner, conversation.id)  # its end was recorded meanwhile
+            current = await self._after_previous_turn(owner, current, wait_seconds, progress)
             return await self._advance(owner, current, request, turn)
 
     async def _advance(
@@ -248,26 +252,43 @@ class ConversationChain:
             }
         )
 
-    async def _await_previous_turn(
+    async def _after_previous_turn(
         self, owner: str, current: ConversationRecord, wait_seconds: float, progress: Progress | None
-    ) -> bool:
-        """Wait (up to `wait_seconds`) for a background turn still running on the head; True if it was.
+    ) -> ConversationRecord:
+        """The record to go on from, once a background turn on the head has ended (waited for up to
+        `wait_seconds`) and its end is recorded on the conversation.
 
         Only the head can be running (every turn waits for it first), and the record says whether the
-        head was started as a job, so a plain turn costs no job lookup at all.
+        head was started as a job, so a plain turn costs no job lookup at all. The job record says
+        "finished" a moment before the job's listener (in whichever process watched it) records the end
+        here: a turn going on from the record of that moment would write over the job's usage and answer.
         """
         if not current.head_is_job or current.head is None:
-            return False
+            return current
         job = await self._store.get_job(owner, current.head)
-        if job is None or job.is_finished:
-            return False
-        done = await self._jobs.wait(owner, job.interaction_id, wait_seconds, progress)
-        if not done.is_finished:
-            raise ServiceError(
-                f"The previous turn of this conversation is still running. Call {ToolName.POLL} with "
-                f"interaction_id={job.interaction_id!r} until it is done, then continue."
-            )
-        return True
+        if job is None:
+            return current
+        if not job.is_finished:
+            done = await self._jobs.wait(owner, job.interaction_id, wait_seconds, progress)
+            if not done.is_finished:
+                raise ServiceError(
+                    f"The previous turn of this conversation is still running. Call {ToolName.POLL} with "
+                    f"interaction_id={job.interaction_id!r} until it is done, then continue."
+                )
+        return await self._with_end_recorded(owner, current.id, job.interaction_id)
+
+    async def _with_end_recorded(self, owner: str, conversation_id: str, job_id: str) -> ConversationRecord:
+        """The record once the end of the finished job `job_id` is on it; after END_RECORD_GRACE_SECONDS
+        without it (its watcher died in between), the record as it is."""
+        deadline = time.monotonic() + END_RECORD_GRACE_SECONDS
+        while True:
+            current = await self._current(owner, conversation_id)
+            if not (current.head_is_job and current.head == job_id):
+                return current
+            if time.monotonic() >= deadline:
+                log.warning("the end of %s was never recorded on conversation %s", job_id, conversation_id)
+                return current
+            await anyio.sleep(END_RECORD_POLL_SECONDS)
 
     async def job_finished(self, event: JobFinished) -> None:
         """Record a finished background turn on its conversation: usage, sandbox, and its answer."""
