@@ -40,6 +40,8 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 SLOW_FIRST = (
     "tests/replicas/test_processes.py",
     "tests/mcp_server/test_long_work.py",
+    "tests/mcp_server/test_tool_loop_restart.py",
+    "tests/mcp_server/test_stdio.py",
     "tests/mcp_server/test_cli.py",
     "tests/mcp_server/test_processes.py",
     "tests/replicas/test_limits.py",
