@@ -12,6 +12,7 @@ import anyio
 import httpx2
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from mcp.types import Implementation
 
 from gemini_interactions_mcp import __version__
@@ -266,6 +267,9 @@ def build_server(
     Tests reach an emulator by passing `client_config` (its URL and key) and/or `transport` (in-process);
     otherwise `client_factory` makes the client (the real API, or the embedded emulator).
     """
+    if settings.request_state_keys:  # replicas open each other's sealed multi-round-trip state
+        keys = [key.get_secret_value() for key in settings.request_state_keys]
+        server_options.setdefault("request_state_security", RequestStateSecurity(keys=keys))
     announcer = UpdateAnnouncer()
     usage_view = usage.UsageView()
     downstream = DownstreamHub(_mcp_servers(settings), Implementation(name=SERVER_NAME, version=__version__))

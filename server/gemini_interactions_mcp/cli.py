@@ -308,7 +308,28 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         drain_seconds=args.drain_seconds,
         log_format=args.log_format,
         log_level=args.log_level,
+        request_state_keys=_request_state_keys(environ),
     )
+
+
+REQUEST_STATE_KEYS = "GEMINI_MCP_REQUEST_STATE_KEYS"
+MIN_REQUEST_STATE_KEY_CHARS = 32
+
+
+def _request_state_keys(environ: dict[str, str]) -> tuple[Any, ...]:
+    """Replicas must open each other's sealed multi-round-trip state: a shared key ring, from the
+    environment only (a secret has no flag: command lines are visible to every local user)."""
+    from pydantic import SecretStr
+
+    from gemini_interactions_mcp.config import SettingsError
+
+    keys = [k.strip() for k in environ.get(REQUEST_STATE_KEYS, "").split(",") if k.strip()]
+    if any(len(k) < MIN_REQUEST_STATE_KEY_CHARS for k in keys):
+        raise SettingsError(
+            f"{REQUEST_STATE_KEYS}: each key needs at least {MIN_REQUEST_STATE_KEY_CHARS} characters "
+            "(e.g. from: openssl rand -hex 32)"
+        )
+    return tuple(SecretStr(k) for k in keys)
 
 
 def _limit_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, Any]:

@@ -99,6 +99,11 @@ class ServerSettings(BaseModel):
     byok_required: bool = Field(False, description="Callers must send their own Gemini key.")
     drain_seconds: int = Field(25, ge=0, description="On SIGTERM, how long open calls may still run.")
     log_format: Literal["text", "json"] = "text"
+    request_state_keys: tuple[SecretStr, ...] = Field(
+        (),
+        description="Keys sealing the state of questions asked in a result (2026-07-28 multi-round-trip), "
+        "the first sealing, all opening; the same on every replica. Empty: a key of this process only.",
+    )
 
     @property
     def is_loopback(self) -> bool:

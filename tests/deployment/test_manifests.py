@@ -100,6 +100,7 @@ def test_compose_runs_two_replicas_on_redis_behind_haproxy(compose: dict[str, An
             "state shared in the redis service"
         )
         assert set(service["environment"]) <= server_env_vars()
+        assert "GEMINI_MCP_REQUEST_STATE_KEYS" in service["environment"], "one key ring for both"
         assert "redis" in service["depends_on"]
     [mounted] = [v.split(":")[0] for v in services["haproxy"]["volumes"]]
     assert (DEPLOY / mounted).resolve() == (DEPLOY / "haproxy.cfg").resolve()
@@ -156,6 +157,7 @@ def test_kubernetes_has_the_four_pieces_and_they_agree(kubernetes: dict[str, dic
     assert container["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
     assert set(secret["stringData"]) <= server_env_vars()
     assert secret["stringData"]["GEMINI_MCP_STATE"].startswith("redis://"), "replicas share their state"
+    assert "GEMINI_MCP_REQUEST_STATE_KEYS" in secret["stringData"], "replicas open each other's questions"
     grace = spec["template"]["spec"]["terminationGracePeriodSeconds"]
     pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     assert grace > pre_stop + settings.drain_seconds, "the drain ends before the kubelet kills the pod"

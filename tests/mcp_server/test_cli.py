@@ -142,3 +142,12 @@ def test_oauth_flags_make_a_resource_server_setting() -> None:
 def test_incomplete_or_malformed_oauth_flags_are_refused(argv: list[str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         settings_from_args(build_parser().parse_args(["serve", *argv]), {})
+
+
+def test_replicas_share_a_request_state_key_ring_from_the_environment() -> None:
+    ring = {"GEMINI_MCP_REQUEST_STATE_KEYS": f"{'a' * 32}, {'b' * 40}"}
+    keys = settings_from_args(build_parser().parse_args(["serve"]), ring).request_state_keys
+    assert [k.get_secret_value() for k in keys] == ["a" * 32, "b" * 40]
+    assert "a" * 32 not in repr(keys)
+    with pytest.raises(SettingsError, match="GEMINI_MCP_REQUEST_STATE_KEYS: each key needs at least 32"):
+        settings_for([], {"GEMINI_MCP_REQUEST_STATE_KEYS": "short"})
