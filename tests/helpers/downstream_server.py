@@ -1,6 +1,6 @@
 """A downstream MCP server for the bridge's tests: run it as a script (stdio) or mount its HTTP app.
 
-Tools: `echo` and `slow` (read-only), `add_note` (writes, so it needs confirmation unless trusted),
+Tools: `echo`, `slow` and `meet` (read-only), `add_note` (writes, so it needs confirmation unless trusted),
 `crash` (the process dies mid-call), `picture` (an image), `fail` (a tool error) and `grow` (adds the
 tool `extra` and announces the change).
 """
@@ -21,8 +21,12 @@ from mcp.types import ImageContent, ToolAnnotations
 PIXEL = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 
+MEET_PATIENCE_SECONDS = 20.0
+"""How long a `meet` call waits for the others: only calls that run one after another wait it out."""
+
 server: MCPServer[Any] = MCPServer("downstream-test")
 notes: list[str] = []
+meeting: dict[str, Any] = {"arrived": 0}
 
 
 @server.tool(annotations=READ_ONLY)
@@ -36,6 +40,18 @@ async def slow(seconds: float) -> str:
     """Answer after a while."""
     await anyio.sleep(seconds)
     return f"slept {seconds}"
+
+
+@server.tool(annotations=READ_ONLY)
+async def meet(count: int) -> str:
+    """Wait until `count` calls of meet run at once: each says whether it met the others."""
+    everyone = meeting.setdefault("everyone", anyio.Event())
+    meeting["arrived"] += 1
+    if meeting["arrived"] >= count:
+        everyone.set()
+    with anyio.move_on_after(MEET_PATIENCE_SECONDS):
+        await everyone.wait()
+    return f"met {count}" if everyone.is_set() else f"waited alone ({meeting['arrived']} of {count})"
 
 
 @server.tool()

@@ -24,12 +24,10 @@ pytestmark = pytest.mark.anyio
 
 
 async def start_research(client: Client, **extra: Any) -> dict[str, Any]:
-    started = time.monotonic()
     result = data(
         await client.call_tool("start_deep_research", {"query": "History of the teal colour", **extra})
     )
-    assert time.monotonic() - started < 1.0
-    assert result["status"] == "in_progress"
+    assert result["status"] == "in_progress"  # returned at once: the research is still running
     assert result["resource"] == f"gemini://interactions/{result['interaction_id']}"
     return result
 
