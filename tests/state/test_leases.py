@@ -252,3 +252,28 @@ def test_a_lease_of_a_killed_process_frees_itself(tmp_path: Path) -> None:
         await store.close()
 
     anyio.run(take_over)
+
+
+class SwallowingStore(MemoryStore):
+    """A memory store whose renewal turns a cancellation into a store error, as redis-py can when the
+    cancellation meets its command timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewing = anyio.Event()
+
+    async def renew_lease(self, key: str, holder: str, ttl: float) -> bool:
+        self.renewing.set()
+        try:
+            await anyio.sleep_forever()
+        except BaseException:
+            raise StoreUnavailableError("The state store is unavailable (timeout).") from None
+        return False
+
+
+async def test_leaving_a_lease_ends_its_renewals_even_when_a_cancellation_is_swallowed() -> None:
+    store = SwallowingStore()
+    with anyio.fail_after(5):
+        async with hold_lease(store, "job", "watcher", wait=0, ttl=0.3):
+            await store.renewing.wait()
+    assert await store.acquire_lease("job", "next", 30), "the lease was released on the way out"

@@ -77,25 +77,29 @@ async def _renewed(store: Store, lease: Lease, ttl: float, held_until: float) ->
     of asyncio's: the event loop this server runs on)."""
     loop = asyncio.get_running_loop()
     renewals: list[asyncio.Task[None]] = []
+    done = anyio.Event()
     timer = loop.call_later(
-        ttl / 3, lambda: renewals.append(loop.create_task(_keep_renewed(store, lease, ttl, held_until)))
+        ttl / 3, lambda: renewals.append(loop.create_task(_keep_renewed(store, lease, ttl, held_until, done)))
     )
     try:
         yield
     finally:
         timer.cancel()
+        done.set()  # the renewals end at their next step even if a cancellation is swallowed below them
         for task in renewals:
             task.cancel()
             with anyio.CancelScope(shield=True), suppress(asyncio.CancelledError):
                 await task
 
 
-async def _keep_renewed(store: Store, lease: Lease, ttl: float, held_until: float) -> None:
+async def _keep_renewed(store: Store, lease: Lease, ttl: float, held_until: float, done: anyio.Event) -> None:
     """Renew now and then at a third of the time to live; after a failed renewal (store unreachable)
     try again at a tenth of it, until the lease has run out by this process's clock (`held_until`): it
     is then lost, since another process may have taken it meanwhile (and after a stall, the next
-    renewal tells whether one did)."""
-    while True:
+    renewal tells whether one did). Ends once `done` is set: a cancellation alone is not enough, since
+    redis-py can turn one that meets its command timeout into a timeout error, which reads as a failed
+    renewal (the work's exit then waited for this loop forever)."""
+    while not done.is_set():
         asked = anyio.current_time()
         try:
             renewed = await store.renew_lease(lease.key, lease.holder, ttl)
@@ -103,10 +107,12 @@ async def _keep_renewed(store: Store, lease: Lease, ttl: float, held_until: floa
             if anyio.current_time() >= held_until:
                 lease.lost.set()
                 return
-            await anyio.sleep(min(ttl / RETRY_FRACTION, held_until - anyio.current_time()))
+            with anyio.move_on_after(min(ttl / RETRY_FRACTION, held_until - anyio.current_time())):
+                await done.wait()
             continue
         if not renewed:
             lease.lost.set()
             return
         held_until = asked + ttl
-        await anyio.sleep(ttl / 3)
+        with anyio.move_on_after(ttl / 3):
+            await done.wait()
