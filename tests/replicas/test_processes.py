@@ -102,18 +102,22 @@ async def test_research_of_a_killed_replica_is_delivered_once_through_the_other(
     a, b = await replicas(2)
     async with connect(a, ALICE) as on_a:
         started = data(await on_a.call_tool("start_deep_research", {"query": "Replica loss"}))
+
+    def streams() -> list[dict[str, Any]]:
+        gets = upstream_requests(emulator, "GET", started["interaction_id"])
+        return [g for g in gets if g["query"].get("stream") == "true"]
+
+    async def a_is_watching() -> bool:
+        return len(streams()) == 1
+
+    await async_wait_until(a_is_watching, within=30, what="A's watcher to follow the research")
     a.kill()
     async with connect(b, ALICE) as on_b:
         polled = await poll_until_done(on_b, started["interaction_id"])
         usage = json.loads((await on_b.read_resource("gemini://usage")).contents[0].text)  # type: ignore[union-attr]
     assert data(polled)["status"] == "completed" and "# Research report" in text_of(polled)
     assert len(upstream_requests(emulator, "POST", "/interactions")) == 1
-    streams = [
-        g
-        for g in upstream_requests(emulator, "GET", started["interaction_id"])
-        if g["query"].get("stream") == "true"
-    ]
-    assert len(streams) == 2, streams  # A's, then B's after the takeover: never two on B
+    assert len(streams()) == 2, streams()  # A's, then B's after the takeover: never two on B
     assert usage["today"]["interactions"] == 1  # the end was recorded once
 
 
