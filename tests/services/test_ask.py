@@ -13,17 +13,12 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
-from gemini_interactions_mcp.services.ask import ActionHandler, AskRequest, AskService, TurnResult
-from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.chain import ConversationChain
-from gemini_interactions_mcp.services.conversations import ConversationDirectory
-from gemini_interactions_mcp.services.files import FileLoader
-from gemini_interactions_mcp.services.heartbeats import Heartbeats
-from gemini_interactions_mcp.services.inputs import TurnInputs
+from gemini_interactions_mcp.services.ask import ActionHandler, AskRequest, TurnResult
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.services.turns import TurnOutcome
 from gemini_interactions_mcp.state import ConversationRecord, MemoryStore
+from tests.helpers.asking import ask_service, quiet
 
 pytestmark = pytest.mark.anyio
 COUNT_APPLES = {
@@ -32,10 +27,6 @@ COUNT_APPLES = {
     "description": "How many apples are in the basket.",
     "parameters": {"type": "object", "properties": {"basket": {"type": "string"}}},
 }
-
-
-async def quiet(_: str) -> None:
-    return None
 
 
 async def ask_with(
@@ -56,16 +47,7 @@ async def ask_with(
         anyio.create_task_group() as tg,
     ):
         jobs = JobService(store=store, client=client, task_group=tg)
-        asks = AskService(
-            directory=ConversationDirectory(store),
-            chain=ConversationChain(store=store, client=client, jobs=jobs),
-            client=client,
-            jobs=jobs,
-            catalog=Catalog.load(),
-            inputs=TurnInputs(FileLoader([tmp_path])),
-            heartbeats=Heartbeats(),
-            actions=actions,
-        )
+        asks = ask_service(store, client, jobs, tmp_path, actions=actions)
         request = AskRequest(prompt=prompt, conversation="conv_apples")
         result = await asks.ask("local", request, quiet, wait_seconds=10)
         tg.cancel_scope.cancel()

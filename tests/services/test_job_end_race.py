@@ -12,15 +12,11 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
-from gemini_interactions_mcp.services.ask import AskRequest, AskService, TurnResult
-from gemini_interactions_mcp.services.catalog import Catalog
+from gemini_interactions_mcp.services.ask import AskRequest, TurnResult
 from gemini_interactions_mcp.services.chain import ConversationChain
-from gemini_interactions_mcp.services.conversations import ConversationDirectory
-from gemini_interactions_mcp.services.files import FileLoader
-from gemini_interactions_mcp.services.heartbeats import Heartbeats
-from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService
 from gemini_interactions_mcp.state import ConversationRecord, MemoryStore
+from tests.helpers.asking import ask_service, quiet
 from tests.helpers.servers import ServerThread
 
 pytestmark = pytest.mark.anyio
@@ -36,10 +32,6 @@ class ReadCountingStore(MemoryStore):
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
         self.read.set()
         return await super().get_conversation(owner, key)
-
-
-async def quiet(_: str) -> None:
-    return None
 
 
 async def test_a_turn_after_a_background_turn_keeps_its_answer_and_usage(tmp_path: Path) -> None:
@@ -66,15 +58,7 @@ async def turns_after_a_background_turn(tmp_path: Path, stack: ExitStack) -> Non
         chain = ConversationChain(store=store, client=client, jobs=jobs)
         jobs.on_finished(before_the_conversation_hears)
         jobs.on_finished(chain.job_finished)
-        asks = AskService(
-            directory=ConversationDirectory(store),
-            chain=chain,
-            client=client,
-            jobs=jobs,
-            catalog=Catalog.load(),
-            inputs=TurnInputs(FileLoader([tmp_path])),
-            heartbeats=Heartbeats(),
-        )
+        asks = ask_service(store, client, jobs, tmp_path, chain=chain)
         first = await asks.ask(
             "local",
             AskRequest(prompt="[[think 2]] My code is 1234.", conversation="c"),

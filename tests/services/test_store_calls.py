@@ -14,17 +14,12 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
-from gemini_interactions_mcp.services.ask import AskRequest, AskService
-from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.chain import ConversationChain
-from gemini_interactions_mcp.services.conversations import ConversationDirectory
-from gemini_interactions_mcp.services.files import FileLoader
-from gemini_interactions_mcp.services.heartbeats import Heartbeats
-from gemini_interactions_mcp.services.inputs import TurnInputs
+from gemini_interactions_mcp.services.ask import AskRequest
 from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.toolloop import PausedLoop
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import MemoryStore
+from tests.helpers.asking import ask_service, quiet
 
 pytestmark = pytest.mark.anyio
 
@@ -43,10 +38,6 @@ class CountingStore(MemoryStore):
         return value
 
 
-async def quiet(_: str) -> None:
-    return None
-
-
 async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path: Path) -> None:
     app = create_app(EmulatorConfig(step_delay=0.0))
     store = CountingStore()
@@ -57,16 +48,7 @@ async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path:
         anyio.create_task_group() as tg,
     ):
         jobs = JobService(store=store, client=client, task_group=tg)
-        asks = AskService(
-            directory=ConversationDirectory(store),
-            chain=ConversationChain(store=store, client=client, jobs=jobs),
-            client=client,
-            jobs=jobs,
-            catalog=Catalog.load(),
-            inputs=TurnInputs(FileLoader([tmp_path])),
-            heartbeats=Heartbeats(),
-            ledger=UsageLedger(store),
-        )
+        asks = ask_service(store, client, jobs, tmp_path, ledger=UsageLedger(store))
         store.calls.clear()
         first = await asks.ask("local", AskRequest(prompt="Hello"), quiet, wait_seconds=10)
         assert store.calls == Counter(create_conversation=1, advance_conversation=1)
