@@ -10,6 +10,15 @@ from typing import Any
 import httpx2
 
 LEGACY = "2025-11-25"
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+"""What a Streamable HTTP client accepts."""
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+"""A 2025-era client's first request."""
 
 
 class LegacyCaller:
@@ -17,16 +26,10 @@ class LegacyCaller:
 
     def __init__(self, raw: httpx2.AsyncClient, url: str, token: str) -> None:
         self.raw, self.url = raw, url
-        self.headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json, text/event-stream",
-            "MCP-Protocol-Version": LEGACY,
-        }
+        self.headers = {"Authorization": f"Bearer {token}", **ACCEPT, "MCP-Protocol-Version": LEGACY}
 
     async def open(self) -> None:
-        params = {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
-        body = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}
-        opened = await self.raw.post(self.url, json=body, headers=self.headers)
+        opened = await self.raw.post(self.url, json=INITIALIZE, headers=self.headers)
         self.headers["Mcp-Session-Id"] = opened.headers["mcp-session-id"]
         await self.raw.post(
             self.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=self.headers

@@ -19,6 +19,7 @@ from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.transport.http import http_app
 from tests.helpers.keys import KeyRecorder, files_holding
+from tests.helpers.legacy import ACCEPT, INITIALIZE
 from tests.helpers.principals import ALICE, BOB, TOKENS
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
@@ -130,19 +131,9 @@ async def test_a_refused_key_is_explained_as_the_callers(emulator: Starlette, tm
 
 
 async def test_byok_required_refuses_callers_without_a_key(upstream: KeyRecorder, tmp_path: Path) -> None:
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
-    accept = {"Accept": "application/json, text/event-stream"}
+    body = INITIALIZE
     with byok_server(upstream, tmp_path, byok_required=True) as running:
-        async with httpx2.AsyncClient(headers=accept) as raw:
+        async with httpx2.AsyncClient(headers=ACCEPT) as raw:
             url = f"{running.url}/mcp"
             anonymous = await raw.post(url, json=body)
             keyless = await raw.post(url, json=body, headers={"Authorization": f"Bearer {ALICE}"})

@@ -18,6 +18,7 @@ from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.transport.http import http_app
 from gemini_interactions_mcp.transport.oauth import REFETCH_SECONDS, JwtVerifier, metadata_urls
 from tests.helpers.issuer import AUDIENCE, LocalIssuer, served_issuer
+from tests.helpers.legacy import ACCEPT, INITIALIZE
 from tests.helpers.principals import BOB, TOKENS
 from tests.helpers.results import data
 from tests.helpers.servers import ServerThread
@@ -25,17 +26,6 @@ from tests.helpers.servers import ServerThread
 pytestmark = pytest.mark.anyio
 
 PRM_PATH = "/.well-known/oauth-protected-resource/mcp"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 
 class Clock:
