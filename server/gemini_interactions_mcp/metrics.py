@@ -72,6 +72,7 @@ class JobMetrics(Collector):
 
     def __init__(self) -> None:
         self.counts: Callable[[], JobCounts] = lambda: NO_JOBS
+        self.calls_open: Callable[[], int] = lambda: 0
 
     def collect(self) -> Iterator[Metric]:
         counts = self.counts()
@@ -89,6 +90,12 @@ class JobMetrics(Collector):
             "Jobs this process took over from a watcher that was gone (a replica that died or drained, "
             "or this process before a restart).",
             value=counts.takeovers,
+        )
+        yield GaugeMetricFamily(
+            "gemini_mcp_calls_open",
+            "Calls to the MCP endpoint not yet answered (a drain waits for these before it ends the "
+            "clients' event streams).",
+            value=self.calls_open(),
         )
 
 
@@ -120,9 +127,10 @@ def count_refusal(refusal: Refusal) -> None:
     LIMIT_REFUSALS.labels(refusal.limit).inc()
 
 
-def watch_jobs(counts: Callable[[], JobCounts]) -> None:
-    """Read the job metrics from `counts` at every scrape (the latest app wins)."""
+def watch(counts: Callable[[], JobCounts], calls_open: Callable[[], int]) -> None:
+    """Read the job and open-call metrics from these at every scrape (the latest app wins)."""
     JOBS.counts = counts
+    JOBS.calls_open = calls_open
 
 
 def client_options() -> dict[str, Any]:

@@ -89,6 +89,10 @@ class Operations:
             if not self._calls_open and self._all_answered is not None:
                 self._all_answered.set()
 
+    def calls_open(self) -> int:
+        """Calls to the MCP endpoint not yet answered."""
+        return self._calls_open
+
     async def calls_answered(self) -> None:
         """Return once no call to the MCP endpoint is open (a drain waits for this before it ends the
         clients' event streams)."""

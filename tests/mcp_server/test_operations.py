@@ -90,7 +90,7 @@ async def test_metrics_count_tool_calls_upstream_requests_retries_and_refusals(
     assert ALICE not in after and "alice" not in after, "no principal in any label"
 
 
-async def test_open_streams_and_watched_jobs_are_gauges(
+async def test_open_streams_open_calls_and_watched_jobs_are_gauges(
     served: tuple[ServerThread, Operations], emulator: Starlette
 ) -> None:
     server, _ = served
@@ -108,7 +108,8 @@ async def test_open_streams_and_watched_jobs_are_gauges(
         await async_wait_until(counted_unfinished, what="the sweep to count the job")
 
         async def streams_open() -> bool:
-            return metric(await scrape(server.url), "gemini_mcp_open_streams") >= 1
+            text = await scrape(server.url)
+            return metric(text, "gemini_mcp_open_streams") >= 1 and metric(text, "gemini_mcp_calls_open") == 1
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(c.call_tool, "poll_interaction", {"interaction_id": started["interaction_id"]})
@@ -117,7 +118,11 @@ async def test_open_streams_and_watched_jobs_are_gauges(
 
     async def settled() -> bool:
         text = await scrape(server.url)
-        return metric(text, "gemini_mcp_jobs_watched") == 0 and metric(text, "gemini_mcp_open_streams") == 0
+        return (
+            metric(text, "gemini_mcp_jobs_watched") == 0
+            and metric(text, "gemini_mcp_open_streams") == 0
+            and metric(text, "gemini_mcp_calls_open") == 0
+        )
 
     await async_wait_until(settled, what="the gauges to fall back to 0")
 

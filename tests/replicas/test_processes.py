@@ -134,6 +134,11 @@ async def test_a_draining_replica_hands_its_job_over_at_once(
     async with await anyio.connect_tcp("127.0.0.1", a.port) as held:  # a request A must wait for
         head = f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ALICE}\r\n"
         await held.send((head + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{").encode())
+
+        async def held_open_on_a() -> bool:  # under load, a signal sent sooner finds no call to wait for
+            return metric(await scrape(a.url), "gemini_mcp_calls_open") == 1
+
+        await async_wait_until(held_open_on_a, within=30, what="A to begin the held request")
         assert a.process is not None
         a.process.send_signal(signal.SIGTERM)
 

@@ -66,7 +66,7 @@ def http_app(
     server = build_server(settings, **auth_options(settings), operations=operations, **build_options)
     serve_metadata_at_the_root(server, settings)
     server.middleware.insert(0, metrics.ToolCallMetrics(server))  # outermost: it sees every refusal too
-    metrics.watch_jobs(operations.jobs)
+    metrics.watch(operations.jobs, operations.calls_open)
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(settings),
