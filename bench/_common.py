@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx2
 
@@ -43,12 +44,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_emulator(**config: object) -> tuple[str, subprocess.Popen[bytes]]:
+def serve_emulator(server_path: Path | None = None, **config: object) -> tuple[str, subprocess.Popen[bytes]]:
     """The emulator under uvicorn in its own process, so it does not share a GIL (or a CPU count) with the
-    side being measured. Returns its base URL and the process (terminate it when done)."""
+    side being measured. Returns its base URL and the process (terminate it when done). `server_path`
+    serves the emulator of another checkout (its `server` folder), for A/B runs."""
     port = free_port()
     command = [sys.executable, "-c", _EMULATOR, str(port), json.dumps(config)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = None if server_path is None else {**os.environ, "PYTHONPATH": str(server_path / "server")}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

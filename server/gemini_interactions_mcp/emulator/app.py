@@ -24,11 +24,11 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(
         routes=[
+            *routes_interactions.ROUTES,
             *admin.ROUTES,
             *files_api.ROUTES,
             *file_search.ROUTES,
             *env_files.ROUTES,
-            *routes_interactions.ROUTES,
             *routes_agents.ROUTES,
             Route("/{version}/{rest:path}", _unknown, methods=methods),
         ]

@@ -9,7 +9,6 @@ the events after `last_event_id`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from . import views
@@ -20,25 +19,30 @@ from .store import InteractionRecord
 _TEXT_CHUNK = 48
 
 
-@dataclass(frozen=True)
 class Event:
-    """One SSE event: when it happens (seconds after creation) and its JSON payload."""
+    """One SSE event: when it happens (seconds after creation), its JSON payload, and its wire frame.
 
-    at: float
-    event_id: str | None
-    """None on streams that carry no ids (non-background requests, like the real service)."""
-    payload: JSON
+    The frame (`event: <type>` + `data: <single-line JSON>` + blank line) is serialised once, when the
+    timeline is built: every stream of the interaction (the first, resumptions, replays) sends the same
+    bytes, and a payload never changes after its event is made.
+    """
+
+    __slots__ = ("at", "event_id", "frame", "payload")
+
+    def __init__(self, at: float, event_id: str | None, payload: JSON) -> None:
+        self.at = at
+        self.event_id = event_id
+        """None on streams that carry no ids (non-background requests, like the real service)."""
+        self.payload = payload
+        self.frame = f"event: {payload['event_type']}\ndata: {_to_json(payload)}\n\n".encode()
 
     @property
     def event_type(self) -> str:
         return str(self.payload["event_type"])
 
-    def frame(self) -> bytes:
-        """`event: <type>` + `data: <single-line JSON>` + blank line."""
-        data = json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
-        return f"event: {self.event_type}\ndata: {data}\n\n".encode()
 
-
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""`json.dumps(..., ensure_ascii=False, separators=(",", ":"))` without building an encoder per call."""
 DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
 _STEP_ONLY_FIELDS = ("search_type",)
 _MCP_STEPS = ("mcp_server_tool_call", "mcp_server_tool_result")
@@ -75,10 +79,11 @@ def _timeline(rec: InteractionRecord) -> list[Event]:
     raw.append((end, {"event_type": "interaction.completed", "interaction": views.completed(rec, end)}))
     if not rec.event_ids:
         return [Event(at, None, payload) for at, payload in raw]
-    return [
-        Event(at, f"evt_{i:04d}", {**payload, "event_id": f"evt_{i:04d}"})
-        for i, (at, payload) in enumerate(raw)
-    ]
+    events: list[Event] = []
+    for i, (at, payload) in enumerate(raw):
+        event_id = payload["event_id"] = f"evt_{i:04d}"  # each payload here is a fresh dict of its own
+        events.append(Event(at, event_id, payload))
+    return events
 
 
 def _step_events(index: int, planned: PlannedStep) -> list[tuple[float, JSON]]:

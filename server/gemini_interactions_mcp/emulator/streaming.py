@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from .emulator import Emulator
@@ -23,7 +23,12 @@ from .faults import Fault
 from .store import InteractionRecord
 
 _POLL = 0.05
-_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_HEADERS = [
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+]
+"""Every stream's headers, rendered once (the order Starlette gives them: the content type last)."""
 
 
 def start_index(record: InteractionRecord, last_event_id: str | None) -> int:
@@ -62,7 +67,7 @@ class _Cursor:
                 break
         self.index += len(ready)
         self.sent += len(ready)
-        chunk = b"".join(event.frame() for event in ready)
+        chunk = b"".join([event.frame for event in ready])
         if self.cut:
             return chunk, True
         if self.index >= len(events):
@@ -70,28 +75,32 @@ class _Cursor:
         return chunk, False
 
 
-class _SentAtOnce(StreamingResponse):
-    """A stream whose every event is already due: one chunked body, without the task that listens for a
-    disconnect while a live stream waits (there is nothing left to wait for)."""
+class _SentAtOnce(Response):
+    """A stream whose every event is already due: the same chunked body as a live stream, written with
+    one body message, without the task that listens for a disconnect while a live stream waits (there is
+    nothing left to wait for)."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = list(_HEADERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.stream_response(send)
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.chunk, "more_body": False})
 
 
-def sse_response(
-    emu: Emulator, record: InteractionRecord, first: int, drop: Fault | None
-) -> StreamingResponse:
+def sse_response(emu: Emulator, record: InteractionRecord, first: int, drop: Fault | None) -> Response:
     cursor = _Cursor(first, drop)
     events = timeline(record)
     elapsed = emu.now() - record.started
     if events[-1].at <= elapsed:
         chunk, _ = cursor.take(events, elapsed, paced=False)
-        return _SentAtOnce(_once(chunk), media_type="text/event-stream", headers=_HEADERS)
-    return StreamingResponse(_frames(emu, record, cursor), media_type="text/event-stream", headers=_HEADERS)
-
-
-async def _once(chunk: bytes) -> AsyncIterator[bytes]:
-    yield chunk
+        return _SentAtOnce(chunk)
+    live = StreamingResponse(_frames(emu, record, cursor))
+    live.raw_headers = list(_HEADERS)
+    return live
 
 
 async def _frames(emu: Emulator, record: InteractionRecord, cursor: _Cursor) -> AsyncIterator[bytes]:

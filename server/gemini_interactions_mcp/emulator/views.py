@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from .plan import JSON
 from .store import EnvironmentRecord, InteractionRecord
@@ -13,7 +14,13 @@ NOT_ECHOED_ON_CREATE = frozenset({"tools", "response_format", "previous_interact
 
 def rfc3339(epoch: float) -> str:
     """RFC 3339 UTC with whole seconds, the service's timestamp format."""
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_seconds(int(epoch))
+
+
+@lru_cache(maxsize=64)
+def _rfc3339_seconds(seconds: int) -> str:
+    """Cached: every interaction payload carries two timestamps, nearly always of the current second."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def header(rec: InteractionRecord, elapsed: float, status: str | None = None) -> JSON:
