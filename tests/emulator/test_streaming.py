@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +11,9 @@ import anyio
 import httpx2
 import pytest
 
-from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig
+from gemini_interactions_mcp.emulator import Emulator, EmulatorConfig, service
 from gemini_interactions_mcp.emulator.events import timeline
+from gemini_interactions_mcp.emulator.validation import parse_create
 from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
@@ -247,7 +249,7 @@ async def test_events_already_due_go_out_in_one_write(client: httpx2.AsyncClient
 
 
 async def test_the_timeline_is_built_once_until_a_cancel_cuts_it(
-    client: httpx2.AsyncClient, emulator: Emulator
+    client: httpx2.AsyncClient, emulator: Emulator, sse: Parse
 ) -> None:
     body = {"model": MODEL, "input": "[[think 5]] long", "background": True}
     iid = (await client.post("/v1beta/interactions", json=body)).json()["id"]
@@ -256,5 +258,16 @@ async def test_the_timeline_is_built_once_until_a_cancel_cuts_it(
     assert timeline(record) is first
     await client.post(f"/v1beta/interactions/{iid}/cancel")
     cut = timeline(record)
-    assert cut is not first and cut[-1].payload["interaction"]["status"] == "cancelled"
+    assert cut is not first and sse(cut.frames[-1].decode())[0][1]["interaction"]["status"] == "cancelled"
     assert timeline(record) is cut
+
+
+def test_a_stored_timeline_leaves_the_garbage_collector_nothing_to_follow() -> None:
+    """Every stored interaction keeps its timeline; the collector goes through all it tracks on each
+    full collection, so the timeline is plain values (frames, times, ids), not objects per event."""
+    emulator = Emulator(EmulatorConfig(step_delay=0.0))
+    record = service.create(emulator, parse_create({"model": MODEL, "input": "hi", "background": True}))
+    stream = timeline(record)
+    gc.collect()
+    assert len(stream) > 5
+    assert not any(gc.is_tracked(part) for part in (stream.at, stream.types, stream.ids, stream.frames))

@@ -9,6 +9,7 @@ the events after `last_event_id`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from . import views
@@ -19,26 +20,25 @@ from .store import InteractionRecord
 _TEXT_CHUNK = 48
 
 
-class Event:
-    """One SSE event: when it happens (seconds after creation), its JSON payload, and its wire frame.
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """An interaction's stream in wire form: event `i` happens `at[i]` seconds after creation, has type
+    `types[i]`, carries `ids[i]` as its `event_id` (None on streams that carry no ids: non-background
+    requests, like the real service) and is sent as `frames[i]`.
 
-    The frame (`event: <type>` + `data: <single-line JSON>` + blank line) is serialised once, when the
-    timeline is built: every stream of the interaction (the first, resumptions, replays) sends the same
-    bytes, and a payload never changes after its event is made.
+    Each payload is serialised once, when the timeline is built, and not kept: every stream of the
+    interaction (the first, resumptions, replays) sends the same bytes. Tuples of plain values are also
+    what a stored interaction keeps cheapest: the garbage collector stops tracking them, where a dozen
+    event objects and their payload dicts per stored interaction made every full collection longer.
     """
 
-    __slots__ = ("at", "event_id", "frame", "payload")
+    at: tuple[float, ...]
+    types: tuple[str, ...]
+    ids: tuple[str | None, ...]
+    frames: tuple[bytes, ...]
 
-    def __init__(self, at: float, event_id: str | None, payload: JSON) -> None:
-        self.at = at
-        self.event_id = event_id
-        """None on streams that carry no ids (non-background requests, like the real service)."""
-        self.payload = payload
-        self.frame = f"event: {payload['event_type']}\ndata: {_to_json(payload)}\n\n".encode()
-
-    @property
-    def event_type(self) -> str:
-        return str(self.payload["event_type"])
+    def __len__(self) -> int:
+        return len(self.frames)
 
 
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -48,7 +48,7 @@ _STEP_ONLY_FIELDS = ("search_type",)
 _MCP_STEPS = ("mcp_server_tool_call", "mcp_server_tool_result")
 
 
-def timeline(rec: InteractionRecord) -> list[Event]:
+def timeline(rec: InteractionRecord) -> Timeline:
     """Every event of the interaction in order (cut short and closed if it was cancelled).
 
     Computed once and kept on the record: a stream reads it for every event it sends, and the list
@@ -56,14 +56,14 @@ def timeline(rec: InteractionRecord) -> list[Event]:
     """
     cached = rec.timeline_cache
     if cached is not None and cached[0] == rec.cancelled_at:
-        events: list[Event] = cached[1]
+        events: Timeline = cached[1]
         return events
     events = _timeline(rec)
     rec.timeline_cache = (rec.cancelled_at, events)
     return events
 
 
-def _timeline(rec: InteractionRecord) -> list[Event]:
+def _timeline(rec: InteractionRecord) -> Timeline:
     status_update: JSON = {"event_type": "interaction.status_update", "interaction_id": rec.public_id}
     raw: list[tuple[float, JSON]] = [
         (0.0, {"event_type": "interaction.created", "interaction": views.header(rec, 0.0, "in_progress")}),
@@ -77,13 +77,18 @@ def _timeline(rec: InteractionRecord) -> list[Event]:
         raw += _close_open_step(raw, end)
         raw.append((end, {**status_update, "status": "cancelled"}))
     raw.append((end, {"event_type": "interaction.completed", "interaction": views.completed(rec, end)}))
-    if not rec.event_ids:
-        return [Event(at, None, payload) for at, payload in raw]
-    events: list[Event] = []
-    for i, (at, payload) in enumerate(raw):
-        event_id = payload["event_id"] = f"evt_{i:04d}"  # each payload here is a fresh dict of its own
-        events.append(Event(at, event_id, payload))
-    return events
+    ids = [f"evt_{i:04d}" if rec.event_ids else None for i in range(len(raw))]
+    frames: list[bytes] = []
+    for (_, payload), event_id in zip(raw, ids, strict=True):
+        if event_id is not None:
+            payload["event_id"] = event_id  # each payload here is a fresh dict of its own
+        frames.append(f"event: {payload['event_type']}\ndata: {_to_json(payload)}\n\n".encode())
+    return Timeline(
+        at=tuple(at for at, _ in raw),
+        types=tuple(payload["event_type"] for _, payload in raw),
+        ids=tuple(ids),
+        frames=tuple(frames),
+    )
 
 
 def _step_events(index: int, planned: PlannedStep) -> list[tuple[float, JSON]]:

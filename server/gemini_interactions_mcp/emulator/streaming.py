@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from .emulator import Emulator
 from .errors import bad_request
-from .events import DONE_FRAME, Event, timeline
+from .events import DONE_FRAME, Timeline, timeline
 from .faults import Fault
 from .store import InteractionRecord
 
@@ -35,10 +35,10 @@ def start_index(record: InteractionRecord, last_event_id: str | None) -> int:
     """Position of the first event to send: 0, or just after `last_event_id`."""
     if last_event_id is None:
         return 0
-    for i, event in enumerate(timeline(record)):
-        if event.event_id == last_event_id:
-            return i + 1
-    raise bad_request(f"Unknown last_event_id '{last_event_id}' for interaction '{record.id}'.")
+    try:
+        return timeline(record).ids.index(last_event_id) + 1
+    except ValueError:
+        raise bad_request(f"Unknown last_event_id '{last_event_id}' for interaction '{record.id}'.") from None
 
 
 @dataclass
@@ -53,21 +53,20 @@ class _Cursor:
     def cut(self) -> bool:
         return self.drop is not None and self.sent >= self.drop.after_events
 
-    def take(self, events: list[Event], elapsed: float, paced: bool) -> tuple[bytes, bool]:
+    def take(self, events: Timeline, elapsed: float, paced: bool) -> tuple[bytes, bool]:
         """The frames due by `elapsed` (with pacing, up to the first delta), and whether the body ends
         with them (`[DONE]` included when the stream was not cut)."""
-        ready: list[Event] = []
-        for event in events[self.index :]:
-            if event.at > elapsed or (
-                self.drop is not None and self.sent + len(ready) >= self.drop.after_events
-            ):
+        first = end = self.index
+        limit = (
+            len(events) if self.drop is None else min(len(events), first + self.drop.after_events - self.sent)
+        )
+        while end < limit and events.at[end] <= elapsed:
+            end += 1
+            if paced and events.types[end - 1] == "step.delta":
                 break
-            ready.append(event)
-            if paced and event.event_type == "step.delta":
-                break
-        self.index += len(ready)
-        self.sent += len(ready)
-        chunk = b"".join([event.frame for event in ready])
+        self.index = end
+        self.sent += end - first
+        chunk = b"".join(events.frames[first:end])
         if self.cut:
             return chunk, True
         if self.index >= len(events):
@@ -95,7 +94,7 @@ def sse_response(emu: Emulator, record: InteractionRecord, first: int, drop: Fau
     cursor = _Cursor(first, drop)
     events = timeline(record)
     elapsed = emu.now() - record.started
-    if events[-1].at <= elapsed:
+    if events.at[-1] <= elapsed:
         chunk, _ = cursor.take(events, elapsed, paced=False)
         return _SentAtOnce(chunk)
     live = StreamingResponse(_frames(emu, record, cursor))
@@ -114,6 +113,6 @@ async def _frames(emu: Emulator, record: InteractionRecord, cursor: _Cursor) -> 
         if ended:
             return
         if not chunk:
-            await anyio.sleep(min(events[cursor.index].at - elapsed, _POLL))
-        elif pace and events[cursor.index - 1].event_type == "step.delta":
+            await anyio.sleep(min(events.at[cursor.index] - elapsed, _POLL))
+        elif pace and events.types[cursor.index - 1] == "step.delta":
             await anyio.sleep(pace)
