@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from pydantic import ValidationError
 
 from gemini_interactions_mcp.state import (
     ConversationRecord,
     NameTakenError,
     Store,
+    TranscriptTurn,
     Usage,
     new_conversation_id,
 )
@@ -185,3 +187,23 @@ async def test_a_long_preview_is_clipped_never_fatal(store: Store) -> None:
     stored = await store.get_conversation("alice", record.id)
     assert stored is not None and len(stored.preview) == 120 and stored.preview.endswith("…")
     assert "\n" not in stored.preview
+
+
+async def test_a_write_is_validated_nested_plain_data_included(store: Store) -> None:
+    """The stores validate what `model_copy(update=...)` let through: a bad field is refused (the record
+    stays as it was), and nested records given as plain data are checked and stored as records."""
+    record = conversation()
+    await store.create_conversation(record)
+    with pytest.raises(ValidationError):
+        await store.advance_conversation(
+            "alice", record.id, None, record.model_copy(update={"turns": "many"})
+        )
+    with pytest.raises(ValidationError):
+        await store.advance_conversation(
+            "alice", record.id, None, record.model_copy(update={"transcript": [{"answer": "no prompt"}]})
+        )
+    assert await store.get_conversation("alice", record.id) == record
+    plain = record.model_copy(update={"head": "int_1", "transcript": [{"prompt": "hi", "answer": "hello"}]})
+    assert await store.advance_conversation("alice", record.id, None, plain)
+    stored = await store.get_conversation("alice", record.id)
+    assert stored is not None and stored.transcript == [TranscriptTurn(prompt="hi", answer="hello")]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
-from gemini_interactions_mcp.state.packing import pack, unpack
+from gemini_interactions_mcp.state.packing import FAST, pack, unpack
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     DailyUsage,
@@ -77,7 +77,7 @@ class MemoryStore(Store):
             name=checked.name,
             head=checked.head,
             updated=checked.updated,
-            packed=pack(checked),
+            packed=pack(checked, FAST),
         )
 
     async def create_conversation(self, record: ConversationRecord) -> None:
