@@ -7,6 +7,7 @@ the API key; then the API version segment is checked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
@@ -26,18 +27,36 @@ def emulator_of(request: Request) -> Emulator:
     return emu
 
 
+def path_of(request: Request) -> str:
+    """`request.url.path`, without building the URL for the plain paths clients send (Starlette escapes
+    `?`, `#` and `\\` in a path, and URL parsing drops control characters: those take the long way)."""
+    path: str = request.scope["path"]
+    return path if _PLAIN_PATH.fullmatch(path) else request.url.path
+
+
+def query_of(request: Request) -> str:
+    """`request.url.query`, the same way (a `#` or a control character takes the long way)."""
+    query: str = request.scope["query_string"].decode()
+    return query if _PLAIN_QUERY.fullmatch(query) else request.url.query
+
+
+_PLAIN_PATH = re.compile(r"[^?#\\\x00-\x20\x7f]*")
+_PLAIN_QUERY = re.compile(r"[^#\x00-\x20\x7f]*")
+
+
 def api(handler: Handler) -> Handler:
     """Wrap an API endpoint with the request pipeline; `ApiError`s become error responses."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
         emu = emulator_of(request)
-        method, path = request.method, request.url.path
-        emu.log.record(method, path, dict(request.query_params), await request.body())
+        method, path, query = request.method, path_of(request), query_of(request)
+        params = dict(request.query_params) if request.scope["query_string"] else {}
+        emu.log.record(method, path, params, await request.body())
         latency = emu.faults.take("latency", method, path)
         if latency is not None:
             await anyio.sleep(latency.seconds)
-        target = f"{path}?{request.url.query}" if request.url.query else path
+        target = f"{path}?{query}" if query else path
         fault = emu.faults.take("error", method, target)
         if fault is not None and fault.status is not None:
             message = fault.message or f"Injected fault: HTTP {fault.status}."

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from . import service, views
 from .errors import bad_request, not_found
-from .guard import api, emulator_of
+from .guard import api, emulator_of, path_of
 from .streaming import sse_response, start_index
 from .validation import parse_create
 
@@ -45,7 +45,7 @@ async def create_interaction(request: Request) -> Response:
     req = parse_create(json_body(await request.body()))
     record = service.create(emu, req)
     if req.stream:
-        drop = emu.faults.take("drop_stream", request.method, request.url.path)
+        drop = emu.faults.take("drop_stream", request.method, path_of(request))
         return sse_response(emu, record, 0, drop)
     if req.background:
         return JSONResponse(views.interaction(record, 0.0, timeline=False, status="in_progress"))
@@ -65,7 +65,7 @@ async def get_interaction(request: Request) -> Response:
         raise bad_request("'last_event_id' can only be used with 'stream=true'.")
     if stream:
         first = start_index(record, last_event_id)
-        drop = emu.faults.take("drop_stream", request.method, request.url.path)
+        drop = emu.faults.take("drop_stream", request.method, path_of(request))
         return sse_response(emu, record, first, drop)
     include_input = flag(request, "include_input", "includeInput")
     elapsed = emu.now() - record.started
