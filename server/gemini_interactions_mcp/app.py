@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 import anyio
 import httpx2
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import server as sdk_server
 from mcp.server.request_state import RequestStateSecurity
 from mcp.types import Implementation
 
@@ -249,6 +250,27 @@ def _mcp_servers(settings: ServerSettings) -> list[ServerConfig]:
     return list(loaded.servers)
 
 
+_SDK_LOGGING_HOOK = "configure_logging"
+"""What `MCPServer.__init__` calls to set up logging (a name in the SDK's server module)."""
+
+
+@contextmanager
+def _sdk_logging_skipped() -> Iterator[None]:
+    """While our MCPServer is built, the SDK's `configure_logging` is skipped: it imports rich (about
+    20 ms of every start) to build a handler that `logging.basicConfig` then drops, since the command
+    line configured logging first (logs.py owns it)."""
+    configure = getattr(sdk_server, _SDK_LOGGING_HOOK)
+    setattr(sdk_server, _SDK_LOGGING_HOOK, _leave_logging_alone)
+    try:
+        yield
+    finally:
+        setattr(sdk_server, _SDK_LOGGING_HOOK, configure)
+
+
+def _leave_logging_alone(level: str = "INFO") -> None:
+    """Stands in for the SDK's `configure_logging` (see `_sdk_logging_skipped`)."""
+
+
 def build_server(
     settings: ServerSettings,
     *,
@@ -312,15 +334,16 @@ def build_server(
                 stack.callback(operations.unbind)
             yield services
 
-    server: MCPServer[AppState] = MCPServer(
-        SERVER_NAME,
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        lifespan=lifespan,
-        log_level=settings.log_level,
-        subscriptions=announcer.bus,
-        **server_options,
-    )
+    with _sdk_logging_skipped():
+        server: MCPServer[AppState] = MCPServer(
+            SERVER_NAME,
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            lifespan=lifespan,
+            log_level=settings.log_level,
+            subscriptions=announcer.bus,
+            **server_options,
+        )
     ask.register(server)
     conversations.register(server)
     research.register(server)
