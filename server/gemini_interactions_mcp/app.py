@@ -71,7 +71,7 @@ from gemini_interactions_mcp.tools import (
     usage,
 )
 from gemini_interactions_mcp.tools._common import AppState
-from gemini_interactions_mcp.tools._schema import compact_tool_schemas
+from gemini_interactions_mcp.tools._registry import reuse_tool_registrations
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)
@@ -344,6 +344,7 @@ def build_server(
             subscriptions=announcer.bus,
             **server_options,
         )
+    reuse_tool_registrations(server)
     ask.register(server)
     conversations.register(server)
     research.register(server)
@@ -361,6 +362,5 @@ def build_server(
     prompts.register(server)
     completions.register(server)
     announcer.register(server)
-    compact_tool_schemas(server)
     server.middleware.append(ProtocolDetails(server))
     return server

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import pytest
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver import server as sdk_server
+from mcp.server.mcpserver.tools import Tool
+from pydantic import Field, create_model
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
+from gemini_interactions_mcp.tools._registry import ReusingToolManager
+
+pytestmark = pytest.mark.anyio
 
 
 def test_building_the_server_leaves_logging_to_us(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,3 +34,72 @@ def test_building_the_server_leaves_logging_to_us(monkeypatch: pytest.MonkeyPatc
     assert calls == []
     assert logging.getLogger().handlers == handlers
     assert sdk_server.configure_logging is configure_logging  # restored for anyone else's MCPServer
+
+
+async def test_a_second_server_reuses_every_tool_registration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second build derives no schema (tools/_registry.py) and lists exactly what the first lists."""
+    first = build_server(ServerSettings(state="memory"))
+    built: list[str] = []
+    from_function = Tool.from_function
+
+    def counted(fn: Callable[..., Any], **options: Any) -> Tool:
+        built.append(fn.__name__)
+        return from_function(fn, **options)
+
+    monkeypatch.setattr(Tool, "from_function", counted)
+    second = build_server(ServerSettings(state="memory"))
+    assert built == []
+    assert await listing(second) == await listing(first)
+    calls = [t.fn for t in second._tool_manager.list_tools()]
+    assert not {id(fn) for fn in calls} & {id(t.fn) for t in first._tool_manager.list_tools()}
+
+
+async def listing(server: MCPServer[Any]) -> str:
+    return json.dumps([t.model_dump(mode="json", by_alias=True) for t in await server.list_tools()])
+
+
+Description = str
+HINT = "where to start"
+"""Names test tools' annotations refer to (evaluated in the module's globals, as the SDK does), changed
+by tests as a monkeypatch would."""
+
+
+def tool_with(default: int) -> Callable[..., Any]:
+    """One `def`, like a `register` function's closures, with its default decided per call."""
+
+    async def counter(start: Annotated[int, Field(description=HINT)] = default) -> int:
+        return start
+
+    return counter
+
+
+def registered(fn: Callable[..., Any]) -> Tool:
+    return ReusingToolManager().add_tool(fn, name="counter")
+
+
+def test_a_registration_is_reused_only_for_the_same_evaluated_signature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = registered(tool_with(1))
+    assert registered(tool_with(1)).fn_metadata.arg_model is first.fn_metadata.arg_model
+    other_default = registered(tool_with(2))
+    assert other_default.parameters != first.parameters
+    with_a_title = ReusingToolManager().add_tool(tool_with(1), name="counter", title="Count")
+    assert with_a_title.title == "Count"
+    monkeypatch.setitem(globals(), "HINT", "the first number")
+    other_description = registered(tool_with(1))
+    assert other_description.fn_metadata.arg_model is not first.fn_metadata.arg_model
+    assert other_description.parameters != first.parameters
+
+
+def test_a_class_of_the_same_name_is_not_the_same_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Annotations are evaluated at registration: a name bound to another class, even one with the same
+    name (as a reloaded module gives), gives another schema."""
+
+    async def echo(text: Description) -> str:
+        return str(text)
+
+    monkeypatch.setitem(globals(), "Description", create_model("Description", text=(str, ...)))
+    first = registered(echo)
+    monkeypatch.setitem(globals(), "Description", create_model("Description", words=(str, ...)))
+    assert registered(echo).parameters != first.parameters

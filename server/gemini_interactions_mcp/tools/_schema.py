@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
 NULL = {"type": "null"}
@@ -113,10 +113,9 @@ def compact_annotations(annotations: ToolAnnotations | None) -> ToolAnnotations 
     return compacted if compacted.model_dump(exclude_none=True) else None
 
 
-def compact_tool_schemas(server: MCPServer[Any]) -> None:
-    """Rewrite every registered tool's schemas and annotations in place (after registering the tools)."""
-    for tool in server._tool_manager.list_tools():  # the SDK has no public hook for this
-        tool.parameters = compact(tool.parameters)
-        tool.annotations = compact_annotations(tool.annotations)
-        if tool.fn_metadata.output_schema is not None:
-            tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)
+def compact_tool(tool: Tool) -> None:
+    """Rewrite a registered tool's schemas and annotations in place (tools/_registry.py, once per build)."""
+    tool.parameters = compact(tool.parameters)
+    tool.annotations = compact_annotations(tool.annotations)
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)
