@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -25,7 +26,7 @@ from gemini_interactions_mcp.downstream.hub import is_downstream_entry
 from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
-from gemini_interactions_mcp.services.conversations import ConversationDirectory
+from gemini_interactions_mcp.services.conversations import ID_PREFIX, ConversationDirectory
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.inputs import TurnInputs
@@ -315,53 +316,55 @@ class AskService:
         """
         deadline = time.monotonic() + wait_seconds
         notes: list[str] = []
-        if after is None:
-            conversation = await self._directory.open(owner, request.conversation)
-            settings = merged_settings(conversation.settings, request)
-            turn_input = await self._inputs.build(
-                request.prompt, request.files, roots, owner=owner, progress=progress, notes=notes
+        async with self._conversation(owner, request, after, wait_seconds) as (conversation, held):
+            if after is None:
+                settings = merged_settings(conversation.settings, request)
+                turn_input = await self._inputs.build(
+                    request.prompt, request.files, roots, owner=owner, progress=progress, notes=notes
+                )
+            else:
+                settings, turn_input = conversation.settings, []
+            resolution = self._catalog.resolve_model(
+                request.model or conversation.model or self._default_model
             )
-        else:
-            conversation = await self._directory.find(owner, after.conversation)
-            settings, turn_input = conversation.settings, []
-        resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
-        if resolution.note:
-            notes.append(resolution.note)
-        search = file_search(request.file_search_stores, settings)
-        loop = await self._loop_turn(settings, confirm, progress, workspace_roots, after)
-        if loop is not None:
-            notes += loop.toolbox.notes
-        turn = _ModelTurn(
-            owner=owner,
-            conversation_id=conversation.id,
-            model=resolution.id,
-            settings=settings,
-            response_schema=request.response_schema,
-            progress=progress,
-            deadline=deadline,
-            client=self._client,
-            jobs=self._jobs,
-            heartbeats=self._heartbeats,
-            actions=loop or self._actions,
-            response_format=request.response_format,
-            ledger=self._ledger,
-            extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
-            paused_at=after.interaction_id if after is not None else None,
-        )
-        advanced = await self._chain.advance(
-            owner,
-            conversation,
-            TurnRequest(
-                prompt=request.prompt,
-                files=request.files,
-                turn_input=turn_input,
-                goes_on=after is not None,
-            ),
-            turn,
-            wait_seconds=wait_seconds,
-            progress=progress,
-            private=after is None and request.conversation is None,  # created by open() just now
-        )
+            if resolution.note:
+                notes.append(resolution.note)
+            search = file_search(request.file_search_stores, settings)
+            loop = await self._loop_turn(settings, confirm, progress, workspace_roots, after)
+            if loop is not None:
+                notes += loop.toolbox.notes
+            turn = _ModelTurn(
+                owner=owner,
+                conversation_id=conversation.id,
+                model=resolution.id,
+                settings=settings,
+                response_schema=request.response_schema,
+                progress=progress,
+                deadline=deadline,
+                client=self._client,
+                jobs=self._jobs,
+                heartbeats=self._heartbeats,
+                actions=loop or self._actions,
+                response_format=request.response_format,
+                ledger=self._ledger,
+                extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
+                paused_at=after.interaction_id if after is not None else None,
+            )
+            advanced = await self._chain.advance(
+                owner,
+                conversation,
+                TurnRequest(
+                    prompt=request.prompt,
+                    files=request.files,
+                    turn_input=turn_input,
+                    goes_on=after is not None,
+                ),
+                turn,
+                wait_seconds=wait_seconds,
+                progress=progress,
+                private=after is None and request.conversation is None,  # created by open() just now
+                held=held,
+            )
         outcome = advanced.created.result
         data: Any = None
         notes += advanced.notes
@@ -390,6 +393,25 @@ class AskService:
             sources=citations_of([{"content": outcome.blocks}]),
             parts=parts,
         )
+
+    @asynccontextmanager
+    async def _conversation(
+        self, owner: str, request: AskRequest, after: PausedLoop | None, wait_seconds: float
+    ) -> AsyncIterator[tuple[ConversationRecord, bool]]:
+        """The conversation of this turn, and whether it is held for the turn (lock and lease) already.
+
+        A conversation named by its id is held first and read once, under the hold: the turn is
+        serialised with others on it from here on, its settings included. One named by name (or a new
+        one) is opened first, and the chain holds it and reads it again for the turn itself.
+        """
+        key = (after.conversation if after is not None else request.conversation or "").strip()
+        if key.startswith(ID_PREFIX):
+            async with self._chain.holding(owner, key, wait_seconds) as conversation:
+                yield conversation, True
+        elif after is not None:
+            yield await self._directory.find(owner, after.conversation), False
+        else:
+            yield await self._directory.open(owner, request.conversation), False
 
     @staticmethod
     def _paused(conversation: str, outcome: TurnOutcome, loop: LoopTurn | None) -> PausedLoop | None:

@@ -145,6 +145,7 @@ class ConversationChain:
         wait_seconds: float,
         progress: Progress | None,
         private: bool = False,
+        held: bool = False,
     ) -> Advanced[T]:
         """Run one turn on the conversation and move its head there.
 
@@ -155,13 +156,30 @@ class ConversationChain:
         nobody learns that id before the call returns (short of listing the caller's conversations in
         that instant), so it is taken as it is, with no lock, no lease and no second read. The
         compare-and-set still keeps the chain one line if someone did.
+
+        A `held` conversation is one the caller holds already, read under the hold (`holding`).
         """
         if private:
             return await self._advance(owner, conversation, request, turn)
-        async with self._locks.hold(conversation.id), self._across_processes(conversation.id, wait_seconds):
-            current = await self._current(owner, conversation.id)
+        if held:
+            current = await self._after_previous_turn(owner, conversation, wait_seconds, progress)
+            return await self._advance(owner, current, request, turn)
+        async with self.holding(owner, conversation.id, wait_seconds) as current:
             current = await self._after_previous_turn(owner, current, wait_seconds, progress)
             return await self._advance(owner, current, request, turn)
+
+    @asynccontextmanager
+    async def holding(
+        self, owner: str, conversation_id: str, wait_seconds: float
+    ) -> AsyncIterator[ConversationRecord]:
+        """Hold the conversation for a turn (its lock in this process, its lease in the store) and read
+        it under the hold; inside the block, `advance(..., held=True)` runs the turn on what it yields.
+
+        A caller that knows the id before reading holds first and reads once: a turn on a conversation
+        read before the hold must read it again under the hold (one store call more per turn).
+        """
+        async with self._locks.hold(conversation_id), self._across_processes(conversation_id, wait_seconds):
+            yield await self._current(owner, conversation_id)
 
     async def _advance(
         self, owner: str, current: ConversationRecord, request: TurnRequest, turn: Turn[T]
