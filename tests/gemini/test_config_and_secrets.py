@@ -99,3 +99,22 @@ async def test_stream_errors_do_not_carry_the_key(clock: Clock) -> None:
             async with client.stream_create({"model": "m", "input": "x"}) as stream:
                 [event async for event in stream]
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("base_url", ["http://proxy.test/gemini", "http://proxy.test/gemini/"])
+async def test_requests_go_under_the_base_urls_path_and_version(base_url: str, clock: Clock) -> None:
+    """The client joins each request's path to the base URL itself: a proxy's path prefix is kept, with
+    one slash between, and the query and quoted ids come through."""
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return json_response(200, {"id": "v1_a/b", "status": "completed"})
+
+    async with mock_client(handler, clock, base_url=base_url, api_version="v1alpha") as client:
+        await client.get("v1_a/b")
+        await client.create({"model": "gemini-3.5-flash", "input": "hi"})
+    assert seen == [
+        "http://proxy.test/gemini/v1alpha/interactions/v1_a%2Fb?stream=false",
+        "http://proxy.test/gemini/v1alpha/interactions",
+    ]

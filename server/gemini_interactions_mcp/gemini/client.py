@@ -70,6 +70,9 @@ class InteractionsClient:
         self._random = rng or random.Random()
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
+        self._api_root = f"{config.base_url.rstrip('/')}/{config.api_version}"
+        """What a request path (`/interactions`) is relative to. The URL is joined here, not by httpx2's
+        `base_url`: merging a relative URL there took about 90 µs of every request."""
 
     @property
     def _http(self) -> httpx2.AsyncClient:
@@ -85,7 +88,6 @@ class InteractionsClient:
 
                 transport = one_write.OneWriteTransport()
             self._client = httpx2.AsyncClient(
-                base_url=f"{self.config.base_url.rstrip('/')}/{self.config.api_version}",
                 headers=headers,
                 timeout=httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
                 transport=transport,
@@ -144,11 +146,12 @@ class InteractionsClient:
         sent_headers = {"accept": "text/event-stream" if stream else "application/json", **(headers or {})}
         if key is not None and key is not self.config.api_key:
             sent_headers["x-goog-api-key"] = key.get_secret_value()
+        url = self._api_root + path if path.startswith("/") else path
         attempt = 0
         while True:
             attempt += 1
             request = self._http.build_request(
-                method, path, json=json_body, content=content, params=params, headers=sent_headers
+                method, url, json=json_body, content=content, params=params, headers=sent_headers
             )
             failure: errors.GeminiError
             try:
