@@ -9,6 +9,7 @@ claimed before anything heavy is imported, so the client's first message is answ
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -377,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.transport == "stdio":
         from gemini_interactions_mcp.transport.stdio import StdioChannel
 
+        gc.disable()  # until the server is built: see transport.collect_garbage_again
         stdio = StdioChannel.claim()
     from gemini_interactions_mcp.config import SettingsError
 

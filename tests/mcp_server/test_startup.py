@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Callable
@@ -13,9 +14,11 @@ from mcp.server.mcpserver import server as sdk_server
 from mcp.server.mcpserver.tools import Tool
 from pydantic import Field, create_model
 
+from gemini_interactions_mcp import app, cli
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.tools._registry import ReusingToolManager
+from gemini_interactions_mcp.transport import stdio
 
 pytestmark = pytest.mark.anyio
 
@@ -103,3 +106,29 @@ def test_a_class_of_the_same_name_is_not_the_same_class(monkeypatch: pytest.Monk
     first = registered(echo)
     monkeypatch.setitem(globals(), "Description", create_model("Description", words=(str, ...)))
     assert registered(echo).parameters != first.parameters
+
+
+def test_a_stdio_start_builds_the_server_without_garbage_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector's passes over what start-up builds (all of it long-lived) cost about 100 ms before
+    the first answer: it is paused until the server is built, then resumes with all that frozen."""
+    seen: dict[str, Any] = {}
+    channel = object()
+    build = app.build_server
+
+    def building(settings: ServerSettings) -> MCPServer[Any]:
+        seen["collecting while building"] = gc.isenabled()
+        return build(settings)
+
+    def serve(server: MCPServer[Any], claimed: object) -> None:
+        seen["serving"] = (claimed is channel, gc.isenabled(), gc.get_freeze_count() > 0)
+
+    monkeypatch.setattr(stdio.StdioChannel, "claim", classmethod(lambda cls, folder=None: channel))
+    monkeypatch.setattr(stdio, "serve_stdio", serve)
+    monkeypatch.setattr(app, "build_server", building)
+    monkeypatch.setattr(cli, "configure_logging", lambda *args: None)  # pytest's logging stays as it is
+    try:
+        cli.main(["serve", "--state", "memory"])
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen == {"collecting while building": False, "serving": (True, True, True)}
