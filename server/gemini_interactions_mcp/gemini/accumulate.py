@@ -28,6 +28,7 @@ from gemini_interactions_mcp.gemini.models import (
     StepDeltaEvent,
     StepStartEvent,
     TextDelta,
+    ThoughtSignatureDelta,
     UnknownEvent,
 )
 from gemini_interactions_mcp.gemini.output import output_text
@@ -72,6 +73,10 @@ class InteractionAccumulator:
         elif isinstance(event, StepDeltaEvent):
             if isinstance(event.delta, TextDelta):  # most events: skip dumping the model
                 self._add_text(event.index, event.delta.text)
+            elif isinstance(event.delta, ThoughtSignatureDelta):  # one per thought: no dump either
+                step = self._steps.setdefault(event.index, {"type": "model_output"})
+                given = "signature" in event.delta.model_fields_set
+                step["signature"] = event.delta.signature if given else None
             else:
                 self._apply(event.index, event.delta.wire())
         elif isinstance(event, ErrorEvent):
@@ -108,8 +113,6 @@ class InteractionAccumulator:
             if block is not None:
                 step.setdefault("summary", []).append(block)
                 self._note_summary(block)
-        elif kind == "thought_signature":
-            step["signature"] = delta.get("signature")
         elif kind == "arguments_delta":
             self._add_arguments(index, step, delta.get("arguments"))
         elif kind in ("image", "audio", "video", "document"):

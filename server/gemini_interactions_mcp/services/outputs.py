@@ -24,14 +24,24 @@ def _dump(obj: Any) -> dict[str, Any]:
     return dict(obj) if isinstance(obj, dict) else {}
 
 
+def _kind(obj: Any) -> Any:
+    """A step's `type`, as `_dump` would give it, without dumping it."""
+    if isinstance(obj, BaseModel):
+        return getattr(obj, "type", None)
+    return obj.get("type") if isinstance(obj, dict) else None
+
+
 def answer_blocks(steps: Sequence[Any] | None) -> list[dict[str, Any]]:
-    """Text and media blocks of the model_output steps after the last user_input step, in order."""
-    dumped = [_dump(s) for s in steps or []]
-    last_input = max((i for i, s in enumerate(dumped) if s.get("type") == "user_input"), default=-1)
+    """Text and media blocks of the model_output steps after the last user_input step, in order (only
+    those steps are dumped: thoughts and tool calls are most of a long turn)."""
+    listed = list(steps or [])
+    kinds = [_kind(s) for s in listed]
+    last_input = max((i for i, kind in enumerate(kinds) if kind == "user_input"), default=-1)
     blocks: list[dict[str, Any]] = []
-    for step in dumped[last_input + 1 :]:
-        if step.get("type") != "model_output":
+    for raw, kind in zip(listed[last_input + 1 :], kinds[last_input + 1 :], strict=True):
+        if kind != "model_output":
             continue
+        step = _dump(raw)
         first = True
         for block in step.get("content") or []:
             if block.get("type") == "text" or block.get("type") in MEDIA_BLOCKS:

@@ -49,9 +49,10 @@ class TurnOutcome(BaseModel):
 
 
 def function_calls(interaction: Interaction) -> list[dict[str, Any]]:
-    """The function calls the model asks the caller to run, as plain data."""
-    steps = [s.model_dump(mode="json", exclude_none=True) for s in interaction.steps or []]
-    return [s for s in steps if s.get("type") == "function_call"]
+    """The function calls the model asks the caller to run, as plain data (only they are dumped: every
+    turn asks, and most have none)."""
+    calls = [s for s in interaction.steps or [] if s.type == "function_call"]
+    return [s.model_dump(mode="json", exclude_none=True) for s in calls]
 
 
 def stored_outcome(interaction: Interaction) -> TurnOutcome:
