@@ -132,3 +132,41 @@ def test_a_stdio_start_builds_the_server_without_garbage_collection(monkeypatch:
         gc.unfreeze()
         gc.enable()
     assert seen == {"collecting while building": False, "serving": (True, True, True)}
+
+
+def test_the_sdk_gets_a_tools_annotations_evaluated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK inspects a tool's signature three times: it gets the annotations evaluated once, on a twin
+    of the function, and the tool still calls the function itself, left as it was."""
+    received: list[Callable[..., Any]] = []
+    from_function = Tool.from_function
+
+    def spy(fn: Callable[..., Any], **options: Any) -> Tool:
+        received.append(fn)
+        return from_function(fn, **options)
+
+    monkeypatch.setattr(Tool, "from_function", spy)
+    counter = tool_with(3)
+    tool = registered(counter)
+    assert [type(hint) for hint in received[0].__annotations__.values()] != [str, str]
+    assert [type(hint) for hint in counter.__annotations__.values()] == [str, str]
+    assert tool.fn is counter
+
+
+class Greeter:
+    """A tool that is a callable object, not a function: registered without reuse, as the SDK would."""
+
+    __name__ = "greet"
+
+    async def __call__(self, name: str) -> str:
+        return f"hello {name}"
+
+
+def test_a_callable_object_is_registered_as_the_sdk_would() -> None:
+    greeter = Greeter()
+    tool = ReusingToolManager().add_tool(greeter)
+    assert tool.fn is greeter
+    assert tool.parameters == {
+        "properties": {"name": {"type": "string"}},
+        "required": ["name"],
+        "type": "object",
+    }
