@@ -200,3 +200,20 @@ def test_an_echoed_interaction_keeps_no_mcp_server_header_values() -> None:
     interaction = Interaction.model_validate(echoed)
     for shown in (repr(interaction), interaction.model_dump_json(), str(interaction.model_dump())):
         assert "sk-9" not in shown and "Authorization" in shown
+
+
+def test_given_is_wire_without_the_dump() -> None:
+    """`given()` names what `wire()` would send (declared nulls left out, unknown nulls kept), with
+    nested models as they are, and validates back into the same model."""
+    payload = {
+        "id": "v1_a",
+        "status": "completed",
+        "model": None,
+        "novel": None,
+        "usage": {"total_tokens": 7, "input_tokens_by_modality": [{"modality": "text", "tokens": 3}]},
+    }
+    interaction = Interaction.model_validate(payload)
+    given = interaction.given()
+    assert set(given) == set(interaction.wire()) == {"id", "status", "novel", "usage"}
+    assert given["novel"] is None and given["usage"] is interaction.usage
+    assert Interaction.model_validate(given).wire() == interaction.wire()

@@ -58,14 +58,14 @@ class InteractionAccumulator:
     def feed(self, event: InteractionEvent) -> None:
         """Apply one event, in stream order."""
         if isinstance(event, InteractionCreatedEvent | InteractionCompletedEvent):
-            self._base.update({k: v for k, v in event.interaction.wire().items() if k != "steps"})
+            self._base.update({k: v for k, v in event.interaction.given().items() if k != "steps"})
         elif isinstance(event, InteractionStatusUpdateEvent):
             if event.status:
                 self._base["status"] = event.status
             if event.interaction_id and "id" not in self._base:
                 self._base["id"] = event.interaction_id
             if event.usage is not None:
-                self._base["usage"] = event.usage.wire()
+                self._base["usage"] = event.usage
         elif isinstance(event, StepStartEvent):
             self._steps[event.index] = event.step.wire()
             for block in self._steps[event.index].get("summary") or []:

@@ -54,6 +54,17 @@ class OpenModel(BaseModel):
         data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
         return data
 
+    def given(self) -> dict[str, Any]:
+        """The fields `wire()` would give, by name, with their values as they are (nested models stay
+        models): input for another model of the same data, with no dump and no second validation of
+        what was validated already (a stream's interaction, merged from its events on every turn)."""
+        declared = type(self).__pydantic_fields__
+        return {
+            name: value
+            for name in self.__pydantic_fields_set__
+            if (value := getattr(self, name)) is not None or name not in declared
+        }
+
 
 def tag_by(field: str, known: Iterable[str], aliases: dict[str, str] | None = None) -> Callable[[Any], str]:
     """A pydantic callable discriminator: the value of `field` if known (or aliased), else UNKNOWN."""
