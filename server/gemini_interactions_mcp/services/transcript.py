@@ -29,7 +29,7 @@ def _clip(text: str, limit: int = TURN_TEXT_CHARS) -> str:
 
 
 def _size(turn: TranscriptTurn) -> int:
-    return len(turn.prompt) + len(turn.answer) + sum(len(f) for f in turn.files)
+    return len(turn.prompt) + len(turn.answer) + (sum(map(len, turn.files)) if turn.files else 0)
 
 
 def file_label(reference: str) -> str:
