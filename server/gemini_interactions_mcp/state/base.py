@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -323,7 +324,10 @@ class Store(ABC):
 
     async def publish_job_finished(self, interaction_id: str) -> None:
         """Tell every process sharing this store that the job finished, so a poll waiting in any of
-        them wakes at once. Here: the processes sharing this object (one); Redis reaches every replica."""
+        them wakes at once. Here: the processes sharing this object (one); Redis reaches every replica.
+        The id goes out interned: listeners keep the latest ones heard, and in the memory store the one
+        string is also the job's key."""
+        interaction_id = sys.intern(interaction_id)
         for listener in list(self._finished_listeners):
             listener.send_nowait(interaction_id)
 

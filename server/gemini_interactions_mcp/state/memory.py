@@ -26,6 +26,13 @@ from gemini_interactions_mcp.state.records import (
 )
 
 
+def _shared(text: str | None) -> str | None:
+    """One string object for an id kept in several places: the key of its own record and a field of
+    others (a job's conversation, a research conversation's head). Each unpacked record brings fresh
+    copies, about 100 B each per finished job (bench/memory.py) when they are kept as they come."""
+    return None if text is None else sys.intern(text)
+
+
 @dataclass(slots=True)
 class _Conversation:
     owner: str
@@ -72,10 +79,10 @@ class MemoryStore(Store):
 
     def _put_conversation(self, record: ConversationRecord) -> None:
         checked = record.checked()
-        self._conversations[record.id] = _Conversation(
+        self._conversations[sys.intern(record.id)] = _Conversation(
             owner=sys.intern(checked.owner),
             name=checked.name,
-            head=checked.head,
+            head=_shared(checked.head),
             updated=checked.updated,
             packed=pack(checked, FAST),
         )
@@ -153,17 +160,18 @@ class MemoryStore(Store):
     # -- jobs --------------------------------------------------------------------------------------
 
     def _put_job(self, job: JobRecord) -> None:
-        self._jobs[job.interaction_id] = _Job(
+        interaction_id = sys.intern(job.interaction_id)
+        self._jobs[interaction_id] = _Job(
             owner=sys.intern(job.owner),
-            conversation_id=job.conversation_id,
+            conversation_id=_shared(job.conversation_id),
             created=job.created,
             finished=job.finished,
             packed=pack(job),
         )
         if job.finished is None:
-            self._running.add(job.interaction_id)
+            self._running.add(interaction_id)
         else:
-            self._running.discard(job.interaction_id)
+            self._running.discard(interaction_id)
 
     async def create_job(self, job: JobRecord) -> None:
         if job.interaction_id in self._jobs:
