@@ -56,10 +56,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIN_LEASE_WAIT_SECONDS = 30.0
+"""However short its own wait, a turn waits this long for another process's turn on the conversation."""
 END_RECORD_GRACE_SECONDS = 5.0
 """How long a turn waits for a finished job's end to appear on its conversation (normally at once)."""
 END_RECORD_POLL_SECONDS = 0.02
-"""However short its own wait, a turn waits this long for another process's turn on the conversation."""
+"""How often it reads the conversation again meanwhile (the end may be recorded by another process)."""
 
 
 @dataclass(frozen=True)
