@@ -6,8 +6,12 @@ start event, so `started` is polled through `wait_until`.
 
 from __future__ import annotations
 
+import itertools
+import os
+import random
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -18,11 +22,35 @@ from tests.helpers.waiting import async_wait_until, wait_until
 START_TIMEOUT = 20.0
 
 
+# Ports a test hands to a process of its own come from below the kernel's ephemeral range (32768 and up
+# by default), where no outgoing connection takes its source port, and each xdist worker draws from its
+# own band, so neither a client socket nor another worker can take the port between the check and the
+# child's bind (a CI run failed on exactly that). A random start keeps two suites on one machine apart.
+PORT_BANDS_START = 20_000
+PORT_BAND_SIZE = 1_000
+_next_ports: Iterator[int] | None = None
+
+
+def _band() -> Iterator[int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = PORT_BANDS_START + (int(worker) if worker.isdigit() else 0) % 12 * PORT_BAND_SIZE
+    offset = random.randrange(PORT_BAND_SIZE)
+    return itertools.cycle([start + (offset + n) % PORT_BAND_SIZE for n in range(PORT_BAND_SIZE)])
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now, from this worker's own band."""
+    global _next_ports
+    if _next_ports is None:
+        _next_ports = _band()
+    for port in itertools.islice(_next_ports, PORT_BAND_SIZE):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in this worker's band of {PORT_BAND_SIZE}")
 
 
 class ServerThread:
