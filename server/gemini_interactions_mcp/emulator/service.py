@@ -12,6 +12,7 @@ from typing import Any
 from . import ids, references
 from .emulator import Emulator
 from .errors import ApiError, bad_request, not_found
+from .history import EMPTY, History
 from .plan import JSON
 from .responders import TurnContext, research, respond
 from .responders import agents as managed
@@ -32,7 +33,7 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
     env: EnvironmentRecord | None = None
     if req.environment is not None or (req.kind == "agent" and req.name not in research.AGENTS):
         env = _environment(emu, req, agent)
-    history = [*previous.history, *previous.timeline()] if previous else []
+    history = previous.conversation() if previous else EMPTY
     _check_function_results(req, history)
     references.check_references(emu, req.input_steps)
     turn = previous.turn + 1 if previous else 1
@@ -206,12 +207,12 @@ def _existing_environment(emu: Emulator, env_id: str) -> EnvironmentRecord:
     return env
 
 
-def _check_function_results(req: CreateRequest, history: list[JSON]) -> None:
+def _check_function_results(req: CreateRequest, history: History) -> None:
     """Every `function_result` (step or user_input block) must answer a `function_call` the model
     made (by `call_id`)."""
-    calls = {s.get("id") for s in [*history, *req.input_steps] if s.get("type") == "function_call"}
+    calls = {s.get("id") for s in req.input_steps if s.get("type") == "function_call"}
     for result in function_results(req.input_steps):
-        if result["call_id"] not in calls:
+        if result["call_id"] not in calls and not history.has_call(result["call_id"]):
             raise bad_request(
                 f"'function_result' call_id '{result['call_id']}' does not match any function_call."
             )

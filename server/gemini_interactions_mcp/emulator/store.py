@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .history import History
 from .plan import JSON, Run
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded"})
@@ -26,8 +27,8 @@ class InteractionRecord:
     """Monotonic clock reading at creation; elapsed time drives the simulation."""
     input_value: Any
     input_steps: list[JSON]
-    history: list[JSON]
-    """Steps of the earlier turns of the chain (for the responders; never returned)."""
+    history: History
+    """The earlier turns of the chain (for the responders; never returned)."""
     echo: JSON
     run: Run
     background: bool
@@ -39,6 +40,7 @@ class InteractionRecord:
     cancelled_at: float | None = None
     timeline_cache: Any = field(default=None, repr=False, compare=False)
     """The stream's events, computed once per state of `cancelled_at` (see `events.timeline`)."""
+    conversation_cache: History | None = field(default=None, repr=False, compare=False)
 
     @property
     def public_id(self) -> str:
@@ -64,6 +66,13 @@ class InteractionRecord:
     def timeline(self) -> list[JSON]:
         """Everything this turn added to the conversation (input then full output)."""
         return [*self.input_steps, *(p.step for p in self.run.steps)]
+
+    def conversation(self) -> History:
+        """The history a turn continuing this one sees: this chain's up to and including this turn.
+        Built on the first continuation (never for a turn nobody continues), then shared by all."""
+        if self.conversation_cache is None:
+            self.conversation_cache = self.history.then(self.timeline())
+        return self.conversation_cache
 
 
 @dataclass

@@ -55,6 +55,11 @@ def step_texts(step: dict[str, Any]) -> list[str]:
     return []
 
 
+def text_chars(steps: Iterable[dict[str, Any]]) -> int:
+    """Characters of text the model reads in `steps` (what a token estimate counts)."""
+    return sum(len(text) for step in steps for text in step_texts(step))
+
+
 def user_texts(steps: Iterable[dict[str, Any]]) -> list[str]:
     """All text the user wrote (not function results), oldest first."""
     return [t for s in steps if s.get("type") == "user_input" for t in content_texts(s.get("content"))]
@@ -155,4 +160,9 @@ def urls(text: str) -> list[str]:
 
 def tokens(text: str) -> int:
     """Estimated token count (about four characters per token, at least one for non-empty text)."""
-    return math.ceil(len(text) / 4) if text else 0
+    return tokens_of(len(text))
+
+
+def tokens_of(chars: int) -> int:
+    """Estimated token count of `chars` characters of text (see `tokens`)."""
+    return math.ceil(chars / 4) if chars else 0

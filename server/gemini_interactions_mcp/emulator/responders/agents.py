@@ -48,7 +48,7 @@ def respond(ctx: TurnContext) -> Run:
         f"This is turn {ctx.turn} of our conversation.",
         f"Task: {task}",
         f"Wrote {path}; the environment now holds {len(ctx.environment_files)} note file(s).",
-        *calls.result_lines(ctx.steps, ctx.request.input_steps),
+        *calls.result_lines(ctx.history, ctx.request.input_steps),
         *tool_calls.mcp_results,
     ]
     summary = "\n".join(lines)

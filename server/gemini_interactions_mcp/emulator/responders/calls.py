@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import bad_request
+from ..history import History
 from ..ids import call_id
 from ..plan import JSON, Run, sequential
 from ..schema_gen import instance
@@ -118,17 +119,18 @@ def undeclared_run(steps: list[JSON], names: list[str], duration: float, run_usa
     return Run(sequential(steps, duration), duration, "failed", run_usage)
 
 
-def result_lines(history: list[JSON], input_steps: list[JSON]) -> list[str]:
+def result_lines(history: History, input_steps: list[JSON]) -> list[str]:
     """One line per `function_result` of the input, quoting it (tests check that the loop ran)."""
     lines = []
     for result in function_results(input_steps):
-        name = result.get("name") or _call_name(history, result["call_id"]) or "function"
+        call = result["call_id"]
+        name = result.get("name") or history.call_name(call) or _call_name(input_steps, call) or "function"
         lines.append(f"The function {name} returned: {result_text(result.get('result'))}")
     return lines
 
 
-def _call_name(history: list[JSON], call: str) -> str | None:
-    for step in history:
+def _call_name(steps: list[JSON], call: str) -> str | None:
+    for step in steps:
         if step.get("type") == "function_call" and step.get("id") == call:
             name = step.get("name")
             return name if isinstance(name, str) else None

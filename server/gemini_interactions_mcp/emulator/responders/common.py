@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import EmulatorConfig
+from ..history import History
 from ..ids import signature
 from ..plan import JSON
-from ..text import step_texts, tokens
+from ..text import text_chars, tokens, tokens_of
 from ..validation import CreateRequest
 
 
@@ -18,8 +19,8 @@ class TurnContext:
     """Everything a responder may look at; responders are pure functions of it."""
 
     request: CreateRequest
-    history: list[JSON]
-    """Steps of earlier turns in the `previous_interaction_id` chain, oldest first."""
+    history: History
+    """Steps of earlier turns in the `previous_interaction_id` chain."""
     turn: int
     config: EmulatorConfig
     previous_kind: str | None = None
@@ -30,17 +31,12 @@ class TurnContext:
     documents: tuple[JSON, ...] = ()
     """Active documents of the File Search stores the request's `file_search` tools name."""
 
-    @property
-    def steps(self) -> list[JSON]:
-        """The whole visible conversation: earlier turns plus this turn's input."""
-        return [*self.history, *self.request.input_steps]
-
 
 def input_tokens(ctx: TurnContext) -> int:
     """Tokens of everything the model would read: instruction, tool declarations, conversation."""
-    text = "".join(t for s in ctx.steps for t in step_texts(s))
+    chars = ctx.history.text_chars + text_chars(ctx.request.input_steps)
     extra = (ctx.system_instruction or "") + (json.dumps(ctx.request.tools) if ctx.request.tools else "")
-    return max(1, tokens(text) + tokens(extra))
+    return max(1, tokens_of(chars) + tokens(extra))
 
 
 def usage(

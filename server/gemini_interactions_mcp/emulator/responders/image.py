@@ -104,8 +104,12 @@ def _format(response_format: Any, generation_config: JSON) -> tuple[str, str, bo
 
 def _source_image(ctx: TurnContext) -> tuple[bytes | None, str]:
     """The image an edit starts from: the newest one in this turn's input, else in the conversation."""
-    for steps, where in ((ctx.request.input_steps, "your image"), (ctx.history, "the previous image")):
-        for step in reversed(steps):
+    newest_first = (
+        (reversed(ctx.request.input_steps), "your image"),
+        (ctx.history.newest_first(), "the previous image"),
+    )
+    for steps, where in newest_first:
+        for step in steps:
             for block in reversed(step.get("content") or []):
                 if isinstance(block, dict) and block.get("type") == "image":
                     try:

@@ -96,9 +96,10 @@ def _compose(ctx: TurnContext, prompt: str, findings: list[Finding]) -> CitedTex
     if ctx.system_instruction:
         lines.append(f"Following your instruction: {ctx.system_instruction}")
     lines.append(f"This is turn {ctx.turn} of our conversation.")
-    lines += calls.result_lines(ctx.steps, req.input_steps)
-    known = facts(user_texts(ctx.steps))
-    for key in asked_keys(prompt):
+    lines += calls.result_lines(ctx.history, req.input_steps)
+    asked = asked_keys(prompt)
+    known = {**ctx.history.facts, **facts(user_texts(req.input_steps))} if asked else {}
+    for key in asked:
         lines.append(f"Your {key} is {known[key]}." if key in known else f"I don't know your {key} yet.")
     for key, value in facts([prompt]).items():
         lines.append(f"Noted: your {key} is {value}.")

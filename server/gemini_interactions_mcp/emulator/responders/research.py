@@ -15,7 +15,7 @@ import re
 
 from .. import media, references
 from ..plan import JSON, Run, sequential
-from ..text import newest_user_text, parse_think, tokens, user_texts
+from ..text import newest_user_text, parse_think, tokens
 from .common import CitedText, TurnContext, input_tokens, model_output, thought, usage
 
 AGENTS = frozenset(
@@ -90,9 +90,9 @@ def _plan(ctx: TurnContext, prompt: str) -> Run:
 def _topic(ctx: TurnContext, prompt: str) -> str:
     """The research question: after a plan, the question the plan was made for."""
     if ctx.previous_kind == "plan":
-        asked = user_texts(ctx.history)
-        if asked:
-            return parse_think(asked[-1])[1]
+        asked = ctx.history.newest_user_text()
+        if asked is not None:
+            return parse_think(asked)[1]
     return prompt or "the requested topic"
 
 
