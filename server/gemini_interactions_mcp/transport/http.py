@@ -15,6 +15,7 @@ from gemini_interactions_mcp import metrics
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.operations import Operations
+from gemini_interactions_mcp.transport import collect_garbage_again
 from gemini_interactions_mcp.transport.auth import auth_options, serve_metadata_at_the_root
 from gemini_interactions_mcp.transport.byok import CallerKeys
 from gemini_interactions_mcp.transport.observability import Observability
@@ -103,6 +104,10 @@ class DrainingServer(uvicorn.Server):
         self._loop = asyncio.get_running_loop()
         AppStatus.enable_automatic_graceful_drain = False  # ended by _end_streams_once_calls_are_answered
         await super().serve(sockets)
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        collect_garbage_again()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self._loop is not None:
