@@ -13,8 +13,10 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
-from gemini_interactions_mcp.services.ask import ActionHandler, AskRequest, TurnResult
+from gemini_interactions_mcp.services.ask import ActionHandler
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.requests import AskRequest
+from gemini_interactions_mcp.services.results import TurnResult
 from gemini_interactions_mcp.services.transcript import TurnInput
 from gemini_interactions_mcp.services.turns import TurnOutcome
 from gemini_interactions_mcp.state import ConversationRecord, MemoryStore

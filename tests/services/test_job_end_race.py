@@ -12,9 +12,10 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
-from gemini_interactions_mcp.services.ask import AskRequest, TurnResult
 from gemini_interactions_mcp.services.chain import ConversationChain
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService
+from gemini_interactions_mcp.services.requests import AskRequest
+from gemini_interactions_mcp.services.results import TurnResult
 from gemini_interactions_mcp.state import ConversationRecord, MemoryStore
 from tests.helpers.asking import ask_service, quiet
 from tests.helpers.servers import ServerThread

@@ -15,9 +15,9 @@ import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
-from gemini_interactions_mcp.services.ask import AskRequest
 from gemini_interactions_mcp.services.jobs import JobService
-from gemini_interactions_mcp.services.toolloop import PausedLoop
+from gemini_interactions_mcp.services.requests import AskRequest
+from gemini_interactions_mcp.services.results import PausedLoop
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import MemoryStore
 from tests.helpers.asking import ask_service, quiet

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from gemini_interactions_mcp.downstream.functions import FunctionSpec
-from gemini_interactions_mcp.services.toolloop import Approval, PausedLoop, ToolLoop
+from gemini_interactions_mcp.services.results import Approval, PausedLoop
+from gemini_interactions_mcp.services.toolloop import ToolLoop
 from gemini_interactions_mcp.services.turns import TurnOutcome
 from tests.helpers.downstream import HubFactory, stdio_config
 

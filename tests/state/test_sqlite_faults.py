@@ -241,7 +241,7 @@ async def test_the_hourly_prune_survives_an_unwritable_state_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The prune loop runs in the server's task group: an error escaping it would end the server."""
-    from gemini_interactions_mcp.app import prune_periodically
+    from gemini_interactions_mcp.wiring import prune_periodically
 
     path = tmp_path / "state.sqlite3"
     store = SQLiteStore(path)

@@ -13,9 +13,9 @@ import base64
 import binascii
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from gemini_interactions_mcp.downstream.hub import is_downstream_entry
 from gemini_interactions_mcp.gemini import (
@@ -32,77 +32,18 @@ from gemini_interactions_mcp.services.chain import TurnRequest
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
+from gemini_interactions_mcp.services.requests import DEFAULT_BASE_AGENT, AgentRunRequest, AgentSpec
 from gemini_interactions_mcp.services.toolloop import BRIDGED, ToolLoop
 from gemini_interactions_mcp.state import JobRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
-DEFAULT_BASE_AGENT = Catalog.load().default_managed_agent
 MAX_UPSTREAM_PAGES = 20  # one list call reads at most this many upstream pages looking for the caller's
 UPSTREAM_PAGE_SIZE = 100
-
-
-class RepositorySource(BaseModel):
-    type: Literal["repository"] = "repository"
-    source: str = Field(description="e.g. https://github.com/owner/repo")
-    target: str = Field("/workspace/repo")
-
-
-class InlineSource(BaseModel):
-    type: Literal["inline"] = "inline"
-    content: str
-    target: str = Field(description="e.g. /workspace/notes.txt")
-
-
-class McpServerTool(BaseModel):
-    type: Literal["mcp_server"] = "mcp_server"
-    url: str
-    name: str | None = Field(None, pattern=r"^[^-]+$")
-    headers: dict[str, str] | None = None
-
-
-AgentBuiltinTool = Literal["code_execution", "google_search", "url_context"]
-
-
-class BaseEnvironment(BaseModel):
-    sources: list[RepositorySource | InlineSource] = Field(default_factory=list)
-    network: Literal["disabled"] | list[str] | None = Field(
-        None, description="'disabled' or the domains it may reach, e.g. ['*.python.org']."
-    )
-
-    def wire(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": "remote"}
-        if self.sources:
-            body["sources"] = [s.model_dump(exclude_none=True) for s in self.sources]
-        if self.network == "disabled":
-            body["network"] = "disabled"
-        elif self.network:
-            body["network"] = {"allowlist": [{"domain": d} for d in self.network]}
-        return body
-
-
-class AgentSpec(BaseModel):
-    id: str
-    base_agent: str = DEFAULT_BASE_AGENT
-    description: str | None = None
-    system_instruction: str | None = None
-    tools: list[AgentBuiltinTool | McpServerTool] = Field(default_factory=list)
-    base_environment: BaseEnvironment | None = None
 
 
 class AgentPage(BaseModel):
     agents: list[dict[str, Any]]
     next_page_token: str | None
-
-
-class AgentRunRequest(BaseModel):
-    agent: str | None = None  # None: the conversation's agent, else the Antigravity agent
-    input: str
-    files: list[str] = Field(default_factory=list)
-    conversation: str | None = None
-    environment: str | None = None
-    tools: list[str] | None = None
-    """`workspace`, `mcp:NAME`, `mcp:NAME/TOOL`: what the agent may call through this server (None:
-    what the conversation kept)."""
 
 
 def unknown_agent(agent_id: str) -> UnknownHandleError:

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
-from pydantic import BaseModel, Field
-
 from gemini_interactions_mcp.downstream.hub import is_downstream_entry
 from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
@@ -31,14 +29,14 @@ from gemini_interactions_mcp.services.errors import ServiceError, explain_upstre
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
-from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
-from gemini_interactions_mcp.services.reports import Citation, citations_of
+from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.reports import citations_of
+from gemini_interactions_mcp.services.requests import AskRequest
+from gemini_interactions_mcp.services.results import AnswerPart, PausedLoop, TurnResult
 from gemini_interactions_mcp.services.toolloop import (
     BRIDGED,
-    CallRecord,
     Confirm,
     LoopTurn,
-    PausedLoop,
     ToolLoop,
     cannot_ask,
     unattended,
@@ -55,52 +53,8 @@ from gemini_interactions_mcp.state import ConversationRecord, JobRecord, UsageCo
 
 BuiltinTool = Literal["google_search", "code_execution", "url_context"]
 BUILTIN_TOOLS: frozenset[str] = frozenset(get_args(BuiltinTool))
-ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 MIN_TURN_SECONDS = 1.0
 """However late a turn starts, it gets at least this long to be accepted upstream."""
-
-
-class AskRequest(BaseModel):
-    """One question for a model, with the settings the caller wants to change for this conversation."""
-
-    prompt: str
-    conversation: str | None = None
-    model: str | None = None
-    system_instruction: str | None = None
-    files: list[str] = Field(default_factory=list)
-    tools: list[str] | None = None
-    """Built-in tools, `workspace`, `mcp:NAME` and `mcp:NAME/TOOL` entries."""
-    thinking_level: ThinkingLevel | None = None
-    response_schema: dict[str, Any] | None = None
-    response_format: dict[str, Any] | list[dict[str, Any]] | None = None
-    """The output's shape for this call only (images and their size); wins over `response_schema`."""
-    file_search_stores: list[str] = Field(default_factory=list)
-    """Full store names, already checked to be the caller's: searched by this call only."""
-
-
-class TurnResult(BaseModel):
-    """The outcome of one turn, shaped for the tool result."""
-
-    text: str
-    conversation: str
-    name: str | None
-    interaction_id: str
-    model: str
-    status: str
-    turn: int
-    usage: UsageCounts
-    conversation_usage: UsageCounts = Field(default_factory=dict)
-    """The conversation's totals after this turn (tokens and estimated cost)."""
-    notes: list[str]
-    data: Any = None
-    calls: list[CallRecord] = Field(default_factory=list)
-    """Every tool Gemini called in this turn through this server."""
-    paused: PausedLoop | None = Field(default=None, exclude=True)
-    """Set when the turn stopped for the user's answers, which come with the client's retry."""
-    media: list[SavedMedia] = Field(default_factory=list)
-    sources: list[Citation] = Field(default_factory=list)
-    parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
-    """The answer in order (text and saved media) when it holds media; empty for text-only answers."""
 
 
 RootsSource = Callable[[], Awaitable[list[Path] | None]]

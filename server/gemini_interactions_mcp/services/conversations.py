@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 import time
 
-from pydantic import BaseModel
-
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
+from gemini_interactions_mcp.services.results import ConversationRecap, ConversationSummary
 from gemini_interactions_mcp.state import ConversationRecord, NameTakenError, Store, new_conversation_id
 from gemini_interactions_mcp.tool_names import ToolName
 
@@ -19,35 +18,6 @@ NAME_PATTERN = re.compile(r"^[\w][\w .:@/+-]{0,63}$")
 ID_PREFIX = "conv_"
 CAS_ATTEMPTS = 3
 """Compare-and-set retries on one record before giving up on a conversation changing that fast."""
-
-
-class ConversationSummary(BaseModel):
-    id: str
-    name: str | None
-    model: str | None
-    turns: int
-    updated: str
-    preview: str
-
-    @classmethod
-    def of(cls, record: ConversationRecord) -> ConversationSummary:
-        updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.updated))
-        return cls(
-            id=record.id,
-            name=record.name,
-            model=record.model or record.agent,
-            turns=record.turns,
-            updated=updated,
-            preview=record.preview,
-        )
-
-
-class ConversationRecap(BaseModel):
-    """A conversation and its latest turns (prompt, answer) from the local copy, to pick it up again."""
-
-    summary: ConversationSummary
-    first_turn: int
-    latest: list[tuple[str, str]]
 
 
 def unknown_conversation(key: str) -> UnknownHandleError:

@@ -9,14 +9,14 @@ model returns is kept.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from gemini_interactions_mcp.services.ask import AskRequest, AskService, TurnResult
+from gemini_interactions_mcp.services.ask import AskService
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.heartbeats import Progress
+from gemini_interactions_mcp.services.requests import AskRequest, ImageRequest
+from gemini_interactions_mcp.services.results import TurnResult
 
 ASPECT_RATIOS = (
     "1:1",
@@ -34,16 +34,6 @@ ASPECT_RATIOS = (
     "1:8",
     "8:1",
 )
-ImageSize = Literal["512", "1K", "2K", "4K"]
-
-
-class ImageRequest(BaseModel):
-    prompt: str
-    files: list[str] = Field(default_factory=list)
-    conversation: str | None = None
-    model: str | None = None
-    aspect_ratio: str | None = None
-    image_size: ImageSize | None = None
 
 
 def image_format(request: ImageRequest) -> list[dict[str, Any]]:

@@ -31,7 +31,6 @@ services above it.
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -41,7 +40,6 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from pydantic import BaseModel, Field
 
 from gemini_interactions_mcp.gemini import (
     GeminiError,
@@ -58,8 +56,10 @@ from gemini_interactions_mcp.services.leases import JOB_WATCHER_PREFIX, JOB_WATC
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.metering import usage_totals
 from gemini_interactions_mcp.services.outputs import answer_blocks
-from gemini_interactions_mcp.services.reports import Citation, headline, render_report
+from gemini_interactions_mcp.services.reports import headline, render_report
+from gemini_interactions_mcp.services.results import Citation, PollResult
 from gemini_interactions_mcp.services.turns import failure_message
+from gemini_interactions_mcp.services.uris import resource_uri
 from gemini_interactions_mcp.state import (
     JobKind,
     JobRecord,
@@ -67,7 +67,6 @@ from gemini_interactions_mcp.state import (
     LeaseBusyError,
     Store,
     StoreError,
-    UsageCounts,
 )
 from gemini_interactions_mcp.tool_names import ToolName
 
@@ -115,13 +114,7 @@ LOCAL_PREFIX = "local_"
 
 TERMINAL = TERMINAL_STATUSES | {"requires_action"}
 """Statuses that end a job: the terminal ones, and `requires_action`, which never moves on its own."""
-RESOURCE_PREFIX = "gemini://interactions/"
-RESOURCE_TEMPLATE = RESOURCE_PREFIX + "{interaction_id}"
 POLL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
-DEFAULT_PAGE_CHARS = 20_000
-MAX_PAGE_CHARS = 100_000
-MAX_WAIT_SECONDS = 50
-"""Longest wait of one poll: well under the 60 s after which the most impatient clients give up."""
 RELAY_SECONDS = 1.0
 """How often a poll re-reads a job another process watches, for its progress notes (the job's end
 comes at once on the store's channel)."""
@@ -135,38 +128,11 @@ HEARD_KEPT = 1024
 """How many job ends heard on the channel a process remembers, so a sweep does not announce them again."""
 
 
-def resource_uri(interaction_id: str) -> str:
-    return f"{RESOURCE_PREFIX}{interaction_id}"
-
-
 def unknown_job(interaction_id: str) -> UnknownHandleError:
     return UnknownHandleError(
         f"No background interaction {interaction_id!r} for you. Use the interaction_id returned by "
         f"{ToolName.START_RESEARCH}, {ToolName.RUN_AGENT} or {ToolName.ASK}."
     )
-
-
-class PollResult(BaseModel):
-    """What one poll returns: status, what is new since the caller's last poll, and a page of output."""
-
-    interaction_id: str
-    kind: str
-    status: str
-    done: bool
-    elapsed_seconds: float
-    progress: list[str] = Field(default_factory=list)
-    output: str | None = None
-    offset: int = 0
-    next_offset: int | None = None
-    total_chars: int = 0
-    citations: list[Citation] = Field(default_factory=list)
-    usage: UsageCounts = Field(default_factory=dict)
-    conversation_usage: UsageCounts = Field(default_factory=dict)
-    """The totals of the conversation the job belongs to, once the job is done (tokens and cost)."""
-    environment_id: str | None = None
-    conversation: str | None = None
-    resource: str
-    error: str | None = None
 
 
 class JobService:
@@ -780,11 +746,3 @@ class JobService:
         if str(interaction.status) in TERMINAL:
             await self._finish(job, interaction)
         return await self.get(owner, interaction_id)
-
-
-def page_hint(result: PollResult) -> str:
-    if result.next_offset is None:
-        return ""
-    left = result.total_chars - result.next_offset
-    pages = math.ceil(left / DEFAULT_PAGE_CHARS)
-    return f"{left} more characters (~{pages} page(s)): poll again with offset={result.next_offset}."

@@ -20,48 +20,21 @@ import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any
 
 import anyio.to_thread
-from pydantic import BaseModel
 
 from gemini_interactions_mcp.services.audio import pcm_format, wav, wav_seconds
 from gemini_interactions_mcp.services.errors import UnknownHandleError
 from gemini_interactions_mcp.services.previews import Preview, audio_preview, image_preview
+from gemini_interactions_mcp.services.results import AnswerPart, MediaKind, SavedMedia
+from gemini_interactions_mcp.services.uris import MEDIA_URI_PREFIX
 from gemini_interactions_mcp.state import ResourceRecord, Store, user_data_dir
 
-MEDIA_URI_PREFIX = "gemini://media/"
-MEDIA_URI_TEMPLATE = MEDIA_URI_PREFIX + "{media_id}"
-MEDIA_LINK = re.compile(re.escape(MEDIA_URI_PREFIX) + r"(m_[A-Za-z0-9_-]+)")
 OUTPUT_FOLDER = "gemini-output"
 APP_FOLDER = "gemini-interactions-mcp"
-MediaKind = Literal["image", "audio", "video", "file"]
-"""`file`: anything else saved for the caller, e.g. a file downloaded from an agent's sandbox."""
 _EXTENSIONS = {"image/jpeg": ".jpg", "audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg"}
 _SLUG = re.compile(r"[^a-z0-9]+")
-
-
-class SavedMedia(BaseModel):
-    """One saved output file, as the tools show it (no bytes: those are in the file and the resource)."""
-
-    id: str
-    uri: str
-    kind: MediaKind
-    mime_type: str
-    size: int
-    name: str
-    path: str | None = None
-    """Where the file is, on stdio; None over HTTP (read the resource instead)."""
-    width: int | None = None
-    height: int | None = None
-    seconds: float | None = None
-
-
-class AnswerPart(BaseModel):
-    """A piece of an answer in order: text, or a saved media file."""
-
-    text: str | None = None
-    media: SavedMedia | None = None
 
 
 def unknown_media(media_id: str) -> UnknownHandleError:

@@ -15,15 +15,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from gemini_interactions_mcp.gemini import Interaction
-from gemini_interactions_mcp.services.media import AnswerPart, SavedMedia
 from gemini_interactions_mcp.services.outputs import answer_blocks
+from gemini_interactions_mcp.services.results import AnswerPart, Citation, SavedMedia
 
 SUMMARY_LIMIT = 160
-
-
-class Citation(BaseModel):
-    title: str
-    url: str
 
 
 class Report(BaseModel):

@@ -9,9 +9,9 @@ plan. Without a way to ask, the caller confirms or amends the plan by continuing
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from gemini_interactions_mcp.downstream.hub import DownstreamHub, SelectionError
 from gemini_interactions_mcp.downstream.names import mcp_server_name
@@ -20,47 +20,15 @@ from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import TurnRequest
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.inputs import TurnInputs
-from gemini_interactions_mcp.services.jobs import resource_uri
+from gemini_interactions_mcp.services.requests import DEFAULT_AGENT, ResearchRequest
+from gemini_interactions_mcp.services.results import PlanOffer, ResearchStarted
+from gemini_interactions_mcp.services.uris import resource_uri
 from gemini_interactions_mcp.state import JobRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
-DEFAULT_AGENT = "fast"
-Visualization = Literal["auto", "off"]
-DEFAULT_VISUALIZATION: Visualization = "auto"
-"""The API's own default: charts appear only where the question asks for them, so `auto` costs nothing
-otherwise, and charts are kept (saved and linked in the report) when they do appear."""
 POLL_AFTER_SECONDS = 30
 PLAN_LABEL = "research plan"
 """Job label of a collaborative-planning turn: its output is a plan awaiting the user's go-ahead."""
-
-
-class ResearchRequest(BaseModel):
-    query: str
-    agent: str = DEFAULT_AGENT
-    conversation: str | None = None
-    files: list[str] = Field(default_factory=list)
-    file_search_stores: list[str] = Field(default_factory=list)
-    collaborative_planning: bool = False
-    visualization: Visualization = DEFAULT_VISUALIZATION
-    mcp_servers: list[str] = Field(default_factory=list)
-    """Names of --mcp-config servers configured `via: gemini` (`name` or `name/tool`)."""
-
-
-class ResearchStarted(BaseModel):
-    interaction_id: str
-    status: str
-    agent: str
-    conversation: str
-    resource: str
-    poll_after_seconds: int
-    notes: list[str]
-
-
-class PlanOffer(BaseModel):
-    """A finished plan the user has not been asked about yet, and the question to ask."""
-
-    interaction_id: str
-    question: str
 
 
 class PlanAnswer(BaseModel):

@@ -23,8 +23,9 @@ from gemini_interactions_mcp.gemini import (
     SandboxFilesAPI,
 )
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
-from gemini_interactions_mcp.services.media import MediaLibrary, SavedMedia
+from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
+from gemini_interactions_mcp.services.results import SavedMedia
 from gemini_interactions_mcp.state import JobRecord, ResourceRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
@@ -32,8 +33,6 @@ WORKSPACE = "workspace/"
 MAX_FILES = 100
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_LISTED = 500
-ENVIRONMENT_URI_PREFIX = "gemini://environments/"
-ENVIRONMENT_URI_TEMPLATE = ENVIRONMENT_URI_PREFIX + "{environment_id}"
 
 
 def unknown_environment(env_id: str) -> UnknownHandleError:

@@ -13,40 +13,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from gemini_interactions_mcp.gemini import GeminiError, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.jobs import JobService
-from gemini_interactions_mcp.services.media import AnswerPart, MediaLibrary, SavedMedia
+from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.requests import SpeechRequest
+from gemini_interactions_mcp.services.results import AnswerPart, SpeechResult
 from gemini_interactions_mcp.services.turns import run_streamed_turn
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.services.voices import DEFAULT_VOICE, is_voice
-from gemini_interactions_mcp.state import UsageCounts
 
 MAX_SPEAKERS = 2
-
-
-class SpeechRequest(BaseModel):
-    text: str
-    voice: str | None = None
-    speakers: dict[str, str] | None = None
-    model: str | None = None
-    language: str | None = None
-    style: str | None = None
-
-
-class SpeechResult(BaseModel):
-    interaction_id: str
-    model: str
-    status: str
-    voices: dict[str, str]
-    usage: UsageCounts = Field(default_factory=dict)
-    notes: list[str] = Field(default_factory=list)
-    media: list[SavedMedia] = Field(default_factory=list)
-    parts: list[AnswerPart] = Field(default_factory=list, exclude=True)
 
 
 def speech_config(request: SpeechRequest) -> tuple[list[dict[str, Any]], dict[str, str]]:

@@ -13,14 +13,12 @@ note (`calling NAME__TOOL`) while it runs.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
-from pydantic import BaseModel
 
 from gemini_interactions_mcp.downstream.functions import CallOutcome, FunctionSpec
 from gemini_interactions_mcp.downstream.hub import DownstreamHub, SelectionError, Toolbox
@@ -29,23 +27,13 @@ from gemini_interactions_mcp.downstream.workspace import TOOLSET as WORKSPACE
 from gemini_interactions_mcp.downstream.workspace import Workspace
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.heartbeats import Progress
+from gemini_interactions_mcp.services.results import Approval, CallRecord, PausedLoop
 from gemini_interactions_mcp.services.turns import TurnOutcome
 
 DEFAULT_MAX_ROUNDS = 10
 BRIDGED = "bridged_tools"
 """Settings key of a conversation's `mcp:` and `workspace` entries: kept with it, never sent as such
 (each turn declares what they stand for)."""
-
-
-class Approval(enum.Enum):
-    APPROVED = "approved"
-    DENIED = "denied"
-    CANNOT_ASK = "cannot ask"
-    """The client has no elicitation."""
-    UNATTENDED = "unattended"
-    """Nobody waits for the turn: its loop went on in the background past the caller's wait."""
-    PENDING = "pending"
-    """Asked, answered only when the client retries its request (2026-07-28 multi-round-trip)."""
 
 
 Confirm = Callable[[FunctionSpec, Mapping[str, Any], str], Awaitable[Approval]]
@@ -66,26 +54,6 @@ async def unattended(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: 
 class AwaitingUser(Exception):
     """A round's calls wait for the user's answers, which come only with the client's retry: the turn
     stops at the interaction that asked for the calls, and nothing of the round has run."""
-
-
-class CallRecord(BaseModel):
-    """One call Gemini made in a turn, as the result lists it."""
-
-    name: str
-    seconds: float
-    ok: bool
-    error: str | None = None
-
-
-class PausedLoop(BaseModel):
-    """A turn stopped for the user's answers (AwaitingUser): where it goes on when the client retries."""
-
-    conversation: str
-    interaction_id: str
-    """The interaction whose function calls wait (the conversation's head while they do)."""
-    rounds: int
-    calls: list[CallRecord]
-    """The calls of the turn so far, listed again in its final result."""
 
 
 def refusal(spec: FunctionSpec, approval: Approval) -> str:

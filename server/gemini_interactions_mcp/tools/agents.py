@@ -12,14 +12,15 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from gemini_interactions_mcp.services.agents import (
+from gemini_interactions_mcp.services.requests import (
+    DEFAULT_PAGE_CHARS,
+    MAX_WAIT_SECONDS,
     AgentBuiltinTool,
     AgentRunRequest,
     AgentSpec,
     BaseEnvironment,
     McpServerTool,
 )
-from gemini_interactions_mcp.services.jobs import DEFAULT_PAGE_CHARS, MAX_WAIT_SECONDS
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     FILES,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.ask import AskRequest, ThinkingLevel, TurnResult
 from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.requests import AskRequest, ThinkingLevel
+from gemini_interactions_mcp.services.results import TurnResult
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     FILES,
@@ -26,6 +26,9 @@ from gemini_interactions_mcp.tools.media import answer_blocks
 from gemini_interactions_mcp.tools.outputs import AskOutput
 from gemini_interactions_mcp.tools.roots import client_roots
 from gemini_interactions_mcp.tools.usage import usage_line
+
+if TYPE_CHECKING:
+    from gemini_interactions_mcp.services.media import MediaLibrary
 
 DESCRIPTION = (
     "Ask a Gemini model. Pass the returned `conversation` to continue (history, instruction and tools "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.elicitation import AcceptedElicitation, render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
@@ -14,10 +14,12 @@ from mcp.types import ElicitRequest, ElicitRequestFormParams, ElicitResult, Inpu
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, ValidationError
 
-from gemini_interactions_mcp.downstream.functions import FunctionSpec
-from gemini_interactions_mcp.downstream.hub import DownstreamHub, ServerState
-from gemini_interactions_mcp.downstream.workspace import SPECS as WORKSPACE_SPECS
-from gemini_interactions_mcp.services.toolloop import Approval, CallRecord, PausedLoop
+from gemini_interactions_mcp.services.results import Approval, CallRecord, PausedLoop
+from gemini_interactions_mcp.tools._common import LatestWiring
+
+if TYPE_CHECKING:
+    from gemini_interactions_mcp.downstream.functions import FunctionSpec
+    from gemini_interactions_mcp.downstream.hub import ServerState
 
 TOOLS_URI = "gemini://tools"
 QUESTION_ARGUMENT_CHARS = 1_500
@@ -46,6 +48,8 @@ def _server_lines(state: ServerState) -> list[str]:
 
 
 def render(states: list[ServerState]) -> str:
+    from gemini_interactions_mcp.downstream.workspace import SPECS as WORKSPACE_SPECS  # loaded when wired
+
     lines = ["# Tools Gemini can call", "", HOW_TO, "", "## workspace: built in"]
     lines += [f"- `{spec.name}`: {spec.description}" for spec in WORKSPACE_SPECS]
     if not states:
@@ -55,7 +59,7 @@ def render(states: list[ServerState]) -> str:
     return "\n".join(lines)
 
 
-def register(server: MCPServer[Any], hub: DownstreamHub) -> None:
+def register(server: MCPServer[Any], latest: LatestWiring) -> None:
     @server.resource(
         TOOLS_URI,
         name="tools",
@@ -63,7 +67,8 @@ def register(server: MCPServer[Any], hub: DownstreamHub) -> None:
         mime_type="text/markdown",
     )
     async def tools() -> str:
-        return render(await hub.describe())
+        services = await latest.services()
+        return render(await services.downstream.describe())
 
 
 class CallConfirmation(BaseModel):

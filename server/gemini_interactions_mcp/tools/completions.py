@@ -25,8 +25,8 @@ from mcp.types import (
 )
 
 from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.jobs import RESOURCE_TEMPLATE
-from gemini_interactions_mcp.tools._common import AppState, principal
+from gemini_interactions_mcp.services.uris import RESOURCE_TEMPLATE
+from gemini_interactions_mcp.tools._common import AppState, Wiring, principal
 from gemini_interactions_mcp.tools.prompts import PromptName
 
 MAX_VALUES = 100
@@ -95,7 +95,7 @@ def matching(values: list[str], typed: str) -> Completion:
 
 def register(server: MCPServer[Any]) -> None:
     async def complete(
-        ctx: ServerRequestContext[AppState, Any], params: CompleteRequestParams
+        ctx: ServerRequestContext[Wiring, Any], params: CompleteRequestParams
     ) -> CompleteResult:
         ref, argument = params.ref, params.argument
         if isinstance(ref, PromptReference):
@@ -106,7 +106,7 @@ def register(server: MCPServer[Any]) -> None:
             candidates = None
         if candidates is None:
             return CompleteResult(completion=Completion(values=[], total=0, has_more=False))
-        values = await candidates(ctx.lifespan_context, argument.value)
+        values = await candidates(ctx.lifespan_context.state, argument.value)
         return CompleteResult(completion=matching(values, argument.value))
 
     # MCPServer.completion() hands its function no request context, and completing the caller's own

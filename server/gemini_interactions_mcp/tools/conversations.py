@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.conversations import ConversationSummary
+from gemini_interactions_mcp.services.results import ConversationSummary
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import MAX_OFFSET, AppContext, app_state, principal, run_service
 from gemini_interactions_mcp.tools.outputs import ConversationChange, ConversationPage

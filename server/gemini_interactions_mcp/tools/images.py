@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.images import ImageRequest, ImageSize
+from gemini_interactions_mcp.services.requests import ImageRequest, ImageSize
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     AppContext,

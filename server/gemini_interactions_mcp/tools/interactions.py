@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from mcp.server.elicitation import ElicitationResult
@@ -10,15 +11,9 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.jobs import (
-    DEFAULT_PAGE_CHARS,
-    MAX_PAGE_CHARS,
-    MAX_WAIT_SECONDS,
-    RESOURCE_TEMPLATE,
-    PollResult,
-    page_hint,
-)
-from gemini_interactions_mcp.services.reports import headline
+from gemini_interactions_mcp.services.requests import DEFAULT_PAGE_CHARS, MAX_PAGE_CHARS, MAX_WAIT_SECONDS
+from gemini_interactions_mcp.services.results import PollResult
+from gemini_interactions_mcp.services.uris import RESOURCE_TEMPLATE
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (
     MAX_OFFSET,
@@ -37,8 +32,18 @@ from gemini_interactions_mcp.tools.usage import usage_line
 DEFAULT_WAIT_SECONDS = 25
 
 
+def page_hint(result: PollResult) -> str:
+    if result.next_offset is None:
+        return ""
+    left = result.total_chars - result.next_offset
+    pages = math.ceil(left / DEFAULT_PAGE_CHARS)
+    return f"{left} more characters (~{pages} page(s)): poll again with offset={result.next_offset}."
+
+
 def render_poll(result: PollResult) -> CallToolResult:
     """Status and what is new first, then the page of output, then how to get the rest."""
+    from gemini_interactions_mcp.services.reports import headline  # loaded with the services, once wired
+
     head = f"{result.kind} {result.interaction_id}: {result.status} after {result.elapsed_seconds:.0f} s"
     lines = [head]
     if result.error:

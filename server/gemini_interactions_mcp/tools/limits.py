@@ -14,9 +14,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
-from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
-from gemini_interactions_mcp.services.limits import METERED_TOOLS, LimitExceeded
-from gemini_interactions_mcp.tools._common import AppState, principal
+from gemini_interactions_mcp.tools._common import Wiring, principal
 
 
 def tool_error(message: str, structured: dict[str, Any] | None = None) -> CallToolResult:
@@ -29,13 +27,18 @@ def tool_error(message: str, structured: dict[str, Any] | None = None) -> CallTo
 class LimitGate:
     """The middleware (see the module docstring)."""
 
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        name = (ctx.params or {}).get("name") if ctx.method == "tools/call" else None
+    async def __call__(self, ctx: ServerRequestContext[Wiring, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        # Past the wiring gate: the services' modules are loaded.
+        from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+        from gemini_interactions_mcp.services.limits import METERED_TOOLS, LimitExceeded
+
+        name = (ctx.params or {}).get("name")
         if name not in METERED_TOOLS:
             return await call_next(ctx)
-        state: AppState = ctx.lifespan_context
         try:
-            await state.limits.admit(principal(), str(name))
+            await ctx.lifespan_context.state.limits.admit(principal(), str(name))
         except LimitExceeded as exc:
             wait = exc.refusal.retry_after
             return tool_error(

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.types import AudioContent, ContentBlock, ImageContent, ResourceLink, TextContent
 
-from gemini_interactions_mcp.services.errors import UnknownHandleError
-from gemini_interactions_mcp.services.media import (
-    MEDIA_LINK,
-    MEDIA_URI_PREFIX,
-    MEDIA_URI_TEMPLATE,
-    AnswerPart,
-    MediaLibrary,
-    SavedMedia,
-)
 from gemini_interactions_mcp.services.previews import share
-from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, read_resource
+from gemini_interactions_mcp.services.results import AnswerPart, SavedMedia
+from gemini_interactions_mcp.services.uris import MEDIA_LINK, MEDIA_URI_PREFIX, MEDIA_URI_TEMPLATE
+from gemini_interactions_mcp.tools._common import AppContext, Wiring, app_state, principal, read_resource
+
+if TYPE_CHECKING:
+    from gemini_interactions_mcp.services.media import MediaLibrary
 
 
 def describe(media: SavedMedia) -> str:
@@ -90,6 +86,8 @@ async def answer_blocks(
 
 async def linked_media(library: MediaLibrary, owner: str, text: str | None) -> list[ContentBlock]:
     """Previews and links of the caller's media that a page of a report links to (charts, images)."""
+    from gemini_interactions_mcp.services.errors import UnknownHandleError  # loaded with the services
+
     found: list[SavedMedia] = []
     for media_id in dict.fromkeys(MEDIA_LINK.findall(text or "")):
         try:
@@ -107,12 +105,14 @@ class MediaTypes:
     text downloaded from a sandbox and more, so the type recorded with the file replaces it.
     """
 
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    async def __call__(self, ctx: ServerRequestContext[Wiring, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         uri = (ctx.params or {}).get("uri") if ctx.method == "resources/read" else None
         if not isinstance(uri, str) or not uri.startswith(MEDIA_URI_PREFIX) or not isinstance(result, dict):
             return result
-        library: MediaLibrary = ctx.lifespan_context.media
+        from gemini_interactions_mcp.services.errors import UnknownHandleError  # past the wiring gate
+
+        library = ctx.lifespan_context.state.media
         try:
             media = await library.get(principal(), uri.removeprefix(MEDIA_URI_PREFIX))
         except UnknownHandleError:  # the read itself already answered; nothing to correct

@@ -13,11 +13,13 @@ from typing import Any, get_args
 from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
-from gemini_interactions_mcp.services.ask import TurnResult
-from gemini_interactions_mcp.services.conversations import ConversationSummary
-from gemini_interactions_mcp.services.jobs import PollResult
-from gemini_interactions_mcp.services.research import ResearchStarted
-from gemini_interactions_mcp.services.speech import SpeechResult
+from gemini_interactions_mcp.services.results import (
+    ConversationSummary,
+    PollResult,
+    ResearchStarted,
+    SpeechResult,
+    TurnResult,
+)
 
 
 def _optional(field: FieldInfo) -> FieldInfo:

@@ -15,10 +15,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
-from gemini_interactions_mcp.services.conversations import ConversationRecap
-from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
-from gemini_interactions_mcp.services.jobs import MAX_WAIT_SECONDS, RESOURCE_TEMPLATE
-from gemini_interactions_mcp.services.research import DEFAULT_AGENT
+from gemini_interactions_mcp.services.requests import DEFAULT_AGENT, MAX_WAIT_SECONDS
+from gemini_interactions_mcp.services.results import ConversationRecap
+from gemini_interactions_mcp.services.uris import RESOURCE_TEMPLATE
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import AppContext, app_state, principal
 
@@ -104,6 +103,8 @@ def register(server: MCPServer[Any]) -> None:
         conversation: Annotated[str, Field(description="Conversation id or name.")],
         ctx: AppContext,
     ) -> str:
+        from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message  # wired by now
+
         try:
             recap = await app_state(ctx).conversations.recap(principal(), conversation, turns=RECAP_TURNS)
         except EXPLAINED as exc:  # an unknown (or someone else's) conversation: the caller's mistake

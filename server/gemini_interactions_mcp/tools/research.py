@@ -15,15 +15,14 @@ from mcp.server.mcpserver.resolve import Elicit
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from gemini_interactions_mcp.services.jobs import MAX_WAIT_SECONDS, PollResult
-from gemini_interactions_mcp.services.research import (
+from gemini_interactions_mcp.services.requests import (
     DEFAULT_AGENT,
     DEFAULT_VISUALIZATION,
-    PlanOffer,
+    MAX_WAIT_SECONDS,
     ResearchRequest,
-    ResearchStarted,
     Visualization,
 )
+from gemini_interactions_mcp.services.results import PlanOffer, PollResult, ResearchStarted
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import FILES, STORES, AppContext, app_state, principal, run_service
 from gemini_interactions_mcp.tools.outputs import ResearchOutput

@@ -6,7 +6,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from gemini_interactions_mcp.services.sandbox import ENVIRONMENT_URI_TEMPLATE
+from gemini_interactions_mcp.services.uris import ENVIRONMENT_URI_TEMPLATE
 from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, read_resource
 
 

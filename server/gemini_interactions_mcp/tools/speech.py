@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_interactions_mcp.services.speech import SpeechRequest
+from gemini_interactions_mcp.services.requests import SpeechRequest
 from gemini_interactions_mcp.services.voices import voices_markdown
 from gemini_interactions_mcp.tool_names import ToolName
 from gemini_interactions_mcp.tools._common import (

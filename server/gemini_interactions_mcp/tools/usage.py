@@ -7,9 +7,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from gemini_interactions_mcp.services.limits import Limits
-from gemini_interactions_mcp.services.usage import UsageLedger
-from gemini_interactions_mcp.tools._common import principal
+from gemini_interactions_mcp.tools._common import LatestWiring, principal
 
 USAGE_URI = "gemini://usage"
 
@@ -40,27 +38,7 @@ def usage_line(
     return line
 
 
-class UsageView:
-    """What `gemini://usage` reads. The SDK gives static resources no request context, so the services
-    are bound here once the lifespan has built them."""
-
-    def __init__(self) -> None:
-        self._bound: tuple[UsageLedger, Limits] | None = None
-
-    def bind(self, ledger: UsageLedger, limits: Limits) -> None:
-        self._bound = (ledger, limits)
-
-    async def render(self, owner: str) -> str:
-        if self._bound is None:
-            raise RuntimeError("gemini://usage read before the server started")
-        ledger, limits = self._bound
-        report = await ledger.report(owner)
-        return report.model_copy(update={"limits": limits.describe(report.today.total)}).model_dump_json(
-            indent=1
-        )
-
-
-def register(server: MCPServer[Any], view: UsageView) -> None:
+def register(server: MCPServer[Any], latest: LatestWiring) -> None:
     @server.resource(
         USAGE_URI,
         name="usage",
@@ -69,4 +47,7 @@ def register(server: MCPServer[Any], view: UsageView) -> None:
         mime_type="application/json",
     )
     async def usage() -> str:
-        return await view.render(principal())
+        services = await latest.services()
+        report = await services.usage.report(principal())
+        limits = services.limits.describe(report.today.total)
+        return report.model_copy(update={"limits": limits}).model_dump_json(indent=1)
