@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 from starlette.applications import Starlette
 
+from gemini_interactions_mcp import app
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.anyio
 
 LOADED_BY_A_BUILD = """
 import json, sys
+from gemini_interactions_mcp import app
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 build_server(ServerSettings(state="memory"))
@@ -86,15 +88,30 @@ async def test_the_tool_list_is_answered_while_a_call_waits_for_the_services(
         assert answered == ["tools/list", "call"]
 
 
-async def test_a_listing_starts_the_wiring(emulator: Starlette, settings: ServerSettings) -> None:
+async def test_a_listing_starts_the_wiring(
+    emulator: Starlette, settings: ServerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A client that lists the tools and then idles still gets its services (and its unfinished jobs
-    resumed) at once, not at the end of the grace period."""
+    resumed) soon after, not only at the end of the grace period."""
+    monkeypatch.setattr(app, "WIRING_GRACE_SECONDS", 3600.0)
     held = HeldClient(emulator)
     held.release.set()
     server = build_server(settings, client_factory=held)
     async with Client(server, raise_exceptions=True) as client:
         await client.list_tools()
-        with anyio.fail_after(0.9):  # well before WIRING_GRACE_SECONDS
+        with anyio.fail_after(60):
+            await held.entered.wait()
+
+
+async def test_an_idle_client_gets_its_services_after_the_grace_period(
+    emulator: Starlette, settings: ServerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app, "WIRING_GRACE_SECONDS", 0.05)
+    held = HeldClient(emulator)
+    held.release.set()
+    server = build_server(settings, client_factory=held)
+    async with Client(server, raise_exceptions=True):
+        with anyio.fail_after(60):
             await held.entered.wait()
 
 
