@@ -88,5 +88,5 @@ async def turns_after_a_background_turn(tmp_path: Path, stack: ExitStack) -> Non
     job = await store.get_job("local", first.interaction_id)
     record = await store.get_conversation("local", "c")
     assert job is not None and job.is_finished and record is not None
-    assert record.transcript[0].answer, "the background turn's answer is on the conversation"
+    assert record.transcript.turns()[0].answer, "the background turn's answer is on the conversation"
     assert record.usage.total_tokens == job.usage["total_tokens"] + second[0].usage["total_tokens"]

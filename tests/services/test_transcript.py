@@ -10,36 +10,39 @@ from gemini_interactions_mcp.services.transcript import (
     with_history,
     with_turn,
 )
-from gemini_interactions_mcp.state import TranscriptTurn
+from gemini_interactions_mcp.state import Transcript
 
 
 def test_a_long_conversation_keeps_its_newest_turns_within_the_budget() -> None:
-    transcript: list[TranscriptTurn] = []
+    transcript = Transcript()
     for i in range(200):
         transcript = with_turn(transcript, f"question {i} " + "q" * 3000, "a" * 5000, [f"/home/me/f{i}.pdf"])
-    size = sum(len(t.prompt) + len(t.answer) + sum(map(len, t.files)) for t in transcript)
-    assert size <= TRANSCRIPT_CHARS
-    assert transcript[-1].prompt.startswith("question 199") and len(transcript[-1].answer) == TURN_TEXT_CHARS
-    assert transcript[-1].files == ["f199.pdf"]  # names, not paths
+    assert len(transcript.text) <= TRANSCRIPT_CHARS
+    turns = transcript.turns()
+    assert len(turns) == len(transcript) > 1
+    assert turns[-1].prompt.startswith("question 199") and len(turns[-1].answer) == TURN_TEXT_CHARS
+    assert turns[-1].files == ["f199.pdf"]  # names, not paths
+    assert turns[-2].prompt.startswith("question 198")
 
 
 def test_one_huge_turn_is_still_kept() -> None:
-    (turn,) = with_turn([], "x" * 100_000, "y" * 100_000, ["https://example.com/a.pdf"])
+    (turn,) = with_turn(Transcript(), "x" * 100_000, "y" * 100_000, ["https://example.com/a.pdf"]).turns()
     assert len(turn.prompt) == len(turn.answer) == TURN_TEXT_CHARS
     assert turn.files == ["https://example.com/a.pdf"]
 
 
 def test_a_background_answer_is_filled_in_later() -> None:
-    transcript = with_turn(with_turn([], "one", "first", []), "two", "", ["a.txt"])
+    transcript = with_turn(with_turn(Transcript(), "one", "first", []), "two", "", ["a.txt"])
     filled = with_answer(transcript, "the report")
-    assert [(t.prompt, t.answer, t.files) for t in filled] == [
+    assert [(t.prompt, t.answer, t.files) for t in filled.turns()] == [
         ("one", "first", []),
         ("two", "the report", ["a.txt"]),
     ]
+    assert with_answer(Transcript(), "late") == Transcript()
 
 
 def test_the_history_goes_in_front_of_the_turn_input() -> None:
-    history = history_text(with_turn([], "My city is Lisbon.", "Noted.", []))
+    history = history_text(with_turn(Transcript(), "My city is Lisbon.", "Noted.", []))
     assert "My city is Lisbon." in history and "Noted." in history
     assert with_history("What is my city?", history) == [
         {

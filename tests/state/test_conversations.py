@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import pytest
 from pydantic import ValidationError
@@ -10,6 +12,7 @@ from gemini_interactions_mcp.state import (
     ConversationRecord,
     NameTakenError,
     Store,
+    Transcript,
     TranscriptTurn,
     Usage,
     new_conversation_id,
@@ -206,4 +209,32 @@ async def test_a_write_is_validated_nested_plain_data_included(store: Store) -> 
     plain = record.model_copy(update={"head": "int_1", "transcript": [{"prompt": "hi", "answer": "hello"}]})
     assert await store.advance_conversation("alice", record.id, None, plain)
     stored = await store.get_conversation("alice", record.id)
-    assert stored is not None and stored.transcript == [TranscriptTurn(prompt="hi", answer="hello")]
+    assert stored is not None and stored.transcript.turns() == [TranscriptTurn(prompt="hi", answer="hello")]
+
+
+async def test_the_local_copy_keeps_any_text_exactly(store: Store) -> None:
+    """The copy is stored as a line of JSON per turn: line breaks, quotes and any other character inside
+    a turn come back exactly, and never split it."""
+    record = conversation()
+    await store.create_conversation(record)
+    tricky = TranscriptTurn(
+        prompt='line one\nline "two"\u2028three\r\n', answer="é 🙂 \\n [1, 2]\n", files=["a\nb.pdf"]
+    )
+    copy = Transcript.of([TranscriptTurn(prompt="first"), tricky])
+    moved = record.model_copy(update={"head": "int_1", "transcript": copy})
+    assert await store.advance_conversation("alice", record.id, None, moved)
+    stored = await store.get_conversation("alice", record.id)
+    assert stored is not None and len(stored.transcript) == 2
+    assert stored.transcript.turns() == [TranscriptTurn(prompt="first"), tricky]
+
+
+def test_a_local_copy_written_as_a_list_of_turns_reads_as_those_turns() -> None:
+    """Records written before the copy became text hold a list of turns: they read as those turns, and
+    their next write stores them as text."""
+    earlier = {
+        **json.loads(conversation().model_dump_json()),
+        "transcript": [{"prompt": "hi", "answer": "yo"}],
+    }
+    record = ConversationRecord.model_validate_json(json.dumps(earlier))
+    assert record.transcript.turns() == [TranscriptTurn(prompt="hi", answer="yo")]
+    assert json.loads(record.model_dump_json())["transcript"] == '["hi","yo",[]]'

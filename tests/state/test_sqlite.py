@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,6 +17,7 @@ from gemini_interactions_mcp.state import (
     MemoryStore,
     SchemaVersionError,
     SQLiteStore,
+    TranscriptTurn,
     default_state_path,
     new_conversation_id,
     open_store,
@@ -175,3 +177,30 @@ async def test_an_older_file_is_migrated_and_keeps_its_running_jobs(tmp_path: Pa
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     db.close()
+
+
+async def test_a_conversation_of_an_older_release_reads_and_goes_on(tmp_path: Path) -> None:
+    """A row written before the local copy became text (a list of turns in its JSON) reads as those
+    turns; its next turn stores the copy as text, which this release reads back."""
+    path = tmp_path / "state.sqlite3"
+    await SQLiteStore(path).close()  # a file of this release, then a row as the older one wrote it
+    record = conversation()
+    data = json.loads(record.model_dump_json(exclude={"id", "owner", "name", "head", "updated"}))
+    data["transcript"] = [{"prompt": "hi", "answer": "yo", "files": ["a.pdf"]}]
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO conversations (id, owner, name, head, updated, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.owner, record.name, "int_1", record.updated, json.dumps(data)),
+        )
+    db.close()
+    store = SQLiteStore(path)
+    old = await store.get_conversation("alice", record.id)
+    assert old is not None and old.transcript.turns() == [
+        TranscriptTurn(prompt="hi", answer="yo", files=["a.pdf"])
+    ]
+    copy = old.transcript.plus(TranscriptTurn(prompt="and?", answer="so"), budget=1_000)
+    moved = old.model_copy(update={"head": "int_2", "transcript": copy})
+    assert await store.advance_conversation("alice", record.id, "int_1", moved)
+    again = await store.get_conversation("alice", record.id)
+    assert again is not None and [t.prompt for t in again.transcript.turns()] == ["hi", "and?"]
+    await store.close()

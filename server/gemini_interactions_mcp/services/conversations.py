@@ -11,7 +11,13 @@ import time
 
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
 from gemini_interactions_mcp.services.results import ConversationRecap, ConversationSummary
-from gemini_interactions_mcp.state import ConversationRecord, NameTakenError, Store, new_conversation_id
+from gemini_interactions_mcp.state import (
+    ConversationRecord,
+    NameTakenError,
+    Store,
+    Transcript,
+    new_conversation_id,
+)
 from gemini_interactions_mcp.tool_names import ToolName
 
 NAME_PATTERN = re.compile(r"^[\w][\w .:@/+-]{0,63}$")
@@ -76,7 +82,7 @@ class ConversationDirectory:
 
     async def recap(self, owner: str, key: str, *, turns: int) -> ConversationRecap:
         record = await self.find(owner, key)
-        latest = record.transcript[-turns:] if turns else []
+        latest = record.transcript.turns()[-turns:] if turns else []
         return ConversationRecap(
             summary=ConversationSummary.of(record),
             first_turn=record.turns - len(latest) + 1,
@@ -118,7 +124,7 @@ class ConversationDirectory:
                 update={
                     "head": None,
                     "head_is_job": False,
-                    "transcript": [],
+                    "transcript": Transcript(),
                     "turns": 0,
                     "preview": "",
                     "updated": time.time(),

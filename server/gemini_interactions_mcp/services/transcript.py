@@ -13,12 +13,12 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
-from gemini_interactions_mcp.state import TranscriptTurn
+from gemini_interactions_mcp.state import Transcript, TranscriptTurn
 
 TURN_TEXT_CHARS = 2_000
 """Cap of one prompt or one answer in the copy."""
 TRANSCRIPT_CHARS = 12_000
-"""Cap of the whole copy: the oldest turns go first."""
+"""Cap of the whole copy as stored (its JSON text): the oldest turns go first."""
 
 TurnInput = str | list[dict[str, Any]]
 
@@ -28,44 +28,32 @@ def _clip(text: str, limit: int = TURN_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _size(turn: TranscriptTurn) -> int:
-    return len(turn.prompt) + len(turn.answer) + (sum(map(len, turn.files)) if turn.files else 0)
-
-
 def file_label(reference: str) -> str:
     """What the copy keeps of a file: its name (a URL is kept whole, it names the file)."""
     return reference if urlsplit(reference).scheme in ("http", "https") else PurePath(reference).name
 
 
-def with_turn(
-    transcript: Sequence[TranscriptTurn], prompt: str, answer: str, files: Sequence[str]
-) -> list[TranscriptTurn]:
+def with_turn(transcript: Transcript, prompt: str, answer: str, files: Sequence[str]) -> Transcript:
     """The copy with one more turn, trimmed from the oldest end to the budget."""
     turn = TranscriptTurn(
         prompt=_clip(prompt), answer=_clip(answer), files=[_clip(file_label(f), 200) for f in files]
     )
-    kept = [*transcript, turn]
-    total = sum(_size(t) for t in kept)
-    while len(kept) > 1 and total > TRANSCRIPT_CHARS:
-        total -= _size(kept.pop(0))
-    return kept
+    return transcript.plus(turn, budget=TRANSCRIPT_CHARS)
 
 
-def with_answer(transcript: Sequence[TranscriptTurn], answer: str) -> list[TranscriptTurn]:
+def with_answer(transcript: Transcript, answer: str) -> Transcript:
     """The copy with the answer of its last turn filled in (a background turn's answer comes later)."""
-    if not transcript:
-        return []
-    *earlier, last = transcript
-    return with_turn(earlier, last.prompt, answer, last.files)
+    earlier, last = transcript.split_last()
+    return transcript if last is None else with_turn(earlier, last.prompt, answer, last.files)
 
 
-def history_text(transcript: Sequence[TranscriptTurn]) -> str:
+def history_text(transcript: Transcript) -> str:
     """The earlier turns as one text block for the first input of a rebuilt thread."""
     lines = [
         "Earlier turns of this conversation (the server's local copy: the original thread is no longer "
         "available upstream). Continue from them:"
     ]
-    for number, turn in enumerate(transcript, start=1):
+    for number, turn in enumerate(transcript.turns(), start=1):
         files = f" [files: {', '.join(turn.files)}]" if turn.files else ""
         lines.append(f"\n[turn {number}] User: {turn.prompt}{files}")
         lines.append(f"[turn {number}] Assistant: {turn.answer or '(no answer recorded)'}")

@@ -15,7 +15,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from gemini_interactions_mcp.state.records import ConversationRecord, JobRecord, ProgressNote, TranscriptTurn
+from gemini_interactions_mcp.state.records import (
+    ConversationRecord,
+    JobRecord,
+    ProgressNote,
+    Transcript,
+    TranscriptTurn,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,7 +49,7 @@ _DICTIONARY = (
         id="conv_",
         owner="local",
         head="v1_",
-        transcript=[TranscriptTurn(prompt="", answer="", files=[""])],
+        transcript=Transcript.of([TranscriptTurn(prompt="", answer="", files=[""])]),
         created=0,
         updated=0,
     ).model_dump_json()

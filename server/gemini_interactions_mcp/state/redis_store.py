@@ -11,7 +11,6 @@ the client reconnects on its own.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -111,9 +110,9 @@ class RedisStore(Store):
     @staticmethod
     def _conversation(owner: str, row: list[str]) -> ConversationRecord:
         conversation_id, name, head, updated, data = row
-        fields = json.loads(data)
-        fields.update(id=conversation_id, owner=owner, name=_none(name), head=_none(head), updated=updated)
-        return ConversationRecord.model_validate(fields)
+        return ConversationRecord.from_stored(
+            data, id=conversation_id, owner=owner, name=_none(name), head=_none(head), updated=float(updated)
+        )
 
     async def create_conversation(self, record: ConversationRecord) -> None:
         outcome = await self._script(

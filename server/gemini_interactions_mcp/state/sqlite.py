@@ -49,9 +49,9 @@ _CONVERSATION_OUTSIDE_JSON = {"id", "owner", "name", "head", "updated"}
 
 def _conversation(row: Row) -> ConversationRecord:
     conversation_id, owner, name, head, updated, data = row
-    fields = json.loads(data)
-    fields.update(id=conversation_id, owner=owner, name=name, head=head, updated=updated)
-    return ConversationRecord.model_validate(fields)
+    return ConversationRecord.from_stored(
+        data, id=conversation_id, owner=owner, name=name, head=head, updated=updated
+    )
 
 
 def _conversation_json(record: ConversationRecord) -> str:
