@@ -1,6 +1,6 @@
 """Builds the MCPServer. Its lifespan yields at once and wires the services (wiring.py) in a task of
 its own: the server answers its first listing before the Gemini client, the state store and the services
-are even loaded, and each request that needs them waits for them (`WiringGate`, tools/_common.py).
+are even loaded, and each request that needs them waits for them (`WiringGate`, tools/_wiring.py).
 
 When the wiring starts: at once when a request needs the services, shortly after the first listing is
 answered, `WIRING_GRACE_SECONDS` after the start at the latest (at once over HTTP, where readiness and
@@ -42,8 +42,8 @@ from gemini_interactions_mcp.tools import (
     speech,
     usage,
 )
-from gemini_interactions_mcp.tools._common import LatestWiring, Wiring, WiringGate
 from gemini_interactions_mcp.tools._registry import reuse_tool_registrations
+from gemini_interactions_mcp.tools._wiring import LatestWiring, Wiring, WiringGate
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 if TYPE_CHECKING:

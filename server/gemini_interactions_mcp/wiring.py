@@ -55,7 +55,7 @@ from gemini_interactions_mcp.services.uploads import FileUploader
 from gemini_interactions_mcp.services.uris import resource_uri
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import Store, StoreError, open_store, state_spec
-from gemini_interactions_mcp.tools._common import AppState
+from gemini_interactions_mcp.tools._wiring import AppState
 from gemini_interactions_mcp.tools.subscriptions import UpdateAnnouncer
 
 log = logging.getLogger(__name__)

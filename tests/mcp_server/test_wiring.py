@@ -1,4 +1,4 @@
-"""The services are wired after the server starts answering (app.py, tools/_common.py `Wiring`): the
+"""The services are wired after the server starts answering (app.py, tools/_wiring.py): the
 first tools/list never waits for them, a request that needs them waits until they are there, and a
 wiring that fails fails the connection, as a failed start did."""
 

@@ -15,7 +15,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, ValidationError
 
 from gemini_interactions_mcp.services.results import Approval, CallRecord, PausedLoop
-from gemini_interactions_mcp.tools._common import LatestWiring
+from gemini_interactions_mcp.tools._wiring import LatestWiring
 
 if TYPE_CHECKING:
     from gemini_interactions_mcp.downstream.functions import FunctionSpec

@@ -26,7 +26,8 @@ from mcp.types import (
 
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.uris import RESOURCE_TEMPLATE
-from gemini_interactions_mcp.tools._common import AppState, Wiring, principal
+from gemini_interactions_mcp.tools._common import principal
+from gemini_interactions_mcp.tools._wiring import AppState, Wiring
 from gemini_interactions_mcp.tools.prompts import PromptName
 
 MAX_VALUES = 100

@@ -14,7 +14,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
-from gemini_interactions_mcp.tools._common import Wiring, principal
+from gemini_interactions_mcp.tools._common import principal
+from gemini_interactions_mcp.tools._wiring import Wiring
 
 
 def tool_error(message: str, structured: dict[str, Any] | None = None) -> CallToolResult:

@@ -19,7 +19,8 @@ from mcp.types import AudioContent, ContentBlock, ImageContent, ResourceLink, Te
 from gemini_interactions_mcp.services.previews import share
 from gemini_interactions_mcp.services.results import AnswerPart, SavedMedia
 from gemini_interactions_mcp.services.uris import MEDIA_LINK, MEDIA_URI_PREFIX, MEDIA_URI_TEMPLATE
-from gemini_interactions_mcp.tools._common import AppContext, Wiring, app_state, principal, read_resource
+from gemini_interactions_mcp.tools._common import AppContext, app_state, principal, read_resource
+from gemini_interactions_mcp.tools._wiring import Wiring
 
 if TYPE_CHECKING:
     from gemini_interactions_mcp.services.media import MediaLibrary

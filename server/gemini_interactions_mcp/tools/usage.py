@@ -7,7 +7,8 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from gemini_interactions_mcp.tools._common import LatestWiring, principal
+from gemini_interactions_mcp.tools._common import principal
+from gemini_interactions_mcp.tools._wiring import LatestWiring
 
 USAGE_URI = "gemini://usage"
 
