@@ -1,7 +1,8 @@
 """Per-call cost of the state store, for each backend: wall and CPU time per operation.
 
-The mix is what one `ask_gemini` turn and one background job cost the store: read the conversation,
-look for its unfinished jobs, compare-and-set the head; create, read and finish a job. It runs once with
+The mix is what `ask_gemini` turns and one background job cost the store: create a conversation (a new
+one's first turn), take its lease and read it (a continued turn begins so), compare-and-set the head,
+give the lease back; create, read and finish a job. It runs once with
 one caller (latency) and once with 10 concurrent callers (what the server sees under load). The CPU time
 covers every thread of this process (the event loop and the store's own), so a thread hop counts in full.
 
@@ -33,11 +34,14 @@ async def one_round(store: Store, caller: int, n: int) -> None:
         id=f"conv_bench_{RUN}_{caller}_{n}", owner="local", model="gemini-3.5-flash", created=now, updated=now
     )
     await store.create_conversation(conversation)
-    current = await store.get_conversation("local", conversation.id)
-    assert current is not None
-    await store.unfinished_jobs(owner="local", conversation_id=conversation.id)
+    key, holder = f"conversation:{conversation.id}", f"bench:{caller}"
+    taken, current = await store.acquire_lease_and_read(
+        key, holder, 30, owner="local", conversation_id=conversation.id
+    )
+    assert taken and current is not None
     moved = current.model_copy(update={"head": f"v1_{RUN}_{caller}_{n}", "turns": 1, "updated": time.time()})
     assert await store.advance_conversation("local", conversation.id, None, moved)
+    await store.release_lease(key, holder)
     job = JobRecord(
         interaction_id=f"v1_job_{RUN}_{caller}_{n}", owner="local", kind="model", created=now, updated=now
     )

@@ -1,7 +1,8 @@
 """What one ask_gemini turn asks of the store: a conversation created by the call itself is nobody
 else's yet, so its first turn takes no lease and reads nothing back; a continued one is leased across
-processes and read under the lease (once, when the turn names it by id). The turn's usage is counted
-with the head's move, in one call."""
+processes and read under the lease (once, when the turn names it by id); where the store can (SQLite),
+the lease is taken with that read and given back with the head's move. The turn's usage is counted with
+the head's move, in one call."""
 
 from __future__ import annotations
 
@@ -63,7 +64,14 @@ async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path:
         second = await asks.ask(
             "local", AskRequest(prompt="Again", conversation=first.conversation), quiet, wait_seconds=10
         )
-        assert store.order == ["acquire_lease", "get_conversation", "advance_conversation", "release_lease"]
+        assert store.order == [  # two calls where the store can (SQLite); the memory store's in a row
+            "acquire_lease_and_read",
+            "acquire_lease",
+            "get_conversation",
+            "advance_conversation_and_release",
+            "advance_conversation",
+            "release_lease",
+        ]
         store.clear()
         named = await asks.ask("local", AskRequest(prompt="Hi", conversation="notes"), quiet, wait_seconds=10)
         assert store.calls["acquire_lease"] == 1, "a new name may be opened by a concurrent call too"
@@ -72,7 +80,9 @@ async def test_a_new_conversation_is_not_leased_and_a_continued_one_is(tmp_path:
             conversation=named.conversation, interaction_id=named.interaction_id, rounds=0, calls=[]
         )
         await asks.ask("local", AskRequest(prompt="Hi"), quiet, wait_seconds=10, after=paused)
-        assert store.order[:2] == ["acquire_lease", "get_conversation"], "a paused turn names it by id"
+        assert store.order[:3] == ["acquire_lease_and_read", "acquire_lease", "get_conversation"], (
+            "a paused turn names it by id"
+        )
         assert store.calls["get_conversation"] == 1
         tg.cancel_scope.cancel()
     record = await store.get_conversation("local", first.conversation)

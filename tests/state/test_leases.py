@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from gemini_interactions_mcp.state import (
+    ConversationRecord,
     LeaseBusyError,
     MemoryStore,
     SQLiteStore,
@@ -31,6 +32,49 @@ async def test_what_the_body_raises_comes_out_as_itself_and_the_lease_is_release
         async with hold_lease(store, "conv_9", "a", wait=1):
             raise ValueError("the body's own error")
     assert await store.acquire_lease("conv_9", "b", 30)
+
+
+async def test_a_conversation_is_read_with_its_lease_only_once_the_lease_is_taken(store: Store) -> None:
+    record = ConversationRecord(id="conv_r", owner="alice", created=1.0, updated=1.0)
+    await store.create_conversation(record)
+    read = await store.acquire_lease_and_read("k", "a", 30, owner="alice", conversation_id="conv_r")
+    assert read == (True, record)
+    assert await store.acquire_lease_and_read("k", "b", 30, owner="alice", conversation_id="conv_r") == (
+        False,
+        None,
+    ), "someone else holds it: nothing is read"
+    assert await store.acquire_lease_and_read("k", "a", 30, owner="bob", conversation_id="conv_r") == (
+        True,
+        None,
+    )
+    assert await store.release_lease("k", "a")
+
+
+async def test_a_turn_gives_its_lease_back_with_its_head_only_when_the_head_moved(store: Store) -> None:
+    record = ConversationRecord(id="conv_m", owner="alice", created=1.0, updated=1.0)
+    await store.create_conversation(record)
+    assert await store.acquire_lease("k", "a", 30)
+    moved = record.model_copy(update={"head": "int_1"})
+    lost = not await store.advance_conversation_and_release(
+        "alice", "conv_m", "int_0", moved, lease=("k", "a")
+    )
+    assert lost and not await store.acquire_lease("k", "b", 30), "a turn that lost the race keeps its lease"
+    assert await store.advance_conversation_and_release("alice", "conv_m", None, moved, lease=("k", "a"))
+    assert await store.get_conversation("alice", "conv_m") == moved
+    assert await store.acquire_lease("k", "b", 30), "given back with the head's move"
+
+
+async def test_a_failed_release_does_not_undo_a_landed_turn() -> None:
+    class Unreleasing(MemoryStore):
+        async def release_lease(self, key: str, holder: str) -> bool:
+            raise StoreUnavailableError("the store went away")
+
+    store = Unreleasing()
+    record = ConversationRecord(id="conv_u", owner="alice", created=1.0, updated=1.0)
+    await store.create_conversation(record)
+    moved = record.model_copy(update={"head": "int_1"})
+    assert await store.advance_conversation_and_release("alice", "conv_u", None, moved, lease=("k", "a"))
+    assert await store.get_conversation("alice", "conv_u") == moved
 
 
 async def test_one_holder_at_a_time_and_only_the_holder_renews_or_releases(store: Store) -> None:

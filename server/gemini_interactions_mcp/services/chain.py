@@ -49,7 +49,15 @@ from gemini_interactions_mcp.services.transcript import (
     with_history,
     with_turn,
 )
-from gemini_interactions_mcp.state import ConversationRecord, LeaseBusyError, Store, UsageCounts, UsageEntry
+from gemini_interactions_mcp.state import (
+    ConversationRecord,
+    Lease,
+    LeaseBusyError,
+    Store,
+    UsageCounts,
+    UsageEntry,
+)
+from gemini_interactions_mcp.state.leases import Acquire
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -135,6 +143,8 @@ class ConversationChain:
         self._client = client
         self._jobs = jobs
         self._locks = KeyedLocks()
+        self._leases: dict[str, Lease] = {}
+        """The lease of each conversation a turn of this process holds (one at a time: `_locks`)."""
 
     async def advance(
         self,
@@ -177,10 +187,30 @@ class ConversationChain:
         it under the hold; inside the block, `advance(..., held=True)` runs the turn on what it yields.
 
         A caller that knows the id before reading holds first and reads once: a turn on a conversation
-        read before the hold must read it again under the hold (one store call more per turn).
+        read before the hold must read it again under the hold (one store call more per turn). The read
+        comes with taking the lease, in one store call where the store can (`acquire_lease_and_read`),
+        and the turn's last write gives the lease back (`advance_conversation_and_release`).
         """
-        async with self._locks.hold(conversation_id), self._across_processes(conversation_id, wait_seconds):
-            yield await self._current(owner, conversation_id)
+        read: list[ConversationRecord | None] = []
+
+        async def take_and_read(key: str, holder: str, ttl: float) -> bool:
+            taken, record = await self._store.acquire_lease_and_read(
+                key, holder, ttl, owner=owner, conversation_id=conversation_id
+            )
+            read[:] = [record]
+            return taken
+
+        async with (
+            self._locks.hold(conversation_id),
+            self._across_processes(conversation_id, wait_seconds, take_and_read) as lease,
+        ):
+            if not read or read[0] is None:
+                raise unknown_conversation(conversation_id)
+            self._leases[conversation_id] = lease
+            try:
+                yield read[0]
+            finally:
+                del self._leases[conversation_id]
 
     async def _advance(
         self, owner: str, current: ConversationRecord, request: TurnRequest, turn: Turn[T]
@@ -192,7 +222,7 @@ class ConversationChain:
             created, notes = await self._create(current, request, turn)
             updated = self._after(current, request, created)
             billed = created.billed
-            if await self._store.advance_conversation(owner, current.id, current.head, updated, usage=billed):
+            if await self._moved(owner, current, updated, billed):
                 return Advanced(updated, created, notes)
             log.warning("conversation %s advanced elsewhere; replaying the turn on the new head", current.id)
             if billed is not None:
@@ -200,13 +230,33 @@ class ConversationChain:
             await turn.discard(created)
         raise contended()
 
+    async def _moved(
+        self, owner: str, current: ConversationRecord, updated: ConversationRecord, billed: UsageEntry | None
+    ) -> bool:
+        """Move the head (compare-and-set); a turn that holds the conversation's lease gives it back in
+        the same store call once the head has moved."""
+        lease = self._leases.get(current.id)
+        if lease is None:
+            return await self._store.advance_conversation(
+                owner, current.id, current.head, updated, usage=billed
+            )
+        moved = await self._store.advance_conversation_and_release(
+            owner, current.id, current.head, updated, usage=billed, lease=(lease.key, lease.holder)
+        )
+        lease.released = moved
+        return moved
+
     @asynccontextmanager
-    async def _across_processes(self, conversation_id: str, wait_seconds: float) -> AsyncIterator[None]:
+    async def _across_processes(
+        self, conversation_id: str, wait_seconds: float, acquire: Acquire | None = None
+    ) -> AsyncIterator[Lease]:
         """Hold the conversation's lease in the store (renewed while the turn runs)."""
         wait = max(wait_seconds, MIN_LEASE_WAIT_SECONDS)
         try:
-            async with leased(self._store, CONVERSATION_PREFIX + conversation_id, wait=wait):
-                yield
+            async with leased(
+                self._store, CONVERSATION_PREFIX + conversation_id, wait=wait, acquire=acquire
+            ) as lease:
+                yield lease
         except LeaseBusyError:
             raise contended() from None
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 import anyio
 
 from gemini_interactions_mcp.state import Lease, Store, hold_lease, new_holder_id
+from gemini_interactions_mcp.state.leases import Acquire
 
 CONVERSATION_PREFIX = "conversation:"
 JOB_WATCHER_PREFIX = "job:"
@@ -35,17 +36,25 @@ def _unwrapped_errors() -> Iterator[None]:
 
 @asynccontextmanager
 async def leased(
-    store: Store, key: str, *, wait: float, ttl: float | None = None, stop_when_lost: bool = False
+    store: Store,
+    key: str,
+    *,
+    wait: float,
+    ttl: float | None = None,
+    stop_when_lost: bool = False,
+    acquire: Acquire | None = None,
 ) -> AsyncIterator[Lease]:
     """Hold the lease `key` for a new holder while the body runs (LeaseBusyError after `wait` s); its
-    time to live is the store's default unless `ttl` is given.
+    time to live is the store's default unless `ttl` is given; `acquire` as for `hold_lease`.
 
     With `stop_when_lost`, the body is cancelled the moment the lease is lost (`lease.lost` is then
     set when the block ends): work that must run in one process only stops rather than run twice.
     """
     lease_options = {} if ttl is None else {"ttl": ttl}
     with _unwrapped_errors():
-        async with hold_lease(store, key, new_holder_id(), wait=wait, **lease_options) as lease:
+        async with hold_lease(
+            store, key, new_holder_id(), wait=wait, acquire=acquire, **lease_options
+        ) as lease:
             if not stop_when_lost:
                 yield lease
                 return

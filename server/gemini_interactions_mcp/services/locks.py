@@ -14,9 +14,15 @@ from dataclasses import dataclass, field
 import anyio
 
 
+def _lock() -> anyio.Lock:
+    """A lock that is taken at once when free: anyio's default first yields to the event loop (a
+    checkpoint), about 15 µs of CPU on every turn, though nothing is waiting."""
+    return anyio.Lock(fast_acquire=True)
+
+
 @dataclass
 class _Entry:
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    lock: anyio.Lock = field(default_factory=_lock)
     users: int = 0
 
 

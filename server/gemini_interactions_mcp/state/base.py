@@ -13,12 +13,13 @@ import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from gemini_interactions_mcp.state.counters import MemoryRateLimiter, RateLimiter
-from gemini_interactions_mcp.state.errors import StoreUnavailableError, without_location
+from gemini_interactions_mcp.state.errors import StoreError, StoreUnavailableError, without_location
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     DailyUsage,
@@ -108,6 +109,26 @@ class Store(ABC):
         both land, the loser sees False and replays on the new head. The stored name is kept (names
         change only through `rename_conversation`, so a rename racing a turn is not undone).
         """
+
+    async def advance_conversation_and_release(
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        *,
+        usage: UsageEntry | None = None,
+        lease: tuple[str, str],
+    ) -> bool:
+        """`advance_conversation`, then, if the head moved, `release_lease(*lease)` (key, holder): how a
+        turn on a conversation ends. A store may make the two one call (SQLite: one hop to its thread
+        instead of two). A head that did not move keeps the lease: the turn is replayed under it. A
+        release that fails is not an error: the turn has landed, and the lease runs out by itself."""
+        moved = await self.advance_conversation(owner, conversation_id, expected_head, updated, usage=usage)
+        if moved:
+            with suppress(StoreError):
+                await self.release_lease(*lease)
+        return moved
 
     @abstractmethod
     async def rename_conversation(
@@ -304,6 +325,16 @@ class Store(ABC):
         They expire on their own, so a process that dies never blocks the others for longer than `ttl`.
         (In Redis terms: `SET key holder NX PX ttl`, plus the extension for the same holder.)
         """
+
+    async def acquire_lease_and_read(
+        self, key: str, holder: str, ttl: float, *, owner: str, conversation_id: str
+    ) -> tuple[bool, ConversationRecord | None]:
+        """`acquire_lease`, then, if it was taken, `get_conversation(owner, conversation_id)` read under
+        it: how a turn on a conversation begins. A store may make the two one call (SQLite: one hop to
+        its thread instead of two, about 80 µs of CPU under load)."""
+        if not await self.acquire_lease(key, holder, ttl):
+            return False, None
+        return True, await self.get_conversation(owner, conversation_id)
 
     @abstractmethod
     async def renew_lease(self, key: str, holder: str, ttl: float) -> bool:

@@ -18,7 +18,7 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
@@ -33,6 +33,9 @@ LONGEST_RETRY_SECONDS = 0.25
 RETRY_FRACTION = 10
 """A renewal that failed is tried again after this fraction of the time to live."""
 
+Acquire = Callable[[str, str, float], Awaitable[bool]]
+"""Takes a lease (key, holder, ttl): `Store.acquire_lease`, or a caller's that also reads under it."""
+
 
 def new_holder_id() -> str:
     """A holder id unique to this process and call site: host, process id and a random tail."""
@@ -44,17 +47,27 @@ class Lease:
     key: str
     holder: str
     lost: anyio.Event = field(default_factory=anyio.Event)
+    released: bool = False
+    """Given back already, with the work's last write (`Store.advance_conversation_and_release`)."""
 
 
 @asynccontextmanager
 async def hold_lease(
-    store: Store, key: str, holder: str, *, wait: float, ttl: float = DEFAULT_TTL_SECONDS
+    store: Store,
+    key: str,
+    holder: str,
+    *,
+    wait: float,
+    ttl: float = DEFAULT_TTL_SECONDS,
+    acquire: Acquire | None = None,
 ) -> AsyncIterator[Lease]:
     """Hold the lease `key` while the body runs; LeaseBusyError if it stays taken for `wait` seconds.
-    Whatever the body raises comes out as itself (not wrapped in an exception group)."""
+    Whatever the body raises comes out as itself (not wrapped in an exception group). `acquire` takes
+    the lease instead of `store.acquire_lease` (one that reads what the body needs in the same call)."""
+    take = acquire or store.acquire_lease
     deadline = anyio.current_time() + wait
     pause = FIRST_RETRY_SECONDS
-    while not await store.acquire_lease(key, holder, ttl):
+    while not await take(key, holder, ttl):
         left = deadline - anyio.current_time()
         if left <= 0:
             raise LeaseBusyError(f"{key!r} stayed busy in another server process for {wait:g} s; try again.")
@@ -67,8 +80,9 @@ async def hold_lease(
             yield lease
     finally:
         # A release that fails is harmless (the lease expires on its own); the work's outcome matters more.
-        with anyio.CancelScope(shield=True), suppress(StoreError):
-            await store.release_lease(key, holder)
+        if not lease.released:
+            with anyio.CancelScope(shield=True), suppress(StoreError):
+                await store.release_lease(key, holder)
 
 
 @asynccontextmanager

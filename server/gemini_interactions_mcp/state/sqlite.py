@@ -16,7 +16,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,6 +74,34 @@ def _resource(row: Row) -> ResourceRecord:
             "data": json.loads(data),
         }
     )
+
+
+def _conversation_row(db: sqlite3.Connection, owner: str, key: str) -> Row | None:
+    """The conversation `key` names (its id, or else its name) among the owner's."""
+    row: Row | None = db.execute(
+        f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE owner = ? AND (id = ? OR name = ?) "
+        "ORDER BY id = ? DESC LIMIT 1",
+        (owner, key, key, key),
+    ).fetchone()
+    return row
+
+
+def _take_lease(db: sqlite3.Connection, key: str, holder: str, ttl: float) -> bool:
+    now = time.time()
+    cursor = db.execute(
+        "INSERT INTO leases (key, holder, expires) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
+        "WHERE leases.expires <= ? OR leases.holder = excluded.holder",
+        (key, holder, now + ttl, now),
+    )
+    return cursor.rowcount == 1
+
+
+def _drop_lease(db: sqlite3.Connection, key: str, holder: str) -> bool:
+    cursor = db.execute(
+        "DELETE FROM leases WHERE key = ? AND holder = ? AND expires > ?", (key, holder, time.time())
+    )
+    return cursor.rowcount == 1
 
 
 def _name_clash(exc: sqlite3.IntegrityError) -> bool:
@@ -169,15 +197,7 @@ class SQLiteStore(Store):
         await self._run(work)
 
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
-        def work(db: sqlite3.Connection) -> Row | None:
-            row: Row | None = db.execute(
-                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE owner = ? AND (id = ? OR name = ?) "
-                "ORDER BY id = ? DESC LIMIT 1",
-                (owner, key, key, key),
-            ).fetchone()
-            return row
-
-        row = await self._run(work)
+        row = await self._run(lambda db: _conversation_row(db, owner, key))
         return None if row is None else _conversation(row)
 
     async def list_conversations(
@@ -201,6 +221,38 @@ class SQLiteStore(Store):
         *,
         usage: UsageEntry | None = None,
     ) -> bool:
+        return await self._run(self._advancing(owner, conversation_id, expected_head, updated, usage))
+
+    async def advance_conversation_and_release(
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        *,
+        usage: UsageEntry | None = None,
+        lease: tuple[str, str],
+    ) -> bool:
+        advance = self._advancing(owner, conversation_id, expected_head, updated, usage)
+
+        def work(db: sqlite3.Connection) -> bool:
+            moved = advance(db)
+            if moved:
+                with suppress(sqlite3.Error):  # the turn has landed; an unreleased lease runs out by itself
+                    _drop_lease(db, *lease)
+            return moved
+
+        return await self._run(work)
+
+    def _advancing(
+        self,
+        owner: str,
+        conversation_id: str,
+        expected_head: str | None,
+        updated: ConversationRecord,
+        usage: UsageEntry | None,
+    ) -> Callable[[sqlite3.Connection], bool]:
+        """The work of `advance_conversation` (run on the store's thread)."""
         data = _conversation_json(updated)
 
         def advance(db: sqlite3.Connection) -> bool:
@@ -220,7 +272,7 @@ class SQLiteStore(Store):
                     _count_usage(db, owner, usage.day, usage.model, usage.usage)
                 return moved
 
-        return await self._run(work)
+        return work
 
     async def rename_conversation(
         self, owner: str, conversation_id: str, name: str | None
@@ -449,17 +501,18 @@ class SQLiteStore(Store):
     # Expiry times are wall-clock seconds: the processes sharing the file share the machine's clock.
 
     async def acquire_lease(self, key: str, holder: str, ttl: float) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
-            now = time.time()
-            cursor = db.execute(
-                "INSERT INTO leases (key, holder, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
-                "WHERE leases.expires <= ? OR leases.holder = excluded.holder",
-                (key, holder, now + ttl, now),
-            )
-            return cursor.rowcount == 1
+        return await self._run(lambda db: _take_lease(db, key, holder, ttl))
 
-        return await self._run(work)
+    async def acquire_lease_and_read(
+        self, key: str, holder: str, ttl: float, *, owner: str, conversation_id: str
+    ) -> tuple[bool, ConversationRecord | None]:
+        def work(db: sqlite3.Connection) -> tuple[bool, Row | None]:
+            if not _take_lease(db, key, holder, ttl):
+                return False, None
+            return True, _conversation_row(db, owner, conversation_id)
+
+        taken, row = await self._run(work)
+        return taken, None if row is None else _conversation(row)
 
     async def renew_lease(self, key: str, holder: str, ttl: float) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -473,13 +526,7 @@ class SQLiteStore(Store):
         return await self._run(work)
 
     async def release_lease(self, key: str, holder: str) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                "DELETE FROM leases WHERE key = ? AND holder = ? AND expires > ?", (key, holder, time.time())
-            )
-            return cursor.rowcount == 1
-
-        return await self._run(work)
+        return await self._run(lambda db: _drop_lease(db, key, holder))
 
     async def lease_left(self, key: str) -> float | None:
         def work(db: sqlite3.Connection) -> float | None:
