@@ -17,7 +17,7 @@ def test_a_long_conversation_keeps_its_newest_turns_within_the_budget() -> None:
     transcript = Transcript()
     for i in range(200):
         transcript = with_turn(transcript, f"question {i} " + "q" * 3000, "a" * 5000, [f"/home/me/f{i}.pdf"])
-    assert len(transcript.text) <= TRANSCRIPT_CHARS
+    assert len(transcript.json) <= TRANSCRIPT_CHARS
     turns = transcript.turns()
     assert len(turns) == len(transcript) > 1
     assert turns[-1].prompt.startswith("question 199") and len(turns[-1].answer) == TURN_TEXT_CHARS

@@ -6,7 +6,7 @@ import json
 
 import anyio
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gemini_interactions_mcp.state import (
     ConversationRecord,
@@ -213,8 +213,8 @@ async def test_a_write_is_validated_nested_plain_data_included(store: Store) -> 
 
 
 async def test_the_local_copy_keeps_any_text_exactly(store: Store) -> None:
-    """The copy is stored as a line of JSON per turn: line breaks, quotes and any other character inside
-    a turn come back exactly, and never split it."""
+    """The copy is kept as JSON text and spliced, not dumped again: line breaks, quotes and any other
+    character inside a turn come back exactly, and never split it."""
     record = conversation()
     await store.create_conversation(record)
     tricky = TranscriptTurn(
@@ -228,13 +228,22 @@ async def test_the_local_copy_keeps_any_text_exactly(store: Store) -> None:
     assert stored.transcript.turns() == [TranscriptTurn(prompt="first"), tricky]
 
 
-def test_a_local_copy_written_as_a_list_of_turns_reads_as_those_turns() -> None:
-    """Records written before the copy became text hold a list of turns: they read as those turns, and
-    their next write stores them as text."""
-    earlier = {
-        **json.loads(conversation().model_dump_json()),
-        "transcript": [{"prompt": "hi", "answer": "yo"}],
-    }
-    record = ConversationRecord.model_validate_json(json.dumps(earlier))
-    assert record.transcript.turns() == [TranscriptTurn(prompt="hi", answer="yo")]
-    assert json.loads(record.model_dump_json())["transcript"] == '["hi","yo",[]]'
+def test_the_local_copy_is_stored_as_earlier_releases_store_it() -> None:
+    """Where the copy is in the stored object does not matter: an earlier release's record (the copy
+    among the other fields) reads as this one's (the copy last, cut off unparsed), and an earlier
+    release, which validates the whole object, reads this one's."""
+
+    class Earlier(BaseModel):
+        transcript: list[TranscriptTurn]
+        turns: int
+
+    copy = Transcript.of(
+        [TranscriptTurn(prompt="hi", answer="yo"), TranscriptTurn(prompt='"]}', files=["a"])]
+    )
+    record = conversation().model_copy(update={"transcript": copy, "turns": 2})
+    written = record.stored_json()
+    assert Earlier.model_validate_json(written) == Earlier(transcript=copy.turns(), turns=2)
+    assert ConversationRecord.from_stored(written) == record
+    earlier = json.loads(written)
+    earlier = {"transcript": earlier.pop("transcript"), **earlier}  # as an earlier release ordered it
+    assert ConversationRecord.from_stored(json.dumps(earlier)).transcript.turns() == copy.turns()

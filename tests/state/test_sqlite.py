@@ -181,8 +181,8 @@ async def test_an_older_file_is_migrated_and_keeps_its_running_jobs(tmp_path: Pa
 
 
 async def test_a_conversation_of_an_older_release_reads_and_goes_on(tmp_path: Path) -> None:
-    """A row written before the local copy became text (a list of turns in its JSON) reads as those
-    turns; its next turn stores the copy as text, which this release reads back."""
+    """A row written by an earlier release (its local copy among the other fields of its JSON) reads as
+    those turns; its next turn stores the copy last, which this release reads back."""
     path = tmp_path / "state.sqlite3"
     await SQLiteStore(path).close()  # a file of this release, then a row as the older one wrote it
     record = conversation()

@@ -43,8 +43,11 @@ def with_turn(transcript: Transcript, prompt: str, answer: str, files: Sequence[
 
 def with_answer(transcript: Transcript, answer: str) -> Transcript:
     """The copy with the answer of its last turn filled in (a background turn's answer comes later)."""
-    earlier, last = transcript.split_last()
-    return transcript if last is None else with_turn(earlier, last.prompt, answer, last.files)
+    turns = transcript.turns()
+    if not turns:
+        return transcript
+    *earlier, last = turns
+    return with_turn(Transcript.of(earlier), last.prompt, answer, last.files)
 
 
 def history_text(transcript: Transcript) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
-from gemini_interactions_mcp.state.packing import FAST, pack, unpack
+from gemini_interactions_mcp.state.packing import FAST, pack, pack_json, unpack, unpack_json
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     DailyUsage,
@@ -42,7 +42,7 @@ class _Conversation:
     packed: bytes
 
     def record(self) -> ConversationRecord:
-        return unpack(ConversationRecord, self.packed)
+        return ConversationRecord.from_stored(unpack_json(self.packed))
 
 
 @dataclass(slots=True)
@@ -84,7 +84,7 @@ class MemoryStore(Store):
             name=checked.name,
             head=_shared(checked.head),
             updated=checked.updated,
-            packed=pack(checked, FAST),
+            packed=pack_json(checked.stored_json(), FAST),
         )
 
     async def create_conversation(self, record: ConversationRecord) -> None:

@@ -52,14 +52,23 @@ _DICTIONARY = (
         transcript=Transcript.of([TranscriptTurn(prompt="", answer="", files=[""])]),
         created=0,
         updated=0,
-    ).model_dump_json()
+    ).stored_json()
 ).encode()
 
 
 def pack(record: BaseModel, level: int = SMALL) -> bytes:
-    deflate = zlib.compressobj(level, zdict=_DICTIONARY)
-    return deflate.compress(record.model_dump_json().encode()) + deflate.flush()
+    return pack_json(record.model_dump_json(), level)
 
 
 def unpack(model: type[M], packed: bytes) -> M:
-    return model.model_validate_json(zlib.decompressobj(zdict=_DICTIONARY).decompress(packed))
+    return model.model_validate_json(unpack_json(packed))
+
+
+def pack_json(text: str, level: int = SMALL) -> bytes:
+    """JSON text already made (a conversation's `stored_json`), packed."""
+    deflate = zlib.compressobj(level, zdict=_DICTIONARY)
+    return deflate.compress(text.encode()) + deflate.flush()
+
+
+def unpack_json(packed: bytes) -> str:
+    return zlib.decompressobj(zdict=_DICTIONARY).decompress(packed).decode()

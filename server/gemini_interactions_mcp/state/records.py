@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, TypeAdapter, field_validator
 from pydantic_core import core_schema
 
 CONVERSATION_ID_PREFIX = "conv_"
@@ -97,85 +97,77 @@ class TranscriptTurn(BaseModel):
     files: list[str] = Field(default_factory=list)
 
 
-def _line(turn: TranscriptTurn) -> str:
-    return json.dumps([turn.prompt, turn.answer, turn.files], ensure_ascii=False, separators=(",", ":"))
+_TURNS = TypeAdapter(list[TranscriptTurn])
+_ELEMENT = json.JSONDecoder()
+_TRANSCRIPT_KEY = ',"transcript":'
+"""How the local copy begins in a stored conversation written by `stored_json` (always its last field).
+Inside JSON strings a quote is escaped, so this text can only be a real key."""
 
 
 class Transcript:
-    """A conversation's local copy as it is stored: one line of JSON per turn, `[prompt, answer, files]`,
-    oldest first; the turns are parsed only when something reads them (a rebuilt thread, a recap).
+    """A conversation's local copy held as the JSON text of its list of turns, as every release stores
+    it; the turns are parsed only when something reads them (a rebuilt thread, a recap).
 
     Every turn reads its conversation and writes it back with one more turn. As a list of turn models
     the copy was parsed, validated and dumped again each time: with a full copy (12,000 characters,
-    about 100 short turns) some 200 µs a turn and a thousand objects for the garbage collector. As text
-    it is one string in and out, and a new turn is a splice. (JSON escapes line breaks inside strings,
-    so a raw newline only ever separates turns.) Records written before held a list of turns: they are
-    read as such and stored as text from their next write on.
+    about 100 short turns) some 200 µs a turn and a thousand objects for the garbage collector. Held as
+    text, it goes in and out of the store as it is (`stored_json`, `ConversationRecord.from_stored`),
+    and a new turn is a splice: only the turns dropped from the oldest end are parsed, to find where
+    they end. The stored form is unchanged, so earlier releases read what this one writes.
     """
 
-    __slots__ = ("text",)
+    __slots__ = ("json",)
 
-    def __init__(self, text: str = "") -> None:
-        self.text = text
+    def __init__(self, json_text: str = "[]") -> None:
+        self.json = json_text
 
     @classmethod
     def of(cls, turns: Iterable[TranscriptTurn]) -> Transcript:
-        return cls("\n".join(map(_line, turns)))
+        return cls(f"[{','.join(turn.model_dump_json() for turn in turns)}]")
 
     def turns(self) -> list[TranscriptTurn]:
         """The turns, parsed and validated now."""
-        if not self.text:
-            return []
-        parsed = (json.loads(line) for line in self.text.split("\n"))
-        return [TranscriptTurn(prompt=prompt, answer=answer, files=files) for prompt, answer, files in parsed]
+        return _TURNS.validate_json(self.json)
 
     def plus(self, turn: TranscriptTurn, *, budget: int) -> Transcript:
-        """The copy with `turn` at the end and its oldest turns dropped until the stored text fits in
+        """The copy with `turn` at the end and its oldest turns dropped until its JSON text fits in
         `budget` characters; the new turn is kept whatever its size."""
-        text = f"{self.text}\n{_line(turn)}" if self.text else _line(turn)
-        start = 0
-        while len(text) - start > budget:
-            newline = text.find("\n", start)
-            if newline < 0:
-                break
-            start = newline + 1
-        return Transcript(text[start:])
-
-    def split_last(self) -> tuple[Transcript, TranscriptTurn | None]:
-        """The copy without its last turn, and that turn (None when empty)."""
-        if not self.text:
-            return self, None
-        cut = self.text.rfind("\n")
-        prompt, answer, files = json.loads(self.text[cut + 1 :])
-        earlier = Transcript(self.text[:cut] if cut >= 0 else "")
-        return earlier, TranscriptTurn(prompt=prompt, answer=answer, files=files)
+        text = f"{self.json[:-1]}{',' if self else ''}{turn.model_dump_json()}]"
+        start = 1
+        while len(text) - start + 1 > budget:
+            _, end = _ELEMENT.raw_decode(text, start)
+            if text[end] != ",":
+                break  # the newest turn
+            start = end + 1
+        return Transcript(f"[{text[start:]}" if start > 1 else text)
 
     def __len__(self) -> int:
-        return self.text.count("\n") + 1 if self.text else 0
+        """The number of turns (parses them: for rare paths only)."""
+        return len(self.turns())
+
+    def __bool__(self) -> bool:
+        return self.json != "[]"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Transcript) and other.text == self.text
+        return isinstance(other, Transcript) and other.json == self.json
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Transcript({len(self)} turns)"
+        return f"Transcript({self.json[:60]!r})"
 
     @classmethod
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        from_text = core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
         from_turns = core_schema.no_info_after_validator_function(
             cls.of, handler.generate_schema(list[TranscriptTurn])
         )
         return core_schema.json_or_python_schema(
-            json_schema=core_schema.union_schema([from_text, from_turns]),
-            python_schema=core_schema.union_schema(
-                [core_schema.is_instance_schema(cls), from_text, from_turns]
-            ),
+            json_schema=from_turns,
+            python_schema=core_schema.union_schema([core_schema.is_instance_schema(cls), from_turns]),
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda transcript: transcript.text, return_schema=core_schema.str_schema()
+                lambda transcript: json.loads(transcript.json)
             ),
         )
 
@@ -229,12 +221,29 @@ class ConversationRecord(BaseModel):
 
     @classmethod
     def from_stored(cls, data: str, **columns: Any) -> ConversationRecord:
-        """A record stored as the JSON object `data` plus the fields a store keeps in columns of their
-        own (SQLite, Redis), validated in one pass over the JSON text: the columns are written in front
-        of `data`'s fields (which never hold them). Parsing `data` into Python first and validating
-        that took twice as long."""
-        fields = json.dumps(columns)
-        return cls.model_validate_json(f"{fields[:-1]},{data[1:]}" if data.strip() != "{}" else fields)
+        """A record stored as the JSON object `data` (`stored_json`) plus the fields a store keeps in
+        columns of its own (SQLite, Redis), validated in one pass over the JSON text: the columns are
+        written in front of `data`'s fields (which never hold them), and a local copy written last is
+        cut off as it is, unparsed. (One written by an earlier release, elsewhere in the object, is
+        parsed with the rest.) Parsing `data` into Python first and validating that took twice as long."""
+        transcript = None
+        cut = data.rfind(_TRANSCRIPT_KEY)
+        if cut >= 0 and data.endswith("]}"):
+            transcript = Transcript(data[cut + len(_TRANSCRIPT_KEY) : -1])
+            data = data[:cut] + "}"
+        if columns:
+            fields = json.dumps(columns)
+            data = f"{fields[:-1]},{data[1:]}" if data.strip() != "{}" else fields
+        record = cls.model_validate_json(data)
+        if transcript is not None:
+            record.transcript = transcript
+        return record
+
+    def stored_json(self, *, exclude: frozenset[str] = frozenset()) -> str:
+        """This record as the stores write it (less the `exclude`d fields): its local copy last, spliced
+        in as the JSON text it is held as, not parsed and dumped again."""
+        rest = self.model_dump_json(exclude={"transcript", *exclude})
+        return f"{rest[:-1]}{',' if rest != '{}' else ''}{_TRANSCRIPT_KEY[1:]}{self.transcript.json}}}"
 
 
 _CONVERSATION_FIELDS = tuple(ConversationRecord.model_fields)

@@ -51,7 +51,7 @@ FINISHED_CHANNEL = f"{PREFIX}jobs:finished"
 CONNECT_TIMEOUT_SECONDS = 3.0
 COMMAND_TIMEOUT_SECONDS = 10.0
 RESUBSCRIBE_SECONDS = 0.5
-_CONVERSATION_OUTSIDE_DATA = {"id", "owner", "name", "head", "updated"}
+_CONVERSATION_OUTSIDE_DATA = frozenset({"id", "owner", "name", "head", "updated"})
 
 
 def _none(value: str) -> str | None:
@@ -105,7 +105,7 @@ class RedisStore(Store):
 
     @staticmethod
     def _data(record: ConversationRecord) -> str:
-        return record.checked().model_dump_json(exclude=_CONVERSATION_OUTSIDE_DATA)
+        return record.checked().stored_json(exclude=_CONVERSATION_OUTSIDE_DATA)
 
     @staticmethod
     def _conversation(owner: str, row: list[str]) -> ConversationRecord:

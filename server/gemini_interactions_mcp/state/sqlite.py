@@ -44,7 +44,7 @@ T = TypeVar("T")
 Row = tuple[Any, ...]
 
 _CONVERSATION_COLUMNS = "id, owner, name, head, updated, data"
-_CONVERSATION_OUTSIDE_JSON = {"id", "owner", "name", "head", "updated"}
+_CONVERSATION_OUTSIDE_JSON = frozenset({"id", "owner", "name", "head", "updated"})
 
 
 def _conversation(row: Row) -> ConversationRecord:
@@ -55,7 +55,7 @@ def _conversation(row: Row) -> ConversationRecord:
 
 
 def _conversation_json(record: ConversationRecord) -> str:
-    return record.checked().model_dump_json(exclude=_CONVERSATION_OUTSIDE_JSON)
+    return record.checked().stored_json(exclude=_CONVERSATION_OUTSIDE_JSON)
 
 
 def _job(row: Row) -> JobRecord:

@@ -4,9 +4,7 @@ Version 2 keeps the resources a principal owns (media files, uploads, stores, en
 the daily usage ledger. Version 4 gives jobs their conversation in a column, with an index over the
 running ones only, so "does this conversation have a turn still running?" reads a few index entries
 instead of every unfinished job; adds `leases` for the cross-process leases; and drops the index for
-listing an owner's jobs (nothing lists them). Version 5 changes no table: a conversation's local copy
-is written as text (`records.Transcript`), which earlier releases cannot read, so they refuse the file
-instead; rows written before are read as they are and rewritten by their next turn.
+listing an owner's jobs (nothing lists them).
 """
 
 from __future__ import annotations
@@ -48,7 +46,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP INDEX jobs_owner_created",
         "CREATE TABLE leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL)",
     ),
-    (),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
