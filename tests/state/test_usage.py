@@ -54,3 +54,17 @@ async def test_a_turn_and_its_usage_move_together(store: Store) -> None:
     assert (row.interactions, row.usage.total_tokens) == (1, 7)
     current = await store.get_conversation("alice", "conv_u")
     assert current is not None and current.head == "v1_a"
+
+
+async def test_a_new_conversation_and_its_first_turns_usage_are_stored_together(store: Store) -> None:
+    """A conversation a call starts is stored with its first turn, and the turn's usage counted in the
+    same call; a clash (the id exists) stores and counts nothing."""
+    now = time.time()
+    entry = UsageEntry(day="2026-12-05", model="gemini-3.5-flash", usage={"total_tokens": 7})
+    first = ConversationRecord(id="conv_n", owner="alice", head="v1_a", turns=1, created=now, updated=now)
+    await store.create_conversation(first, usage=entry)
+    with pytest.raises(ValueError, match="already exists"):
+        await store.create_conversation(first, usage=entry)
+    (row,) = await store.daily_usage("alice", since="2026-12-05")
+    assert (row.interactions, row.usage.total_tokens) == (1, 7)
+    assert await store.get_conversation("alice", "conv_n") == first

@@ -24,7 +24,7 @@ from gemini_interactions_mcp.downstream.hub import is_downstream_entry
 from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
-from gemini_interactions_mcp.services.conversations import ID_PREFIX, ConversationDirectory
+from gemini_interactions_mcp.services.conversations import ID_PREFIX, ConversationDirectory, NewConversation
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
 from gemini_interactions_mcp.services.inputs import TurnInputs
@@ -161,6 +161,8 @@ class _ModelTurn:
     extra_tools: list[dict[str, Any]] | None = None
     paused_at: str | None = None
     """The interaction whose calls waited for the user: the turn goes on from there, sending nothing new."""
+    new: NewConversation | None = None
+    """The conversation, if this turn starts it: stored before a job that refers to it is."""
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
@@ -183,6 +185,8 @@ class _ModelTurn:
             usage = _summed(usage, outcome.usage)
         running = outcome.status == "in_progress"
         if running:
+            if self.new is not None:
+                await self.new.store_now()
             await self.jobs.adopt_running(
                 self.owner, "model", outcome.interaction_id, self.conversation_id, self.model
             )
@@ -270,7 +274,7 @@ class AskService:
         """
         deadline = time.monotonic() + wait_seconds
         notes: list[str] = []
-        async with self._conversation(owner, request, after, wait_seconds) as (conversation, held):
+        async with self._conversation(owner, request, after, wait_seconds) as (conversation, held, new):
             if after is None:
                 settings = merged_settings(conversation.settings, request)
                 turn_input = await self._inputs.build(
@@ -303,6 +307,7 @@ class AskService:
                 ledger=self._ledger,
                 extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
                 paused_at=after.interaction_id if after is not None else None,
+                new=new,
             )
             advanced = await self._chain.advance(
                 owner,
@@ -316,8 +321,8 @@ class AskService:
                 turn,
                 wait_seconds=wait_seconds,
                 progress=progress,
-                private=after is None and request.conversation is None,  # created by open() just now
                 held=held,
+                new=new,
             )
         outcome = advanced.created.result
         data: Any = None
@@ -351,8 +356,9 @@ class AskService:
     @asynccontextmanager
     async def _conversation(
         self, owner: str, request: AskRequest, after: PausedLoop | None, wait_seconds: float
-    ) -> AsyncIterator[tuple[ConversationRecord, bool]]:
-        """The conversation of this turn, and whether it is held for the turn (lock and lease) already.
+    ) -> AsyncIterator[tuple[ConversationRecord, bool, NewConversation | None]]:
+        """The conversation of this turn, whether it is held for the turn (lock and lease) already, and
+        whether the turn starts it (then it is stored with the turn: `NewConversation`).
 
         A conversation named by its id is held first and read once, under the hold: the turn is
         serialised with others on it from here on, its settings included. One named by name (or a new
@@ -361,11 +367,14 @@ class AskService:
         key = (after.conversation if after is not None else request.conversation or "").strip()
         if key.startswith(ID_PREFIX):
             async with self._chain.holding(owner, key, wait_seconds) as conversation:
-                yield conversation, True
+                yield conversation, True, None
         elif after is not None:
-            yield await self._directory.find(owner, after.conversation), False
+            yield await self._directory.find(owner, after.conversation), False, None
+        elif request.conversation is None:
+            new = self._directory.new(owner)
+            yield new.record, False, new
         else:
-            yield await self._directory.open(owner, request.conversation), False
+            yield await self._directory.open(owner, request.conversation), False, None
 
     @staticmethod
     def _paused(conversation: str, outcome: TurnOutcome, loop: LoopTurn | None) -> PausedLoop | None:

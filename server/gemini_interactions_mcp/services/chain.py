@@ -36,7 +36,12 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
     NotFoundError,
 )
-from gemini_interactions_mcp.services.conversations import CAS_ATTEMPTS, contended, unknown_conversation
+from gemini_interactions_mcp.services.conversations import (
+    CAS_ATTEMPTS,
+    NewConversation,
+    contended,
+    unknown_conversation,
+)
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.jobs import JobFinished, JobService
@@ -157,6 +162,7 @@ class ConversationChain:
         progress: Progress | None,
         private: bool = False,
         held: bool = False,
+        new: NewConversation | None = None,
     ) -> Advanced[T]:
         """Run one turn on the conversation and move its head there.
 
@@ -169,9 +175,11 @@ class ConversationChain:
         compare-and-set still keeps the chain one line if someone did.
 
         A `held` conversation is one the caller holds already, read under the hold (`holding`).
+
+        A `new` conversation is private and not stored yet: the turn stores it with the head's move.
         """
-        if private:
-            return await self._advance(owner, conversation, request, turn)
+        if private or new is not None:
+            return await self._advance(owner, conversation, request, turn, new)
         if held:
             current = await self._after_previous_turn(owner, conversation, wait_seconds, progress)
             return await self._advance(owner, current, request, turn)
@@ -213,7 +221,12 @@ class ConversationChain:
                 del self._leases[conversation_id]
 
     async def _advance(
-        self, owner: str, current: ConversationRecord, request: TurnRequest, turn: Turn[T]
+        self,
+        owner: str,
+        current: ConversationRecord,
+        request: TurnRequest,
+        turn: Turn[T],
+        new: NewConversation | None = None,
     ) -> Advanced[T]:
         """Create the turn on the head and move the head there, replaying it on a head moved meanwhile."""
         for attempt in range(CAS_ATTEMPTS):
@@ -222,6 +235,9 @@ class ConversationChain:
             created, notes = await self._create(current, request, turn)
             updated = self._after(current, request, created)
             billed = created.billed
+            if new is not None and not new.stored:
+                await new.store_with(updated, billed)
+                return Advanced(updated, created, notes)
             if await self._moved(owner, current, updated, billed):
                 return Advanced(updated, created, notes)
             log.warning("conversation %s advanced elsewhere; replaying the turn on the new head", current.id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
 from gemini_interactions_mcp.services.results import ConversationRecap, ConversationSummary
@@ -16,6 +17,7 @@ from gemini_interactions_mcp.state import (
     NameTakenError,
     Store,
     Transcript,
+    UsageEntry,
     new_conversation_id,
 )
 from gemini_interactions_mcp.tool_names import ToolName
@@ -37,6 +39,30 @@ def contended() -> ServiceError:
     return ServiceError(
         "This conversation is being continued by another server process at the same time; try again."
     )
+
+
+@dataclass
+class NewConversation:
+    """A conversation a call starts under a new random id and no name, not stored yet.
+
+    Its first turn stores it together with the head's move and the turn's usage (`store_with`: one
+    store call, where creating it up front took two). Whatever has to find it before that turn ends (a
+    background job, whose end is recorded on it) stores it first (`store_now`). A first turn that fails
+    leaves nothing behind: the caller never learned the id.
+    """
+
+    record: ConversationRecord
+    store: Store
+    stored: bool = False
+
+    async def store_now(self) -> None:
+        if not self.stored:
+            await self.store.create_conversation(self.record)
+            self.stored = True
+
+    async def store_with(self, first_turn: ConversationRecord, usage: UsageEntry | None) -> None:
+        await self.store.create_conversation(first_turn, usage=usage)
+        self.stored = True
 
 
 class ConversationDirectory:
@@ -66,10 +92,7 @@ class ConversationDirectory:
                     f"Conversation name {key!r} is not usable: "
                     "use 1-64 letters, digits, spaces or . : @ / + - _"
                 )
-        now = time.time()
-        record = ConversationRecord(
-            id=new_conversation_id(), owner=owner, name=key, created=now, updated=now, preview=""
-        )
+        record = _fresh(owner, key)
         try:
             await self._store.create_conversation(record)
         except NameTakenError:
@@ -79,6 +102,10 @@ class ConversationDirectory:
                 raise
             return found
         return record
+
+    def new(self, owner: str) -> NewConversation:
+        """A new unnamed conversation, stored with its first turn (see `NewConversation`)."""
+        return NewConversation(_fresh(owner, None), self._store)
 
     async def recap(self, owner: str, key: str, *, turns: int) -> ConversationRecap:
         record = await self.find(owner, key)
@@ -139,3 +166,10 @@ class ConversationDirectory:
         if not await self._store.delete_conversation(owner, record.id):
             raise unknown_conversation(key)
         return record.id
+
+
+def _fresh(owner: str, name: str | None) -> ConversationRecord:
+    now = time.time()
+    return ConversationRecord(
+        id=new_conversation_id(), owner=owner, name=name, created=now, updated=now, preview=""
+    )

@@ -79,8 +79,12 @@ class Store(ABC):
     # -- conversations -----------------------------------------------------------------------------
 
     @abstractmethod
-    async def create_conversation(self, record: ConversationRecord) -> None:
-        """Insert a new conversation; NameTakenError if its owner already uses `record.name`."""
+    async def create_conversation(
+        self, record: ConversationRecord, *, usage: UsageEntry | None = None
+    ) -> None:
+        """Insert a new conversation; NameTakenError if its owner already uses `record.name`. With
+        `usage`, also count it as `add_usage` does: a new conversation stored with its first turn
+        (and that turn's cost) in one call of the store."""
 
     @abstractmethod
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:

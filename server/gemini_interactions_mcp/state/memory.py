@@ -87,7 +87,9 @@ class MemoryStore(Store):
             packed=pack_json(checked.stored_json(), FAST),
         )
 
-    async def create_conversation(self, record: ConversationRecord) -> None:
+    async def create_conversation(
+        self, record: ConversationRecord, *, usage: UsageEntry | None = None
+    ) -> None:
         if record.id in self._conversations:
             raise ValueError(f"conversation id {record.id!r} already exists")
         if record.name is not None:
@@ -95,6 +97,8 @@ class MemoryStore(Store):
                 raise NameTakenError(record.owner, record.name)
             self._names[(record.owner, record.name)] = record.id
         self._put_conversation(record)
+        if usage is not None:
+            self._count_usage(record.owner, usage.day, usage.model, usage.usage)
 
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
         entry = self._owned(owner, key)

@@ -114,7 +114,9 @@ class RedisStore(Store):
             data, id=conversation_id, owner=owner, name=_none(name), head=_none(head), updated=float(updated)
         )
 
-    async def create_conversation(self, record: ConversationRecord) -> None:
+    async def create_conversation(
+        self, record: ConversationRecord, *, usage: UsageEntry | None = None
+    ) -> None:
         outcome = await self._script(
             "CREATE_CONVERSATION",
             [
@@ -135,6 +137,8 @@ class RedisStore(Store):
             raise NameTakenError(record.owner, record.name)
         if outcome != "ok":
             raise ValueError(f"conversation id {record.id!r} already exists")
+        if usage is not None:
+            await self.add_usage(record.owner, usage.day, usage.model, usage.usage)
 
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
         row = await self._script("GET_CONVERSATION", [], [PREFIX, owner, key])

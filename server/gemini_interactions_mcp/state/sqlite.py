@@ -180,10 +180,12 @@ class SQLiteStore(Store):
 
     # -- conversations -----------------------------------------------------------------------------
 
-    async def create_conversation(self, record: ConversationRecord) -> None:
+    async def create_conversation(
+        self, record: ConversationRecord, *, usage: UsageEntry | None = None
+    ) -> None:
         data = _conversation_json(record)
 
-        def work(db: sqlite3.Connection) -> None:
+        def insert(db: sqlite3.Connection) -> None:
             try:
                 db.execute(
                     f"INSERT INTO conversations ({_CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
@@ -193,6 +195,14 @@ class SQLiteStore(Store):
                 if _name_clash(exc) and record.name is not None:
                     raise NameTakenError(record.owner, record.name) from None
                 raise ValueError(f"conversation id {record.id!r} already exists") from None
+
+        def work(db: sqlite3.Connection) -> None:
+            if usage is None:
+                insert(db)
+                return
+            with _transaction(db):
+                insert(db)
+                _count_usage(db, record.owner, usage.day, usage.model, usage.usage)
 
         await self._run(work)
 
