@@ -19,11 +19,13 @@ from gemini_interactions_mcp.state import (
     SchemaVersionError,
     SQLiteStore,
     TranscriptTurn,
+    UsageEntry,
     default_state_path,
     new_conversation_id,
     open_store,
     user_data_dir,
 )
+from gemini_interactions_mcp.state import sqlite as sqlite_store
 from gemini_interactions_mcp.state.sqlite_schema import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
@@ -232,4 +234,34 @@ async def test_a_turn_begins_and_ends_with_one_hop_each(
     assert await store.advance_conversation_and_release("alice", record.id, None, moved, lease=("k", "a"))
     assert len(hops) == 2
     assert await store.acquire_lease("k", "b", 30)
+    await store.close()
+
+
+@pytest.mark.parametrize("gives_up_the_transaction", [False, True])
+async def test_a_turn_lands_when_the_release_in_its_transaction_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gives_up_the_transaction: bool
+) -> None:
+    """The head's move and the release share one transaction. A failed release keeps the turn (the
+    lease runs out by itself), also when SQLite rolled the whole transaction back with it (as it does
+    on a full disk): then the turn is written on its own, with its usage."""
+    store = SQLiteStore(tmp_path / "state.sqlite3")
+    record = conversation()
+    await store.create_conversation(record)
+    assert await store.acquire_lease("k", "a", 30)
+
+    def failing_release(db: sqlite3.Connection, key: str, holder: str) -> bool:
+        if gives_up_the_transaction:
+            db.execute("ROLLBACK")
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite_store, "_drop_lease", failing_release)
+    moved = record.model_copy(update={"head": "int_1", "turns": 1})
+    usage = UsageEntry(day="2026-12-05", model="gemini-3.5-flash", usage={"total_tokens": 7})
+    assert await store.advance_conversation_and_release(
+        "alice", record.id, None, moved, usage=usage, lease=("k", "a")
+    )
+    assert await store.get_conversation("alice", record.id) == moved
+    (day,) = await store.daily_usage("alice", since="2026-12-05")
+    assert (day.interactions, day.usage.total_tokens) == (1, 7)
+    assert not await store.acquire_lease("k", "b", 30), "not given back: it runs out by itself"
     await store.close()

@@ -231,7 +231,15 @@ class SQLiteStore(Store):
         *,
         usage: UsageEntry | None = None,
     ) -> bool:
-        return await self._run(self._advancing(owner, conversation_id, expected_head, updated, usage))
+        advance = self._advancing(owner, conversation_id, expected_head, updated, usage)
+
+        def work(db: sqlite3.Connection) -> bool:
+            if usage is None:
+                return advance(db)
+            with _transaction(db):
+                return advance(db)
+
+        return await self._run(work)
 
     async def advance_conversation_and_release(
         self,
@@ -246,10 +254,23 @@ class SQLiteStore(Store):
         advance = self._advancing(owner, conversation_id, expected_head, updated, usage)
 
         def work(db: sqlite3.Connection) -> bool:
-            moved = advance(db)
-            if moved:
-                with suppress(sqlite3.Error):  # the turn has landed; an unreleased lease runs out by itself
-                    _drop_lease(db, *lease)
+            """The head's move and the release in one transaction: one commit (one round of WAL locks and
+            writes) where two took two. A failed release does not undo the turn: an unreleased lease runs
+            out by itself, and if SQLite gave up the whole transaction with it, the turn is written alone."""
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                moved = advance(db)
+                if moved:
+                    with suppress(sqlite3.Error):
+                        _drop_lease(db, *lease)
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            if not db.in_transaction:
+                with _transaction(db):
+                    return advance(db)
+            db.execute("COMMIT")
             return moved
 
         return await self._run(work)
@@ -262,7 +283,8 @@ class SQLiteStore(Store):
         updated: ConversationRecord,
         usage: UsageEntry | None,
     ) -> Callable[[sqlite3.Connection], bool]:
-        """The work of `advance_conversation` (run on the store's thread)."""
+        """The statements of `advance_conversation` (run on the store's thread, inside a write transaction
+        whenever `usage` is counted too)."""
         data = _conversation_json(updated)
 
         def advance(db: sqlite3.Connection) -> bool:
@@ -271,18 +293,12 @@ class SQLiteStore(Store):
                 "WHERE id = ? AND owner = ? AND head IS ?",
                 (updated.head, updated.updated, data, conversation_id, owner, expected_head),
             )
-            return cursor.rowcount == 1
+            moved = cursor.rowcount == 1
+            if moved and usage is not None:
+                _count_usage(db, owner, usage.day, usage.model, usage.usage)
+            return moved
 
-        def work(db: sqlite3.Connection) -> bool:
-            if usage is None:
-                return advance(db)
-            with _transaction(db):
-                moved = advance(db)
-                if moved:
-                    _count_usage(db, owner, usage.day, usage.model, usage.usage)
-                return moved
-
-        return work
+        return advance
 
     async def rename_conversation(
         self, owner: str, conversation_id: str, name: str | None

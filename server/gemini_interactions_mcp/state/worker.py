@@ -72,10 +72,9 @@ class SerialWorker:
                     _settle_plain(future, result, error)  # type: ignore[arg-type]
                 else:
                     batch.setdefault(loop, []).append((future, result, error))  # type: ignore[arg-type]
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
+                if self._queue.empty():
                     break
+                item = self._queue.get()
             for loop, outcomes in batch.items():
                 with suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
                     loop.call_soon_threadsafe(_settle, outcomes)
