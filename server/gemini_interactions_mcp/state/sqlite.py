@@ -257,20 +257,14 @@ class SQLiteStore(Store):
             """The head's move and the release in one transaction: one commit (one round of WAL locks and
             writes) where two took two. A failed release does not undo the turn: an unreleased lease runs
             out by itself, and if SQLite gave up the whole transaction with it, the turn is written alone."""
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db):
                 moved = advance(db)
                 if moved:
                     with suppress(sqlite3.Error):
                         _drop_lease(db, *lease)
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            if not db.in_transaction:
-                with _transaction(db):
-                    return advance(db)
-            db.execute("COMMIT")
+                    if not db.in_transaction:  # rolled back with the failed release: begin again
+                        db.execute("BEGIN IMMEDIATE")
+                        moved = advance(db)
             return moved
 
         return await self._run(work)
