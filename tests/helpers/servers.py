@@ -12,12 +12,15 @@ import random
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import uvicorn
 
 from tests.helpers.waiting import async_wait_until, wait_until
+
+if TYPE_CHECKING:
+    from tests.helpers.tls import Certificate
 
 START_TIMEOUT = 20.0
 
@@ -57,14 +60,19 @@ class ServerThread:
     """An ASGI app under uvicorn on 127.0.0.1 in a daemon thread, bound before it starts (no port race).
 
     Use as a context manager; `url` is its base URL. `lifespan` follows uvicorn's option ("auto", "off").
+    With `certificate` it serves HTTPS, and `url` names `localhost` (the name the certificate is for).
     """
 
-    def __init__(self, app: Any, *, lifespan: str = "auto") -> None:
+    def __init__(self, app: Any, *, lifespan: str = "auto", certificate: Certificate | None = None) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan=lifespan)
+        tls: dict[str, Any] = {}
+        if certificate is not None:
+            self.url = f"https://localhost:{self.port}"
+            tls = {"ssl_certfile": str(certificate.certfile), "ssl_keyfile": str(certificate.keyfile)}
+        config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan=lifespan, **tls)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

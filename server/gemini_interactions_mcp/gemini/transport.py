@@ -1,4 +1,5 @@
-"""The connections under the client: httpx2's HTTP/1.1 pool, with each request sent in one write.
+"""The connections under the client: httpx2's HTTP/1.1 pool, on asyncio's own transports
+(`loop_stream.py`), with each request sent in one write.
 
 httpcore2 writes a request's head and its body separately: two system calls, two TCP segments (two TLS
 records against Google), and a receiver woken twice, on every turn. The streams here hold writes until
@@ -11,12 +12,15 @@ another process: 0.2-0.3 ms less CPU in the client and 0.1-0.2 ms less in the se
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Iterable
 from typing import Any
 
 import httpcore2
 import httpx2
+
+from gemini_interactions_mcp.gemini import loop_stream
 
 FLUSH_BYTES = 64 * 1024
 """Held bytes past this go out at once, so an upload is never gathered whole in memory."""
@@ -72,7 +76,18 @@ class OneWriteStream(httpcore2.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
 
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
+    """TCP connections on asyncio's transports when the loop is asyncio's and no socket options are asked
+    for; httpcore2's anyio streams otherwise (another event loop, a Unix socket)."""
+
     def __init__(self) -> None:
         self._backend = httpcore2.AnyIOBackend()
 
@@ -84,6 +99,8 @@ class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
+        if not socket_options and _on_asyncio():
+            return OneWriteStream(await loop_stream.connect_tcp(host, port, timeout, local_address))
         stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return OneWriteStream(stream)
 

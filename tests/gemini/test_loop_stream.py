@@ -1,0 +1,199 @@
+"""Upstream connections on asyncio's own transports (gemini/loop_stream.py): reads take what has arrived,
+a timeout only when a read has to wait, a slow reader pauses the socket, ends and resets are told apart,
+TLS is asyncio's, and the Gemini client talks through them, HTTPS included."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import struct
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpcore2
+import httpx2
+import pytest
+
+from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.gemini.loop_stream import READ_HIGH_WATER, LoopStream, connect_tcp
+from gemini_interactions_mcp.gemini.transport import OneWriteStream, OneWriteTransport
+from tests.helpers.servers import ServerThread
+from tests.helpers.tls import Certificate, localhost_certificate
+from tests.helpers.waiting import async_wait_until
+
+pytestmark = pytest.mark.anyio
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A TCP (or TLS) server on 127.0.0.1 running `handler` per connection; yields its port."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> Certificate:
+    return localhost_certificate(tmp_path)
+
+
+async def test_a_read_takes_what_has_arrived_up_to_max_bytes_and_then_the_end() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hello world")
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        chunks = []
+        while chunk := await stream.read(4, timeout=5.0):
+            chunks.append(chunk)
+        assert b"".join(chunks) == b"hello world" and max(map(len, chunks)) <= 4
+        assert await stream.read(4, timeout=5.0) == b""  # the end stays the end
+        assert stream.get_extra_info("is_readable")  # a pooled connection in this state is not reused
+        with pytest.raises(httpcore2.WriteError):
+            await stream.write(b"more")
+        await stream.aclose()
+
+
+async def test_a_read_that_waits_too_long_times_out_and_the_connection_still_reads() -> None:
+    late = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await late.wait()
+        writer.write(b"late")
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        with pytest.raises(httpcore2.ReadTimeout):
+            await stream.read(10, timeout=0.05)
+        late.set()
+        assert await stream.read(10, timeout=5.0) == b"late"
+        await stream.aclose()
+
+
+async def test_a_reset_is_a_read_error_once_the_bytes_before_it_are_read() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"partial")
+        await writer.drain()
+        await reader.read(1)  # the client has read "partial": now reset the connection
+        writer.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
+        writer.transport.abort()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        assert await stream.read(100, timeout=5.0) == b"partial"
+        await stream.write(b"!")
+        with pytest.raises(httpcore2.ReadError):
+            await stream.read(100, timeout=5.0)
+        await stream.aclose()
+
+
+async def test_a_slow_reader_pauses_the_socket_and_still_reads_everything_in_order() -> None:
+    payload = bytes(range(256)) * (16 * READ_HIGH_WATER // 256)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        protocol = stream._protocol
+
+        async def paused() -> bool:
+            return protocol.reading_paused
+
+        await async_wait_until(paused, what="the socket's reading to pause")
+        assert len(protocol.data) < READ_HIGH_WATER + 256 * 1024  # what one more receive could add
+        received = bytearray()
+        while chunk := await stream.read(64 * 1024, timeout=5.0):
+            received += chunk
+        assert received == payload and not protocol.reading_paused
+        await stream.aclose()
+
+
+async def test_tls_is_asyncios_own_and_a_certificate_not_trusted_fails_to_connect(
+    certificate: Certificate,
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        data = await reader.read(100)
+        writer.write(data.upper())
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler, certificate.server_context()) as port:
+        plain = await connect_tcp("127.0.0.1", port, 5.0, None)
+        stream = await plain.start_tls(certificate.client_context(), "localhost", timeout=5.0)
+        assert isinstance(stream.get_extra_info("ssl_object"), ssl.SSLObject)
+        await stream.write(b"ping")
+        assert await stream.read(100, timeout=5.0) == b"PING"
+        await stream.aclose()
+
+        untrusting = await connect_tcp("127.0.0.1", port, 5.0, None)
+        with pytest.raises(httpcore2.ConnectError, match="certificate"):
+            await untrusting.start_tls(ssl.create_default_context(), "localhost", timeout=5.0)
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound but not listening: connections are refused
+        with pytest.raises(httpcore2.ConnectError):
+            await connect_tcp("127.0.0.1", port, 5.0, None)
+
+
+async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")  # keep-alive, then it closes
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler) as port, httpx2.AsyncClient(transport=OneWriteTransport()) as client:
+        first = await client.get(f"http://127.0.0.1:{port}/")
+        stream = first.extensions["network_stream"]
+
+        async def closed_by_the_server() -> bool:
+            return bool(stream.get_extra_info("is_readable"))
+
+        await async_wait_until(closed_by_the_server, what="the server's close to arrive")
+        second = await client.get(f"http://127.0.0.1:{port}/")
+    assert first.text == second.text == "ok" and connections == 2
+
+
+async def test_the_client_talks_https_through_asyncio_connections(
+    certificate: Certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As against Google: HTTPS, the certificate checked (here trusted through SSL_CERT_FILE)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    emulator = create_app(EmulatorConfig(step_delay=0.0))
+    with ServerThread(emulator, lifespan="off", certificate=certificate) as tls:
+        async with InteractionsClient(ClientConfig(base_url=tls.url)) as client:
+            first = await client.create({"model": "gemini-3.5-flash", "input": "hi"})
+            second = await client.create({"model": "gemini-3.5-flash", "input": "again"})
+        async with httpx2.AsyncClient(transport=OneWriteTransport()) as plain:
+            response = await plain.get(f"{tls.url}/_emulator/config")
+    assert first.status == second.status == "completed" and response.status_code == 200
+    stream = response.extensions["network_stream"]
+    assert isinstance(stream, OneWriteStream) and isinstance(stream._stream, LoopStream)
+    assert isinstance(stream.get_extra_info("ssl_object"), ssl.SSLObject)
