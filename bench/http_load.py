@@ -4,13 +4,15 @@
 Every server runs in its own process (ours with the emulator in yet another one, stepping with no delay),
 all on the same cores as this load generator. A phase runs N clients against one server for a fixed time;
 the phases rotate through the servers round after round so machine drift hits each alike. The server's
-CPU is read from /proc (utime + stime) over the phase. The load others put on the machine meanwhile is
-reported too: CPU busy on the whole machine less what this bench's processes used.
+CPU is read from /proc (utime + stime) over the phase, and so is this load generator's (the N clients share
+its one process): the server's event loop holds one core at most, so the clients and the emulator have
+the other, and the ratio to echo moves with the server's CPU per call. The load others put on the machine
+meanwhile is reported too: CPU busy on the whole machine less what this bench's processes used.
 
 Goals (issue 12): server CPU per call at most 2 ms with either store; ask_gemini calls/s at 10 clients at
 least 0.4x the echo floor with either store.
 
-    .venv/bin/python -m bench.http_load [--clients 10] [--seconds 6] [--rounds 3] [--mode auto|legacy]
+    .venv/bin/python -m bench.http_load [--clients 10] [--seconds 6] [--rounds 5] [--mode auto|legacy]
         [--stores memory,sqlite] [--baseline DIR] [--progress] [--continue]
 
 `--continue` makes each client continue one conversation of its own (every call after its first names
@@ -61,6 +63,8 @@ class Phase:
     seconds: float
     server_cpu: float
     emulator_cpu: float
+    clients_cpu: float
+    """CPU seconds this load generator (all N clients, one process) used over the phase."""
     others_busy: float
     """CPU seconds per second the rest of the machine used meanwhile (0 to the core count)."""
 
@@ -156,7 +160,7 @@ async def phase(
     elapsed = time.perf_counter() - timing["start"]
     used = [b - a for a, b in zip(before[0], after[0], strict=True)]
     others = max(0.0, (after[1] - before[1]) - sum(used)) / elapsed
-    return Phase(sum(counts), elapsed, used[1], used[2], others)
+    return Phase(sum(counts), elapsed, used[1], used[2], used[0], others)
 
 
 def spread(values: list[float], fmt: str) -> str:
@@ -224,7 +228,7 @@ def report(targets: list[Target], clients: int, seconds: float, rounds: int, mod
     print(f"{clients} clients ({mode}), {rounds} rounds of {seconds:g} s phases; median (min-max)")
     print(
         f"{'server':<30} {'calls/s':>16} {'server CPU ms/call':>20} {'emulator ms/call':>18} "
-        f"{'ratio to echo':>18} {'others busy':>14}"
+        f"{'ratio to echo':>18} {'clients ms/call':>16} {'others busy':>14}"
     )
     for target in targets:
         rates = spread([p.rate for p in target.results], ".0f")
@@ -233,9 +237,10 @@ def report(targets: list[Target], clients: int, seconds: float, rounds: int, mod
         emulator = [p.emulator_cpu / p.calls * 1000 for p in target.results]
         ours = target is not echo
         others = spread([p.others_busy for p in target.results], ".2f")
+        clients_cpu = spread([p.clients_cpu / p.calls * 1000 for p in target.results], ".2f")
         print(
             f"{target.label:<30} {rates:>16} {cpu:>20} {spread(emulator, '.2f') if ours else '':>18} "
-            f"{spread(ratios, '.2f') if ours else '':>18} {others:>14}"
+            f"{spread(ratios, '.2f') if ours else '':>18} {clients_cpu:>16} {others:>14}"
         )
 
 
@@ -243,7 +248,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mode", default="auto", choices=["auto", "legacy"])
     parser.add_argument("--stores", default="memory,sqlite")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to compare with")
