@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import httpcore2
 import httpx2
 import pytest
+from httpcore2._backends.anyio import AnyIOStream
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
@@ -197,3 +199,59 @@ async def test_the_client_talks_https_through_asyncio_connections(
     stream = response.extensions["network_stream"]
     assert isinstance(stream, OneWriteStream) and isinstance(stream._stream, LoopStream)
     assert isinstance(stream.get_extra_info("ssl_object"), ssl.SSLObject)
+
+
+async def test_a_write_the_peer_does_not_take_times_out() -> None:
+    """The peer reads nothing: once the kernel's buffers and the transport's are full, writing waits,
+    and gives up after its timeout."""
+    stop = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await stop.wait()
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        block = b"x" * (1024 * 1024)
+        with pytest.raises(httpcore2.WriteTimeout):
+            for _ in range(256):  # far more than loopback buffers hold
+                await stream.write(block, timeout=0.05)
+        stop.set()
+        await stream.aclose()
+
+
+async def test_a_cancelled_read_leaves_the_connection_readable() -> None:
+    ready = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await ready.wait()
+        writer.write(b"after")
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        with anyio.move_on_after(0.05) as scope:
+            await stream.read(10)
+        assert scope.cancelled_caught and stream._protocol.reader is None
+        ready.set()
+        assert await stream.read(10, timeout=5.0) == b"after"
+        await stream.aclose()
+
+
+async def test_connections_asking_for_socket_options_keep_httpcore2s_anyio_streams() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    async with serving(handler) as port:
+        backend = OneWriteTransport()._pool._network_backend
+        keepalive = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+        chosen = [
+            await backend.connect_tcp("127.0.0.1", port, timeout=5.0),
+            await backend.connect_tcp("127.0.0.1", port, timeout=5.0, socket_options=keepalive),
+        ]
+        assert [type(s._stream) for s in chosen] == [LoopStream, AnyIOStream]
+        for stream in chosen:
+            await stream.aclose()
