@@ -5,6 +5,7 @@ TLS is asyncio's, and the Gemini client talks through them, HTTPS included."""
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import ssl
 import struct
@@ -195,29 +196,11 @@ async def test_the_client_talks_https_through_asyncio_connections(
             second = await client.create({"model": "gemini-3.5-flash", "input": "again"})
         async with httpx2.AsyncClient(transport=OneWriteTransport()) as plain:
             response = await plain.get(f"{tls.url}/_emulator/config")
+            stream = response.extensions["network_stream"]
+            assert isinstance(stream, OneWriteStream) and isinstance(stream._stream, LoopStream)
+            assert isinstance(stream.get_extra_info("ssl_object"), ssl.SSLObject)
     assert first.status == second.status == "completed" and response.status_code == 200
-    stream = response.extensions["network_stream"]
-    assert isinstance(stream, OneWriteStream) and isinstance(stream._stream, LoopStream)
-    assert isinstance(stream.get_extra_info("ssl_object"), ssl.SSLObject)
-
-
-async def test_a_write_the_peer_does_not_take_times_out() -> None:
-    """The peer reads nothing: once the kernel's buffers and the transport's are full, writing waits,
-    and gives up after its timeout."""
-    stop = asyncio.Event()
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stop.wait()
-        writer.close()
-
-    async with serving(handler) as port:
-        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
-        block = b"x" * (1024 * 1024)
-        with pytest.raises(httpcore2.WriteTimeout):
-            for _ in range(256):  # far more than loopback buffers hold
-                await stream.write(block, timeout=0.05)
-        stop.set()
-        await stream.aclose()
+    assert stream.get_extra_info("ssl_object") is None  # closed with the client
 
 
 async def test_a_cancelled_read_leaves_the_connection_readable() -> None:
@@ -255,3 +238,73 @@ async def test_connections_asking_for_socket_options_keep_httpcore2s_anyio_strea
         assert [type(s._stream) for s in chosen] == [LoopStream, AnyIOStream]
         for stream in chosen:
             await stream.aclose()
+
+
+async def test_tls_on_a_connection_the_server_already_closed_fails_at_once(
+    certificate: Certificate,
+) -> None:
+    """An overloaded balancer may accept and hang up: that is a connect error now, not a handshake
+    waiting out its timeout (or forever, with none)."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        assert await stream.read(10, timeout=5.0) == b""  # the server's close has arrived
+
+        async def socket_closed() -> bool:
+            return bool(stream.get_extra_info("socket").fileno() == -1)
+
+        await async_wait_until(socket_closed, what="asyncio to close the socket")
+        with anyio.fail_after(5), pytest.raises(httpcore2.ConnectError, match="before the TLS handshake"):
+            await stream.start_tls(certificate.client_context(), "localhost", timeout=None)
+
+
+async def test_a_write_the_peer_does_not_take_times_out_and_closing_lets_go_at_once() -> None:
+    """The peer reads nothing: once the kernel's buffers and the transport's are full, writing waits and
+    gives up after its timeout. Closed then, the connection does not linger until the peer takes the
+    queued bytes (as with httpcore2's anyio streams), and later reads and writes are errors."""
+    stop = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await stop.wait()
+        writer.close()
+
+    async with serving(handler) as port:
+        stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+        with pytest.raises(httpcore2.WriteTimeout):
+            for _ in range(256):  # far more than loopback buffers hold
+                await stream.write(b"x" * (1024 * 1024), timeout=0.05)
+        await stream.aclose()
+        protocol = stream._protocol
+
+        async def let_go() -> bool:
+            return protocol.ended
+
+        await async_wait_until(let_go, within=2.0, what="the socket to be closed")
+        with pytest.raises(httpcore2.ReadError):
+            await stream.read(10)
+        with pytest.raises(httpcore2.WriteError):
+            await stream.write(b"more")
+        assert stream.get_extra_info("is_readable")
+        await stream.aclose()  # twice is fine
+        stop.set()
+
+
+async def test_a_close_the_loop_has_not_read_yet_still_makes_a_pooled_connection_unusable() -> None:
+    """The pool asks an idle connection whether it is readable before reusing it. A server's close
+    still waiting in the kernel (the event loop busy elsewhere) counts, as it does for anyio's streams."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    stream = await connect_tcp("127.0.0.1", port, 5.0, None)
+    accepted, _ = listener.accept()
+    accepted.close()  # the server hangs up; this loop has not run since
+    client = stream.get_extra_info("socket")
+    readable, _, _ = select.select([client.fileno()], [], [], 5.0)  # the close reached the kernel
+    assert readable and not stream._protocol.ended  # ...and not the protocol
+    assert stream.get_extra_info("is_readable")
+    await stream.aclose()
+    listener.close()

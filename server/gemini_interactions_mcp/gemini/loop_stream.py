@@ -14,6 +14,7 @@ chooses); elsewhere the anyio streams serve.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpcore2
 
 READ_HIGH_WATER = 256 * 1024
 """Unread bytes past this pause the socket's reading until reads take them below a quarter of it."""
+CLOSED = "the connection is closed"
 HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before trying a host's next address while the first still connects (anyio's default)."""
 
@@ -89,10 +91,13 @@ class LoopStream(httpcore2.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Buffering) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._closed = False
         protocol.transport = transport
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
+        if self._closed:
+            raise httpcore2.ReadError(CLOSED)
         if not protocol.data and not protocol.ended:
             await self._wait(timeout, httpcore2.ReadTimeout, writing=False)
         if protocol.data:
@@ -113,7 +118,7 @@ class LoopStream(httpcore2.AsyncNetworkStream):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        if self._transport.is_closing():
+        if self._closed or self._transport.is_closing():
             raise httpcore2.WriteError(_describe(self._protocol.error))
         self._transport.write(buffer)
         if self._protocol.writing_paused:
@@ -133,49 +138,72 @@ class LoopStream(httpcore2.AsyncNetworkStream):
         finally:
             if timer is not None:
                 timer.cancel()
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()  # a timeout that met a cancellation in one pass: seen, not logged
             if writing and self._protocol.writer is waiter:
                 self._protocol.writer = None
             if not writing and self._protocol.reader is waiter:
                 self._protocol.reader = None
 
     async def aclose(self) -> None:
-        self._transport.close()
+        """Close at once, as httpcore2's anyio streams do: nothing queued is waited for, and a TLS
+        connection sends no close_notify to wait on (a silent peer would hold the socket for 30 s)."""
+        if not self._closed:
+            self._closed = True
+            self._transport.abort()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore2.AsyncNetworkStream:
+        if self._closed or self._protocol.ended or self._transport.is_closing():
+            # asyncio would start a handshake on the closed transport and wait for it forever
+            await self.aclose()
+            raise httpcore2.ConnectError("the server closed the connection before the TLS handshake")
         loop = asyncio.get_running_loop()
+        self._protocol.transport = None  # no pausing of the plain transport under the TLS one
         try:
-            upgraded = await asyncio.wait_for(
-                loop.start_tls(self._transport, self._protocol, ssl_context, server_hostname=server_hostname),
-                timeout,
-            )
+            async with asyncio.timeout(timeout):
+                upgraded = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
         except TimeoutError as exc:
-            self._transport.close()
+            await self.aclose()
             raise httpcore2.ConnectTimeout("the TLS handshake timed out") from exc
         except OSError as exc:  # ssl.SSLError among them: a refused certificate, a failed handshake
-            self._transport.close()
+            await self.aclose()
             raise httpcore2.ConnectError(_describe(exc)) from exc
-        if upgraded is None:  # the transport was closing already
-            raise httpcore2.ConnectError("the connection closed before the TLS handshake")
+        if upgraded is None:  # the transport closed as the handshake began
+            await self.aclose()
+            raise httpcore2.ConnectError("the server closed the connection before the TLS handshake")
         assert isinstance(upgraded, asyncio.Transport)
         return LoopStream(upgraded, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # An idle pooled connection with something to say has been ended by the server. What the
+            # loop has not read yet counts too (httpcore2's anyio streams poll the socket the same way).
+            return self._closed or bool(self._protocol.data) or self._protocol.ended or self._readable()
+        if self._closed:  # asyncio drops a closed TLS transport's details
+            return None
         if info in ("ssl_object", "socket"):
             return self._transport.get_extra_info(info)
         if info == "client_addr":
             return self._transport.get_extra_info("sockname")
         if info == "server_addr":
             return self._transport.get_extra_info("peername")
-        if info == "is_readable":  # an idle pooled connection with something to say has been ended
-            return bool(self._protocol.data) or self._protocol.ended
         return None
+
+    def _readable(self) -> bool:
+        sock = self._transport.get_extra_info("socket")
+        if sock is None or sock.fileno() < 0:
+            return True
+        readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        return bool(readable)
 
 
 def _describe(error: BaseException | None) -> str:
     if error is None:
-        return "the connection is closed"
+        return CLOSED
     return str(error) or type(error).__name__
 
 
@@ -184,12 +212,10 @@ async def connect_tcp(host: str, port: int, timeout: float | None, local_address
     loop = asyncio.get_running_loop()
     local = None if local_address is None else (local_address, 0)
     try:
-        transport, protocol = await asyncio.wait_for(
-            loop.create_connection(
+        async with asyncio.timeout(timeout):
+            transport, protocol = await loop.create_connection(
                 _Buffering, host, port, local_addr=local, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
-            ),
-            timeout,
-        )
+            )
     except TimeoutError as exc:
         raise httpcore2.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
     except OSError as exc:
