@@ -43,6 +43,19 @@ async def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncI
         await server.wait_closed()
 
 
+def answer_when(go: asyncio.Event, answer: bytes) -> Handler:
+    """A handler that sends `answer` once `go` is set, then waits for the client to close."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await go.wait()
+        writer.write(answer)
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    return handler
+
+
 @pytest.fixture
 def certificate(tmp_path: Path) -> Certificate:
     return localhost_certificate(tmp_path)
@@ -69,15 +82,7 @@ async def test_a_read_takes_what_has_arrived_up_to_max_bytes_and_then_the_end() 
 
 async def test_a_read_that_waits_too_long_times_out_and_the_connection_still_reads() -> None:
     late = asyncio.Event()
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await late.wait()
-        writer.write(b"late")
-        await writer.drain()
-        await reader.read()
-        writer.close()
-
-    async with serving(handler) as port:
+    async with serving(answer_when(late, b"late")) as port:
         stream = await connect_tcp("127.0.0.1", port, 5.0, None)
         with pytest.raises(httpcore2.ReadTimeout):
             await stream.read(10, timeout=0.05)
@@ -205,15 +210,7 @@ async def test_the_client_talks_https_through_asyncio_connections(
 
 async def test_a_cancelled_read_leaves_the_connection_readable() -> None:
     ready = asyncio.Event()
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await ready.wait()
-        writer.write(b"after")
-        await writer.drain()
-        await reader.read()
-        writer.close()
-
-    async with serving(handler) as port:
+    async with serving(answer_when(ready, b"after")) as port:
         stream = await connect_tcp("127.0.0.1", port, 5.0, None)
         with anyio.move_on_after(0.05) as scope:
             await stream.read(10)
@@ -308,3 +305,53 @@ async def test_a_close_the_loop_has_not_read_yet_still_makes_a_pooled_connection
     assert stream.get_extra_info("is_readable")
     await stream.aclose()
     listener.close()
+
+
+async def test_behind_an_https_proxy_the_client_tunnels_and_no_proxy_goes_direct(
+    certificate: Certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's proxy variables: HTTPS_PROXY tunnels the HTTPS calls through the proxy (CONNECT),
+    with the certificate still checked end to end; a host in NO_PROXY is reached directly."""
+    tunnels: list[bytes] = []
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(64 * 1024):
+                sink.write(data)
+                await sink.drain()
+        finally:
+            sink.close()
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        tunnels.append(head.split(b"\r\n")[0])
+        host, port = head.split()[1].decode().rsplit(":", 1)
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await asyncio.gather(
+            pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True
+        )
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
+    for variable in (
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    emulator = create_app(EmulatorConfig(step_delay=0.0))
+    with ServerThread(emulator, lifespan="off", certificate=certificate) as tls:
+        async with serving(proxy) as proxy_port:
+            monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy_port}")
+            async with InteractionsClient(ClientConfig(base_url=tls.url)) as client:
+                tunnelled = await client.create({"model": "gemini-3.5-flash", "input": "hi"})
+            assert tunnels == [f"CONNECT localhost:{tls.port} HTTP/1.1".encode()]
+            monkeypatch.setenv("NO_PROXY", "localhost")
+            async with InteractionsClient(ClientConfig(base_url=tls.url)) as client:
+                direct = await client.create({"model": "gemini-3.5-flash", "input": "hi"})
+            assert len(tunnels) == 1
+    assert tunnelled.status == direct.status == "completed"

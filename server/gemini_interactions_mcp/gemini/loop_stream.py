@@ -32,6 +32,7 @@ class _Buffering(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        """The transport a read resumes (set by `LoopStream`; None during a TLS handshake)."""
         self.data = bytearray()
         self.ended = False
         self.error: BaseException | None = None
@@ -39,10 +40,6 @@ class _Buffering(asyncio.Protocol):
         self.writing_paused = False
         self.reader: asyncio.Future[None] | None = None
         self.writer: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self.data += data
