@@ -1,5 +1,5 @@
 """The baseline: a minimal MCPServer with one echo tool, served over stdio (or Streamable HTTP with
-`--http PORT`, under uvicorn as our server runs: no access log)."""
+`--http PORT`, under uvicorn as our server runs: asyncio's own loop, no access log)."""
 
 import sys
 
@@ -18,6 +18,7 @@ if __name__ == "__main__":
         import uvicorn
 
         app = server.streamable_http_app()
-        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+        port = int(sys.argv[2])
+        uvicorn.run(app, host="127.0.0.1", port=port, loop="asyncio", log_level="warning", access_log=False)
     else:
         server.run("stdio")

@@ -19,6 +19,11 @@ import httpx2
 import pytest
 from httpcore2._backends.anyio import AnyIOStream
 
+try:
+    import uvloop
+except ImportError:  # no Windows build
+    uvloop = None
+
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
 from gemini_interactions_mcp.gemini.loop_stream import READ_HIGH_WATER, LoopStream, connect_tcp
@@ -235,6 +240,24 @@ async def test_connections_asking_for_socket_options_keep_httpcore2s_anyio_strea
         assert [type(s._stream) for s in chosen] == [LoopStream, AnyIOStream]
         for stream in chosen:
             await stream.aclose()
+
+
+@pytest.mark.skipif(uvloop is None, reason="uvloop has no Windows build")
+@pytest.mark.parametrize("anyio_backend", [pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")])
+async def test_on_uvloop_the_client_uses_httpcore2s_anyio_streams() -> None:
+    """uvicorn runs an app on uvloop whenever uvloop is installed: calls must work there too (uvloop's
+    create_connection takes no happy_eyeballs_delay, so asyncio's transports are not used)."""
+    assert type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+    with ServerThread(create_app(EmulatorConfig(step_delay=0.0)), lifespan="off") as running:
+        async with InteractionsClient(ClientConfig(base_url=running.url)) as client:
+            interaction = await client.create({"model": "gemini-3.5-flash", "input": "hi"})
+            async with client.stream_create({"model": "gemini-3.5-flash", "input": "hi"}) as events:
+                streamed = [event async for event in events]
+        backend = OneWriteTransport()._pool._network_backend
+        stream = await backend.connect_tcp("127.0.0.1", running.port, timeout=5.0)
+        assert type(stream._stream) is AnyIOStream
+        await stream.aclose()
+    assert interaction.status == "completed" and streamed
 
 
 async def test_tls_on_a_connection_the_server_already_closed_fails_at_once(

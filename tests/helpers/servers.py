@@ -61,9 +61,18 @@ class ServerThread:
 
     Use as a context manager; `url` is its base URL. `lifespan` follows uvicorn's option ("auto", "off").
     With `certificate` it serves HTTPS, and `url` names `localhost` (the name the certificate is for).
+    `loop` is asyncio's own unless asked ("uvloop"), as the server pins it: uvicorn's default would pick
+    uvloop, which the test extra installs.
     """
 
-    def __init__(self, app: Any, *, lifespan: str = "auto", certificate: Certificate | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        lifespan: str = "auto",
+        certificate: Certificate | None = None,
+        loop: str = "asyncio",
+    ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
@@ -72,7 +81,9 @@ class ServerThread:
         if certificate is not None:
             self.url = f"https://localhost:{self.port}"
             tls = {"ssl_certfile": str(certificate.certfile), "ssl_keyfile": str(certificate.keyfile)}
-        config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan=lifespan, **tls)
+        config = uvicorn.Config(
+            app, log_config=None, log_level="warning", lifespan=lifespan, loop=loop, **tls
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

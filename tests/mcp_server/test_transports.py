@@ -14,12 +14,19 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
-from gemini_interactions_mcp.transport.http import http_app
-from tests.helpers.principals import TOKENS
+from gemini_interactions_mcp.gemini import ClientConfig
+from gemini_interactions_mcp.operations import Operations
+from gemini_interactions_mcp.transport.http import http_app, uvicorn_config
+from tests.helpers.principals import ALICE, TOKENS, connect
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
 from .conftest import authed
+
+try:
+    import uvloop
+except ImportError:  # no Windows build
+    uvloop = None
 
 pytestmark = pytest.mark.anyio
 
@@ -153,8 +160,6 @@ async def test_an_allowed_host_is_accepted(emulator_url: str, tmp_path: Path) ->
         tokens=TOKENS,
         allowed_hosts=("mcp.example.com",),
     )
-    from gemini_interactions_mcp.gemini import ClientConfig
-
     app = http_app(settings, client_config=ClientConfig(base_url=emulator_url, api_key=None))
     with ServerThread(app) as running:
         async with authed("alice-token-1") as raw:
@@ -163,3 +168,30 @@ async def test_an_allowed_host_is_accepted(emulator_url: str, tmp_path: Path) ->
             allowed = await raw.post(f"{running.url}/mcp", json=body, headers={"Host": "mcp.example.com"})
     assert foreign.status_code == 421
     assert allowed.status_code != 421
+
+
+def test_the_server_keeps_asyncios_loop_and_parses_http_with_httptools(tmp_path: Path) -> None:
+    """uvicorn would run the server on uvloop whenever it is installed (the test extra installs it): the
+    server keeps the loop it is tested and measured on, and parses HTTP with httptools, not h11."""
+    settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), transport="http", tokens=TOKENS)
+    config = uvicorn_config(settings, Operations())
+    config.load()
+    assert config.loop == "asyncio"
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+
+
+@pytest.mark.skipif(uvloop is None, reason="uvloop has no Windows build")
+async def test_the_app_served_on_uvloop_continues_a_conversation(emulator_url: str, tmp_path: Path) -> None:
+    """Served by someone's own uvicorn on uvloop: turns reach Gemini and continue, on the SQLite store
+    (whose thread hands results back through the loop)."""
+    settings = ServerSettings(
+        state=str(tmp_path / "state.sqlite3"), allow_dirs=(tmp_path,), transport="http", tokens=TOKENS
+    )
+    app = http_app(settings, client_config=ClientConfig(base_url=emulator_url, api_key=None))
+    with ServerThread(app, loop="uvloop") as running:
+        async with connect(running, ALICE) as alice:
+            first = data(await alice.call_tool("ask_gemini", {"prompt": "My code is 1234."}))
+            again = await alice.call_tool(
+                "ask_gemini", {"prompt": "What is my code?", "conversation": first["conversation"]}
+            )
+    assert "Your code is 1234" in text_of(again)

