@@ -19,15 +19,11 @@ import httpx2
 import pytest
 from httpcore2._backends.anyio import AnyIOStream
 
-try:
-    import uvloop
-except ImportError:  # no Windows build
-    uvloop = None
-
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
 from gemini_interactions_mcp.gemini.loop_stream import READ_HIGH_WATER, LoopStream, connect_tcp
 from gemini_interactions_mcp.gemini.transport import OneWriteStream, OneWriteTransport
+from tests.helpers.loops import UVLOOP_BACKEND, needs_uvloop
 from tests.helpers.servers import ServerThread
 from tests.helpers.tls import Certificate, localhost_certificate
 from tests.helpers.waiting import async_wait_until
@@ -242,8 +238,8 @@ async def test_connections_asking_for_socket_options_keep_httpcore2s_anyio_strea
             await stream.aclose()
 
 
-@pytest.mark.skipif(uvloop is None, reason="uvloop has no Windows build")
-@pytest.mark.parametrize("anyio_backend", [pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")])
+@needs_uvloop
+@pytest.mark.parametrize("anyio_backend", [UVLOOP_BACKEND])
 async def test_on_uvloop_the_client_uses_httpcore2s_anyio_streams() -> None:
     """uvicorn runs an app on uvloop whenever uvloop is installed: calls must work there too (uvloop's
     create_connection takes no happy_eyeballs_delay, so asyncio's transports are not used)."""

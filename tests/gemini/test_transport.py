@@ -101,7 +101,8 @@ async def test_behind_a_proxy_the_client_keeps_httpx2s_proxy_transports(
     exist, and answers (404 for an unknown interaction), so the call went through it."""
     for variable in ("HTTPS_PROXY", "ALL_PROXY", "https_proxy", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(variable, raising=False)
-    with ServerThread(create_app(EmulatorConfig(step_delay=0.0)), lifespan="off") as proxy:
+    emulator = create_app(EmulatorConfig(step_delay=0.0))
+    with ServerThread(emulator, lifespan="off", http="h11") as proxy:  # h11 takes a proxy's absolute-form
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         async with InteractionsClient(ClientConfig(base_url="http://gemini.invalid")) as client:
             with pytest.raises(NotFoundError):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 import uvicorn
 
+from gemini_interactions_mcp.transport.http_parser import BoundedHttpToolsProtocol
 from tests.helpers.waiting import async_wait_until, wait_until
 
 if TYPE_CHECKING:
@@ -61,8 +62,9 @@ class ServerThread:
 
     Use as a context manager; `url` is its base URL. `lifespan` follows uvicorn's option ("auto", "off").
     With `certificate` it serves HTTPS, and `url` names `localhost` (the name the certificate is for).
-    `loop` is asyncio's own unless asked ("uvloop"), as the server pins it: uvicorn's default would pick
-    uvloop, which the test extra installs.
+    `loop` is asyncio's own unless asked ("uvloop"), and requests are read by the server's own protocol
+    unless asked (`http`), as the server pins both: uvicorn's defaults would pick uvloop (the test extra
+    installs it) and its unbounded httptools protocol.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class ServerThread:
         lifespan: str = "auto",
         certificate: Certificate | None = None,
         loop: str = "asyncio",
+        http: Any = BoundedHttpToolsProtocol,
     ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
@@ -82,7 +85,13 @@ class ServerThread:
             self.url = f"https://localhost:{self.port}"
             tls = {"ssl_certfile": str(certificate.certfile), "ssl_keyfile": str(certificate.keyfile)}
         config = uvicorn.Config(
-            app, log_config=None, log_level="warning", lifespan=lifespan, loop=loop, **tls
+            app,
+            log_config=None,
+            log_level="warning",
+            lifespan=lifespan,
+            loop=loop,
+            http=http,
+            **tls,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

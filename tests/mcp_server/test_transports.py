@@ -17,16 +17,13 @@ from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.gemini import ClientConfig
 from gemini_interactions_mcp.operations import Operations
 from gemini_interactions_mcp.transport.http import http_app, uvicorn_config
+from gemini_interactions_mcp.transport.http_parser import BoundedHttpToolsProtocol
+from tests.helpers.loops import needs_uvloop
 from tests.helpers.principals import ALICE, TOKENS, connect
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
 from .conftest import authed
-
-try:
-    import uvloop
-except ImportError:  # no Windows build
-    uvloop = None
 
 pytestmark = pytest.mark.anyio
 
@@ -170,17 +167,17 @@ async def test_an_allowed_host_is_accepted(emulator_url: str, tmp_path: Path) ->
     assert allowed.status_code != 421
 
 
-def test_the_server_keeps_asyncios_loop_and_parses_http_with_httptools(tmp_path: Path) -> None:
-    """uvicorn would run the server on uvloop whenever it is installed (the test extra installs it): the
-    server keeps the loop it is tested and measured on, and parses HTTP with httptools, not h11."""
+def test_the_server_pins_asyncios_loop_and_its_own_request_reader(tmp_path: Path) -> None:
+    """uvicorn would pick uvloop and its own httptools protocol whenever they are installed (the test
+    extra installs both): the server keeps the loop it is tested on, and the reader with head limits."""
     settings = ServerSettings(state="memory", allow_dirs=(tmp_path,), transport="http", tokens=TOKENS)
     config = uvicorn_config(settings, Operations())
     config.load()
     assert config.loop == "asyncio"
-    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    assert config.http_protocol_class is BoundedHttpToolsProtocol
 
 
-@pytest.mark.skipif(uvloop is None, reason="uvloop has no Windows build")
+@needs_uvloop
 async def test_the_app_served_on_uvloop_continues_a_conversation(emulator_url: str, tmp_path: Path) -> None:
     """Served by someone's own uvicorn on uvloop: turns reach Gemini and continue, on the SQLite store
     (whose thread hands results back through the loop)."""
