@@ -125,6 +125,7 @@ async def test_the_limit_holds_per_request_however_the_bytes_arrive() -> None:
         pytest.param(b"POST /mcp HTTP/1.1\r\nHost: {good}\r\nHost: evil.example\r\n", id="two Hosts"),
         pytest.param(b"GET /healthz HTTP/1.1\r\n", id="no Host"),
         pytest.param(b"GET http://evil.example/healthz HTTP/1.1\r\nHost: {good}\r\n", id="absolute-form"),
+        pytest.param(b"CONNECT evil.example:443 HTTP/1.1\r\nHost: {good}\r\n", id="authority-form"),
     ],
 )
 def test_requests_that_the_host_check_could_misread_are_refused(server: ServerThread, head: bytes) -> None:
@@ -134,6 +135,52 @@ def test_requests_that_the_host_check_could_misread_are_refused(server: ServerTh
     assert exchange(server, request).startswith(b"HTTP/1.1 400")
 
 
-def test_a_plain_request_is_answered(server: ServerThread) -> None:
-    answer = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: " + host(server) + b"\r\n\r\n")
-    assert answer.startswith(b"HTTP/1.1 200")
+@pytest.mark.parametrize(
+    ("request_line", "with_host", "status"),
+    [
+        pytest.param(b"GET /healthz HTTP/1.1", True, b"200", id="plain"),
+        pytest.param(b"GET /healthz HTTP/1.0", False, b"200", id="HTTP/1.0 without Host"),
+        pytest.param(b"OPTIONS * HTTP/1.1", True, b"404", id="asterisk-form"),
+    ],
+)
+def test_requests_the_parser_lets_through_reach_the_app(
+    server: ServerThread, request_line: bytes, with_host: bool, status: bytes
+) -> None:
+    """HTTP/1.0 has no Host to require, and `OPTIONS *` names no host: the app answers them (no route
+    serves `*`, hence its 404)."""
+    head = request_line + b"\r\n" + (b"Host: " + host(server) + b"\r\n" if with_host else b"")
+    answer = exchange(server, head + b"\r\n")
+    assert answer.split(b" ", 2)[1] == status
+
+
+def test_trailers_that_never_end_are_refused_and_the_connection_closed(server: ServerThread) -> None:
+    """httptools reads a chunked body's trailers as more header lines, after the head is complete: they
+    count against the same limit (without it, the server holds all of them while the connection lasts)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /mcp HTTP/1.1\r\nHost: " + host(server) + b"\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+        )
+        with contextlib.suppress(OSError):  # the server may close before all of it is sent
+            for _ in range(4 * MAX_HEAD_BYTES // len(HEADER_LINE)):
+                sock.sendall(HEADER_LINE)
+        answer = read_all(sock)
+    assert b"Request headers too large" in answer
+
+
+@pytest.mark.anyio
+async def test_a_head_past_the_limit_is_refused_even_when_most_of_it_arrives_in_one_read() -> None:
+    """asyncio hands over up to 256 KiB a read: a head whose last read completes it is measured too."""
+    config = uvicorn.Config(ok, http=BoundedHttpToolsProtocol, log_config=None, lifespan="off")
+    config.load()
+    protocol = BoundedHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = Transport()
+    protocol.connection_made(transport)
+    head = (
+        b"GET / HTTP/1.1\r\nHost: example.com\r\n"
+        + HEADER_LINE * (2 * MAX_HEAD_BYTES // len(HEADER_LINE))
+        + b"\r\n"
+    )
+    protocol.data_received(head[: MAX_HEAD_BYTES // 2])
+    protocol.data_received(head[MAX_HEAD_BYTES // 2 :])
+    assert transport.written.startswith(b"HTTP/1.1 400") and transport.closed
+    protocol.connection_lost(None)

@@ -3,9 +3,10 @@
 Why httptools: uvicorn's other parser, the pure-Python h11, took 4.5% of the server's CPU under 10
 clients (about 0.15 ms per call). Why not uvicorn's protocol as it is: h11 refuses a request line and
 headers past 16 KiB, and a request with no Host or with several; uvicorn's httptools protocol does
-neither. A client that never ends its headers then grows the process without bound (200 MB sent, 233 MiB
-more held), and all of it happens before the bearer token is looked at; with two Host headers, the
-Host check (DNS-rebinding protection) sees only the first. This protocol puts both limits back.
+neither. A client that never ends its headers (or a chunked body's trailers, which httptools reads as
+more headers) then grows the process without bound (200 MB sent, 233 MiB more held), and all of it
+happens before the bearer token is looked at; with two Host headers, the Host check (DNS-rebinding
+protection) sees only the first. This protocol puts both limits back.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEAD_BYTES = 64 * 1024
-"""A request line and headers longer than this are refused with a 400 and the connection closed."""
+"""A request line and headers (or a chunked body's trailers) longer than this are refused with a 400
+and the connection closed."""
 
 
 class BadRequestHead(ValueError):
@@ -22,34 +24,57 @@ class BadRequestHead(ValueError):
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing request heads past `MAX_HEAD_BYTES`, requests without
-    exactly one Host (RFC 9112 §3.2), and request targets that are not a path (absolute-form, which
-    names a host of its own)."""
+    """uvicorn's httptools protocol, refusing request heads and trailers past `MAX_HEAD_BYTES`,
+    requests without exactly one Host (RFC 9112 §3.2), and request targets that are not a path.
+
+    Refusing absolute-form targets departs from RFC 9112 §3.2.2, which has a server accept them and take
+    the host from the target: this server is no proxy, no client sends it that form, and a target naming
+    a host of its own would be one more host for the Host check to miss."""
 
     _in_head = True
-    """Whether the bytes arriving belong to a request head not yet complete."""
-    _head_bytes = 0
-    _completed = 0
-    """Requests read to their end on this connection (a chunk may end one and begin the next)."""
+    """Whether the fields arriving belong to a request head (not to a chunked body's trailers)."""
+    _held_bytes = 0
+    """Bytes received since the parser last handed anything on: a head or trailers being read."""
+    _handed_on = 0
+    """How often the parser handed something on (a head, a piece of body, a whole request)."""
 
     def data_received(self, data: bytes) -> None:
-        was_in_head, completed = self._in_head, self._completed
+        handed_on = self._handed_on
         super().data_received(data)
-        if not (was_in_head and self._in_head and completed == self._completed):
+        if handed_on != self._handed_on:
+            self._held_bytes = 0
             return
-        self._head_bytes += len(data)
-        if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+        self._held_bytes += len(data)
+        if self._held_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
             self.send_400_response("Request headers too large.")
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_head:  # trailers are dropped, never merged into the request's headers
+            super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        hosts = sum(1 for name, _ in self.headers if name == b"host")
-        if hosts > 1 or (hosts == 0 and self.parser.get_http_version() == "1.1"):
-            raise BadRequestHead("a request needs exactly one Host header")
-        if not self.url.startswith(b"/") and self.url != b"*":
-            raise BadRequestHead("the request target must be a path")
+        self._in_head, self._handed_on = False, self._handed_on + 1
+        problem = self._problem()
+        if problem is not None:
+            self.logger.warning("Refused a request: %s.", problem)
+            raise BadRequestHead(problem)
         super().on_headers_complete()
 
+    def _problem(self) -> str | None:
+        """Why the request whose head was just read is refused, if it is."""
+        hosts = sum(1 for name, _ in self.headers if name == b"host")
+        if hosts > 1 or (hosts == 0 and self.parser.get_http_version() == "1.1"):
+            return "it needs exactly one Host header"
+        if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEAD_BYTES:
+            return "its headers are too large"  # the whole head arrived in one read
+        if not self.url.startswith(b"/") and self.url != b"*":
+            return "its target must be a path"
+        return None
+
+    def on_body(self, body: bytes) -> None:
+        self._handed_on += 1
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
-        self._in_head, self._head_bytes, self._completed = True, 0, self._completed + 1
+        self._in_head, self._handed_on = True, self._handed_on + 1
         super().on_message_complete()
