@@ -205,6 +205,13 @@ async def test_the_client_talks_https_through_asyncio_connections(
             stream = response.extensions["network_stream"]
             assert isinstance(stream, OneWriteStream) and isinstance(stream._stream, LoopStream)
             assert isinstance(stream.get_extra_info("ssl_object"), ssl.SSLObject)
+
+        async def server_saw_the_closes() -> bool:
+            # Stopped before it has read the aborts, the server would close its TLS connections gracefully,
+            # waiting for close_notify from peers that are gone (30 s; ServerThread gives up after 10).
+            return not tls.connections()
+
+        await async_wait_until(server_saw_the_closes, what="the server to see the connections closed")
     assert first.status == second.status == "completed" and response.status_code == 200
     assert stream.get_extra_info("ssl_object") is None  # closed with the client
 

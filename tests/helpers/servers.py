@@ -98,6 +98,10 @@ class ServerThread:
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
 
+    def connections(self) -> int:
+        """How many client connections the server has open."""
+        return len(self._server.server_state.connections)
+
     def __enter__(self) -> ServerThread:
         self._thread.start()
         wait_until(

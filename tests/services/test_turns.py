@@ -77,7 +77,9 @@ async def test_a_drain_before_the_interaction_is_named_hands_the_turn_back_once_
                 outcome = await run_streamed_turn(
                     client, body, quiet, label="test", deadline=300, heartbeats=draining
                 )
-    assert outcome.status == "in_progress" and outcome.interaction_id
+            assert outcome.interaction_id
+            await client.cancel(outcome.interaction_id)  # ends its stream: the server stops without waiting
+    assert outcome.status == "in_progress"
 
 
 async def test_a_turn_that_thinks_in_silence_sends_heartbeats() -> None:
