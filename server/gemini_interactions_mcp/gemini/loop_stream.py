@@ -5,8 +5,8 @@ Why not httpcore2's anyio streams: every read there stops and restarts the socke
 TLS runs in Python over memory buffers. Here a protocol keeps what arrives in one buffer, a read takes
 from it without a system call when it can, a timer is armed only when a read must wait, and TLS is
 asyncio's own. Measured against the emulator: an `ask_gemini` turn costs 0.27 ms less CPU (2.09 -> 1.82
-ms, service level), a unary create over TLS 0.87 -> 0.72 ms. Used on asyncio only (`transport.py`
-chooses); elsewhere the anyio streams serve.
+ms, service level), a unary create over TLS 0.87 -> 0.72 ms. Used on asyncio's own event loop only
+(`transport.py` chooses); on uvloop or trio the anyio streams serve.
 """
 
 # ruff: noqa: ASYNC109 (httpcore2's network interface passes timeouts as arguments)

@@ -35,13 +35,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """Whether the fields arriving belong to a request head (not to a chunked body's trailers)."""
     _held_bytes = 0
     """Bytes received since the parser last handed anything on: a head or trailers being read."""
-    _handed_on = 0
-    """How often the parser handed something on (a head, a piece of body, a whole request)."""
+    _handed_on = False
+    """Whether the parser handed something on (a head, a piece of body, a whole request) in this read."""
 
     def data_received(self, data: bytes) -> None:
-        handed_on = self._handed_on
+        self._handed_on = False
         super().data_received(data)
-        if handed_on != self._handed_on:
+        if self._handed_on:
             self._held_bytes = 0
             return
         self._held_bytes += len(data)
@@ -53,7 +53,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._in_head, self._handed_on = False, self._handed_on + 1
+        self._in_head, self._handed_on = False, True
         problem = self._problem()
         if problem is not None:
             self.logger.warning("Refused a request: %s.", problem)
@@ -72,9 +72,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         return None
 
     def on_body(self, body: bytes) -> None:
-        self._handed_on += 1
+        self._handed_on = True
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._in_head, self._handed_on = True, self._handed_on + 1
+        self._in_head, self._handed_on = True, True
         super().on_message_complete()
