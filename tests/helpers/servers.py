@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from tests.helpers.tls import Certificate
 
 START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+"""uvicorn stops once its connections and requests are done: a test that left one open fails."""
 
 
 # Ports a test hands to a process of its own come from below the kernel's ephemeral range (32768 and up
@@ -75,7 +77,9 @@ class ServerThread:
         certificate: Certificate | None = None,
         loop: str = "asyncio",
         http: Any = BoundedHttpToolsProtocol,
+        stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
+        self._stop_timeout = stop_timeout
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
@@ -112,10 +116,23 @@ class ServerThread:
         assert self._server.started, "server thread died before it started"
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        """Stop the server. One that has not stopped within `stop_timeout` fails the test (unless the
+        test failed already): uvicorn waits for open connections and running requests, so something
+        the test left open would otherwise cost every run that long, silently. It is then forced to
+        stop, so no thread is left behind."""
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=self._stop_timeout)
+        stuck = self._thread.is_alive()
+        if stuck:
+            self._server.force_exit = True
+            self._thread.join(timeout=self._stop_timeout)
         self._socket.close()
+        if stuck and exc_type is None:
+            raise AssertionError(
+                f"the server at {self.url} did not stop within {self._stop_timeout:g} s: a connection "
+                "or a request the test left open kept it waiting"
+            )
 
 
 async def wait_healthy(url: str, *, path: str = "/healthz", within: float = START_TIMEOUT) -> None:
