@@ -77,7 +77,8 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--wait-seconds",
         type=float,
         default=None,
-        help="ask_gemini soft deadline before it returns a handle to poll (default 45)",
+        help="soft deadline of ask_gemini, generate_image and speak before they return a handle to poll "
+        "(env GEMINI_MCP_WAIT_SECONDS; default 45)",
     )
     p.add_argument(
         "--job-retention-days",
@@ -252,7 +253,10 @@ def _output_dir(value: Path | str | None) -> Path | None:
 
 
 def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> ServerSettings:
-    """Merge defaults, environment and flags (flags win) into validated settings."""
+    """Merge defaults, environment and flags (flags win) into validated settings; a bad value is a
+    SettingsError naming its flag (and variable), which `main` prints as one line."""
+    from pydantic import ValidationError
+
     from gemini_interactions_mcp.config import ServerSettings, SettingsError, parse_tokens, tokens_from_env
 
     environ = dict(os.environ if env is None else env)
@@ -263,11 +267,11 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         except OSError as exc:
             raise SettingsError(f"--token-file {args.token_file}: {exc.strerror}") from None
         tokens = tokens + parse_tokens(text, source=f"--token-file {args.token_file}")
-    wait = args.wait_seconds if args.wait_seconds is not None else environ.get("GEMINI_MCP_WAIT_SECONDS")
+    wait = args.wait_seconds if args.wait_seconds is not None else environ.get(VARIABLES["ask_wait_seconds"])
     retention = (
         args.job_retention_days
         if args.job_retention_days is not None
-        else environ.get("GEMINI_MCP_JOB_RETENTION_DAYS")
+        else environ.get(VARIABLES["job_retention_days"])
     )
     mcp_config = args.mcp_config or (
         Path(environ["GEMINI_MCP_CONFIG"]) if environ.get("GEMINI_MCP_CONFIG") else None
@@ -279,42 +283,60 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
             load_config(mcp_config, environ)  # a bad file stops the start here, naming the line
         except ConfigError as exc:
             raise SettingsError(str(exc)) from None
-    return ServerSettings(
-        **_limit_settings(args, environ),
-        transport=args.transport,
-        host=args.host,
-        port=args.port,
-        # With --emulator only an explicit --state counts: GEMINI_MCP_STATE names the real store.
-        state=args.state if args.emulator else args.state or environ.get("GEMINI_MCP_STATE") or None,
-        allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
-        max_file_mb=args.max_file_mb,
-        max_total_mb=args.max_total_mb,
-        max_upload_mb=args.max_upload_mb,
-        output_dir=_output_dir(args.output_dir or environ.get("GEMINI_MCP_OUTPUT_DIR")),
-        default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
-        ask_wait_seconds=float(wait) if wait is not None else ServerSettings().ask_wait_seconds,
-        emulator=args.emulator,
-        research_seconds=args.research_seconds,
-        job_retention_days=float(retention) if retention is not None else ServerSettings().job_retention_days,
-        max_output_mb=args.max_output_mb,
-        mcp_config=mcp_config,
-        max_tool_rounds=args.max_tool_rounds,
-        tokens=tokens,
-        allowed_hosts=tuple(args.allowed_host),
-        allowed_origins=tuple(args.allowed_origin),
-        allow_unauthenticated=args.allow_unauthenticated,
-        oauth=_oauth_settings(args),
-        byok=args.byok or args.byok_required,
-        byok_required=args.byok_required,
-        drain_seconds=args.drain_seconds,
-        log_format=args.log_format,
-        log_level=args.log_level,
-        request_state_keys=_request_state_keys(environ),
-    )
+    try:
+        return ServerSettings(
+            **_limit_settings(args, environ),
+            transport=args.transport,
+            host=args.host,
+            port=args.port,
+            # With --emulator only an explicit --state counts: GEMINI_MCP_STATE names the real store.
+            state=args.state if args.emulator else args.state or environ.get("GEMINI_MCP_STATE") or None,
+            allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
+            max_file_mb=args.max_file_mb,
+            max_total_mb=args.max_total_mb,
+            max_upload_mb=args.max_upload_mb,
+            output_dir=_output_dir(args.output_dir or environ.get("GEMINI_MCP_OUTPUT_DIR")),
+            default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
+            ask_wait_seconds=wait if wait is not None else ServerSettings().ask_wait_seconds,
+            emulator=args.emulator,
+            research_seconds=args.research_seconds,
+            job_retention_days=retention if retention is not None else ServerSettings().job_retention_days,
+            max_output_mb=args.max_output_mb,
+            mcp_config=mcp_config,
+            max_tool_rounds=args.max_tool_rounds,
+            tokens=tokens,
+            allowed_hosts=tuple(args.allowed_host),
+            allowed_origins=tuple(args.allowed_origin),
+            allow_unauthenticated=args.allow_unauthenticated,
+            oauth=_oauth_settings(args),
+            byok=args.byok or args.byok_required,
+            byok_required=args.byok_required,
+            drain_seconds=args.drain_seconds,
+            log_format=args.log_format,
+            log_level=args.log_level,
+            request_state_keys=_request_state_keys(environ),
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise SettingsError(f"{_named(str(error['loc'][0]))}: {error['msg']}") from None
 
 
 REQUEST_STATE_KEYS = "GEMINI_MCP_REQUEST_STATE_KEYS"
 MIN_REQUEST_STATE_KEY_CHARS = 32
+FLAGS = {"ask_wait_seconds": "--wait-seconds", "default_model": "--model", "allow_dirs": "--allow-dir"}
+"""The settings whose flag is not their name with dashes."""
+VARIABLES = {
+    **LIMIT_OPTIONS,
+    "ask_wait_seconds": "GEMINI_MCP_WAIT_SECONDS",
+    "job_retention_days": "GEMINI_MCP_JOB_RETENTION_DAYS",
+}
+"""The environment variable of each validated setting that has one (the rest are read as given)."""
+
+
+def _named(setting: str) -> str:
+    """How a user set `setting`: its flag, and its environment variable where there is one."""
+    flag = FLAGS.get(setting, "--" + setting.replace("_", "-"))
+    return f"{flag} (or {VARIABLES[setting]})" if setting in VARIABLES else flag
 
 
 def _request_state_keys(environ: dict[str, str]) -> tuple[Any, ...]:
@@ -349,9 +371,7 @@ def _limit_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[s
         ServerSettings.model_validate(values)
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = str(error["loc"][0])
-        flag = "--" + name.replace("_", "-")
-        raise SettingsError(f"{flag} (or {LIMIT_OPTIONS[name]}): {error['msg']}") from None
+        raise SettingsError(f"{_named(str(error['loc'][0]))}: {error['msg']}") from None
     return values
 
 

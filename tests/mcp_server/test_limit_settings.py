@@ -46,10 +46,20 @@ def test_limits_come_from_flags_over_the_environment_and_default_to_none() -> No
         (["--daily-usd-budget", "-1"], {}, "--daily-usd-budget (or GEMINI_MCP_DAILY_USD_BUDGET)"),
         ([], {"GEMINI_MCP_MAX_RUNNING_JOBS": "lots"}, "--max-running-jobs (or GEMINI_MCP_MAX_RUNNING_JOBS)"),
         ([], {"GEMINI_MCP_SERVICE_TIER": "deferred"}, "--service-tier (or GEMINI_MCP_SERVICE_TIER)"),
+        # the other settings a user may get wrong: one line as well, never a traceback
+        ([], {"GEMINI_MCP_WAIT_SECONDS": "soon"}, "--wait-seconds (or GEMINI_MCP_WAIT_SECONDS)"),
+        (
+            [],
+            {"GEMINI_MCP_JOB_RETENTION_DAYS": "-1"},
+            "--job-retention-days (or GEMINI_MCP_JOB_RETENTION_DAYS)",
+        ),
+        (["--drain-seconds", "-1"], {}, "--drain-seconds"),
+        (["--max-output-mb", "0"], {}, "--max-output-mb"),
     ],
 )
-def test_a_bad_limit_names_the_flag_and_variable(argv: list[str], env: dict[str, str], named: str) -> None:
-    with pytest.raises(SettingsError, match=named.replace("(", r"\(").replace(")", r"\)")):
+def test_a_bad_setting_names_the_flag_and_variable(argv: list[str], env: dict[str, str], named: str) -> None:
+    """`main` prints a SettingsError as one line, so each bad value must become one."""
+    with pytest.raises(SettingsError, match="^" + named.replace("(", r"\(").replace(")", r"\)") + ": "):
         settings_for(argv, env)
 
 
