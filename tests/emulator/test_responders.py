@@ -84,7 +84,9 @@ async def test_function_call_round_trip(client: httpx2.AsyncClient) -> None:
     assert second["status"] == "completed"
     text = second["steps"][-1]["content"][0]["text"]
     assert 'The function get_weather returned: {"weather":"Sunny and 22C"}' in text
-    assert "This is turn 2" in text
+    assert "This is turn 1" in text  # handing results back continues the turn that asked for them
+    third = await create(client, previous_interaction_id=second["id"], input="And tomorrow?")
+    assert "This is turn 2" in third["steps"][-1]["content"][0]["text"]
 
 
 async def test_function_result_as_a_block_of_user_input(client: httpx2.AsyncClient) -> None:
@@ -109,6 +111,7 @@ async def test_function_result_as_a_block_of_user_input(client: httpx2.AsyncClie
         input=[{"type": "user_input", "content": [result]}],
     )
     assert "get_weather returned: Sunny" in chained["steps"][-1]["content"][0]["text"]
+    assert "This is turn 1" in chained["steps"][-1]["content"][0]["text"]
     unmatched = {**result, "call_id": "zzzzzzzz"}
     response = await client.post(
         "/v1beta/interactions",

@@ -36,8 +36,8 @@ def create(emu: Emulator, req: CreateRequest) -> InteractionRecord:
     history = previous.conversation() if previous else EMPTY
     _check_function_results(req, history)
     references.check_references(emu, req.input_steps)
-    turn = previous.turn + 1 if previous else 1
-    if env is not None and req.kind == "agent":
+    turn = _turn(previous, req)
+    if env is not None and req.kind == "agent" and (previous is None or turn != previous.turn):
         env.files.append(managed.note_path(turn))
     ctx = TurnContext(
         request=req,
@@ -205,6 +205,24 @@ def _existing_environment(emu: Emulator, env_id: str) -> EnvironmentRecord:
         raise ApiError(404, f"Environment '{env_id}' was not found.")
     env.last_accessed_wall = emu.wall()
     return env
+
+
+def _turn(previous: InteractionRecord | None, req: CreateRequest) -> int:
+    """The conversation's turn, as its user counts them: a request that only hands back the results of
+    the model's function calls continues the turn that made the calls (the model's answer to it is
+    still the answer to that turn's question)."""
+    if previous is None:
+        return 1
+    answers_calls_only = bool(req.input_steps) and all(
+        step.get("type") == "function_result"
+        or (
+            step.get("type") == "user_input"
+            and isinstance(step.get("content"), list)
+            and len(function_results([step])) == len(step["content"])
+        )
+        for step in req.input_steps
+    )
+    return previous.turn if answers_calls_only else previous.turn + 1
 
 
 def _check_function_results(req: CreateRequest, history: History) -> None:
