@@ -2,4 +2,5 @@
 
 from gemini_interactions_mcp.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (anyio's, for workspace regex searches) import this again
+    main()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import anyio
 import pytest
 
+from gemini_interactions_mcp.downstream import workspace as workspace_module
 from gemini_interactions_mcp.downstream.functions import CallOutcome
 from gemini_interactions_mcp.downstream.paths import Confinement
-from gemini_interactions_mcp.downstream.workspace import READ_LINE_CAP, SPECS, Workspace
+from gemini_interactions_mcp.downstream.workspace import READ_CHAR_CAP, READ_LINE_CAP, SPECS, Workspace
 
 pytestmark = pytest.mark.anyio
 
@@ -62,6 +64,48 @@ async def test_read_file_caps_long_files_and_says_where_to_go_on(workspace: Work
     outcome = text(await workspace.call("read_file", {"path": "long.txt"}))
     assert f"call again with start_line={READ_LINE_CAP + 1}" in outcome
     assert f"line {READ_LINE_CAP + 1}\n" not in outcome
+
+
+async def test_a_line_longer_than_the_cap_is_shown_cut_not_skipped(workspace: Workspace, root: Path) -> None:
+    (root / "bundle.min.js").write_text("x" * (READ_CHAR_CAP * 3) + "\nsecond\n")
+    outcome = text(await workspace.call("read_file", {"path": "bundle.min.js"}))
+    assert outcome.startswith("bundle.min.js (lines 1-1 of 2)")
+    assert f"{'x' * READ_CHAR_CAP} [line cut at {READ_CHAR_CAP:,} characters]" in outcome
+    assert "call again with start_line=2" in outcome
+    assert "second" in text(await workspace.call("read_file", {"path": "bundle.min.js", "start_line": 2}))
+
+
+async def test_searching_one_big_file_reads_a_bounded_part(
+    workspace: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace_module, "SEARCH_SCAN_BYTES", 1024 * 1024)
+    (root / "huge.log").write_text("needle early\n" + "." * 2 * 1024 * 1024 + "\nneedle late\n")
+    outcome = text(await workspace.call("search", {"query": "needle", "path": "huge.log"}))
+    assert "huge.log:1: needle early" in outcome and "needle late" not in outcome
+    assert "only the first 1 MB of huge.log were searched" in outcome
+
+
+async def test_a_runaway_regex_is_stopped_and_the_server_stays_responsive(
+    workspace: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace_module, "TIMEOUT_SECONDS", 3.0)
+    (root / "trap.txt").write_text("a" * 40 + "!\n")
+    ticks = 0
+
+    async def tick() -> None:  # runs only while the event loop is free (no thread holding the GIL)
+        nonlocal ticks
+        while True:
+            await anyio.sleep(0.1)
+            ticks += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(tick)
+        outcome = await workspace.call("search", {"query": "(a+)+$", "regex": True, "path": "trap.txt"})
+        tg.cancel_scope.cancel()
+    assert outcome.is_error and "stopped after 3 s" in text(outcome)
+    assert ticks >= 10
+    found = await workspace.call("search", {"query": "a!", "regex": True, "path": "trap.txt"})
+    assert "trap.txt:1:" in text(found)
 
 
 async def test_read_file_refuses_binaries(workspace: Workspace) -> None:
@@ -123,6 +167,8 @@ async def test_hidden_roots_stay_hidden(root: Path) -> None:
 async def test_bad_arguments_and_unknown_functions_are_error_results(workspace: Workspace) -> None:
     assert (await workspace.call("read_file", {})).is_error
     assert (await workspace.call("read_file", {"path": "src/app.py", "start_line": "x"})).is_error
+    for number in (float("inf"), float("nan")):  # JSON's 1e400 reads as infinity
+        assert (await workspace.call("read_file", {"path": "src/app.py", "start_line": number})).is_error
     assert (await workspace.call("delete_all", {})).is_error
     assert (await workspace.call("read_file", {"path": "src\x00.py"})).is_error
 

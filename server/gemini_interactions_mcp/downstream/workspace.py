@@ -8,10 +8,13 @@ Failures are results with `is_error`, so the model can correct itself.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TextIO
 
+import anyio
+import anyio.to_process
 import anyio.to_thread
 
 from gemini_interactions_mcp.downstream.functions import CallOutcome, FunctionSpec
@@ -30,6 +33,7 @@ SEARCH_SCAN_BYTES = 64 * 1024 * 1024
 LINE_SHOWN_CHARS = 200
 LINE_MATCHED_CHARS = 4_000
 TIMEOUT_SECONDS = 30.0
+"""Every workspace call ends within this: a huge tree or file, or a runaway regex, is stopped."""
 
 _PATH = {"type": "string", "description": "Relative to the workspace root (default '.')."}
 
@@ -93,7 +97,7 @@ def _int(arguments: Mapping[str, Any], key: str, default: int, low: int, high: i
     value = arguments.get(key, default)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise PathRefused(f"{key} must be an integer between {low} and {high}.")
     return max(low, min(high, int(value)))
 
@@ -103,6 +107,19 @@ def _str(arguments: Mapping[str, Any], key: str, default: str | None = None) -> 
     if not isinstance(value, str):
         raise PathRefused(f"{key} must be a string.")
     return value
+
+
+def _lines(handle: TextIO, cap: int) -> Iterator[tuple[str, bool]]:
+    """The file's lines without their line break, read `cap` characters at most at a time so that one
+    huge line (a minified bundle, a log without breaks) never fills memory; a longer line is cut to
+    `cap`, and True says so."""
+    while head := handle.readline(cap):
+        cut = False
+        tail = head
+        while len(tail) == cap and not tail.endswith("\n"):
+            tail = handle.readline(cap)
+            cut = cut or bool(tail.rstrip("\r\n"))
+        yield head.rstrip("\r\n"), cut
 
 
 class Workspace:
@@ -122,9 +139,22 @@ class Workspace:
         if handler is None:
             return CallOutcome.text(f"No workspace function {tool!r}.", is_error=True)
         try:
-            return CallOutcome.text(await anyio.to_thread.run_sync(handler, arguments))
+            with anyio.fail_after(TIMEOUT_SECONDS):
+                if tool == "search" and arguments.get("regex"):
+                    # a runaway pattern holds the GIL, freezing the whole server: only killing the
+                    # process that runs it stops it
+                    text = await anyio.to_process.run_sync(handler, arguments, cancellable=True)
+                else:
+                    text = await anyio.to_thread.run_sync(handler, arguments, abandon_on_cancel=True)
         except PathRefused as exc:
             return CallOutcome.text(str(exc), is_error=True)
+        except TimeoutError:
+            return CallOutcome.text(
+                f"{TOOLSET}__{tool} was stopped after {TIMEOUT_SECONDS:g} s; narrow the path, the glob "
+                "or the pattern.",
+                is_error=True,
+            )
+        return CallOutcome.text(text)
 
     def list_dir(self, arguments: Mapping[str, Any]) -> str:
         located = self.confinement.locate(_str(arguments, "path", "."), want="dir")
@@ -158,14 +188,15 @@ class Workspace:
         total = 0
         cut_at: int | None = None
         with located.path.open(encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
+            for number, (line, long) in enumerate(_lines(handle, READ_CHAR_CAP), start=1):
                 total = number
                 if number < start or (last is not None and number > last):
                     continue
                 if cut_at is None and (len(shown) >= READ_LINE_CAP or chars + len(line) > READ_CHAR_CAP):
                     cut_at = number
                 if cut_at is None:
-                    shown.append(f"{number:>6}| {line.rstrip(chr(10)).rstrip(chr(13))}")
+                    mark = f" [line cut at {READ_CHAR_CAP:,} characters]" if long else ""
+                    shown.append(f"{number:>6}| {line}{mark}")
                     chars += len(line)
         if start > total:
             return f"{located.name} has {total} lines; start_line={start} is past the end."
@@ -210,9 +241,13 @@ class Workspace:
                 notes.append(f"stopped after scanning {SEARCH_SCAN_BYTES // 2**20} MB; narrow path or glob.")
                 break
             try:
-                data = path.read_bytes()
+                with path.open("rb") as handle:  # an explicitly named file may be of any size
+                    data = handle.read(SEARCH_SCAN_BYTES + 1)
             except OSError:
                 continue
+            if len(data) > SEARCH_SCAN_BYTES:
+                data = data[:SEARCH_SCAN_BYTES]
+                notes.append(f"only the first {SEARCH_SCAN_BYTES // 2**20} MB of {relative} were searched.")
             scanned += len(data)
             if looks_binary(data[:SNIFF_BYTES]):
                 continue
