@@ -61,6 +61,22 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+def create_new(path: Path, data: bytes) -> Path:
+    """Write `data` to a new file at `path`, or beside it as `name-2.ext`, `name-3.ext`…: never over an
+    existing file (an earlier result's link must keep reading what it saved, and two results saved at
+    once must not write into each other) and never through a symbolic link planted at that name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate, n = path, 1
+    while True:
+        try:
+            with candidate.open("xb") as handle:
+                handle.write(data)
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+
+
 def decoded(block: dict[str, Any]) -> tuple[bytes, str] | None:
     """A media block's file content and type (raw PCM wrapped as WAV), or None without inline data."""
     try:
@@ -145,18 +161,14 @@ class MediaLibrary:
         """Write `data` to a new file and record it as the owner's; `name` (a relative path, kept inside
         the folder) replaces the generated one."""
         media_id = "m_" + secrets.token_urlsafe(16)
-        if name is None:
+        parts = [p for p in PurePosixPath((name or "").replace("\\", "/")).parts if p not in ("/", ".", "..")]
+        if not parts:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             suffix = _SLUG.sub("", media_id[2:].lower())[:6]
-            name = f"{stamp}-{_slug(label)}-{suffix}{_extension(mime_type)}"
-        parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", ".", "..")]
-        path = self.folder(roots).joinpath(*parts)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-
-        await anyio.to_thread.run_sync(write)
+            parts = [f"{stamp}-{_slug(label)}-{suffix}{_extension(mime_type)}"]
+        folder = self.folder(roots)
+        path = await anyio.to_thread.run_sync(create_new, folder.joinpath(*parts), data)
+        name = path.relative_to(folder).as_posix()
         saved = SavedMedia(
             id=media_id,
             uri=MEDIA_URI_PREFIX + media_id,

@@ -1,0 +1,68 @@
+"""Saved media on disk: a result never writes over another file, nor through a link, nor out of its folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.state import MemoryStore
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> MediaLibrary:
+    return MediaLibrary(MemoryStore(), output_dir=tmp_path / "out", allowed_dirs=[], show_paths=True)
+
+
+async def save(library: MediaLibrary, data: bytes, name: str, owner: str = "alice") -> str:
+    saved = await library.save(owner, data, "text/csv", kind="file", source="env", label=name, name=name)
+    return saved.id
+
+
+async def test_the_same_name_twice_keeps_both_files(library: MediaLibrary, tmp_path: Path) -> None:
+    first = await save(library, b"run 1", "sandbox-e/report.csv")
+    second = await save(library, b"run 2", "sandbox-e/report.csv")
+    assert (await library.read("alice", first))[0] == b"run 1"
+    assert (await library.read("alice", second))[0] == b"run 2"
+    assert (await library.get("alice", second)).name == "sandbox-e/report-2.csv"
+    assert sorted(p.name for p in (tmp_path / "out" / "sandbox-e").iterdir()) == [
+        "report-2.csv",
+        "report.csv",
+    ]
+
+
+async def test_results_saved_at_the_same_instant_each_get_a_file(library: MediaLibrary) -> None:
+    ids: dict[bytes, str] = {}
+
+    async def one(data: bytes) -> None:
+        ids[data] = await save(library, data, "same.csv", owner=data.decode())
+
+    async with anyio.create_task_group() as group:
+        for n in range(8):
+            group.start_soon(one, f"caller-{n}".encode())
+    for data, media_id in ids.items():
+        assert (await library.read(data.decode(), media_id))[0] == data
+
+
+async def test_a_link_at_the_name_is_not_written_through(library: MediaLibrary, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").symlink_to(victim)
+    media_id = await save(library, b"from the sandbox", "notes.txt")
+    assert victim.read_bytes() == b"keep me"
+    assert (await library.read("alice", media_id))[0] == b"from the sandbox"
+
+
+@pytest.mark.parametrize("name", ["../../escape.csv", "/tmp/escape.csv", "a/../../../escape.csv", "..", ""])
+async def test_names_stay_inside_the_folder(library: MediaLibrary, tmp_path: Path, name: str) -> None:
+    media_id = await save(library, b"x", name)
+    assert saved_inside((await library.get("alice", media_id)).path or "", tmp_path / "out")
+
+
+def saved_inside(path: str, folder: Path) -> bool:
+    return Path(path).resolve().is_relative_to(folder.resolve()) and Path(path).read_bytes() == b"x"
