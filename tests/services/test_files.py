@@ -274,6 +274,15 @@ async def test_expansions_obey_caps_and_say_how_to_narrow(project: Path) -> None
     assert len(loaded.blocks) == 1 and "1 over the size cap" in loaded.notes[0]
 
 
+async def test_a_glob_over_a_huge_tree_stops_walking_with_a_hint(project: Path) -> None:
+    """Matches found or not, the walk ends: a glob that matches nothing still had to look everywhere."""
+    loader = FileLoader([project], max_walked=4)
+    for ref in ["**/*.rs", "src"]:
+        with pytest.raises(FileInputError, match=r"more than 4 files and folders.*subfolder"):
+            await loader.load([ref])
+    assert len((await FileLoader([project], max_walked=5).load_files(["src/**/*.py"])).blocks) == 2
+
+
 async def test_globs_and_folders_stay_inside_the_roots(project: Path, tmp_path: Path) -> None:
     (tmp_path / "outside.py").write_text("secret = 1\n")
     for ref in ["../*.py", f"{tmp_path}/*.py", "..", "src/../../*.py"]:

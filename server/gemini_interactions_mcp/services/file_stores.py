@@ -20,7 +20,7 @@ import anyio.to_thread
 from pydantic import BaseModel
 
 from gemini_interactions_mcp.downstream.paths import PathRefused
-from gemini_interactions_mcp.downstream.tree import is_binary_file, walk
+from gemini_interactions_mcp.downstream.tree import is_binary_file
 from gemini_interactions_mcp.gemini import FileSearchAPI, GeminiError, NotFoundError, Operation
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.files import DOCUMENT_TYPES, FileLoader, guess_from_name, sniff
@@ -202,7 +202,7 @@ class FileStoreService:
                 if located.path.is_dir():
                     entries = [
                         e
-                        for e in walk(located.root, located.path, confinement)
+                        for e in self._files.walk(ref, located, confinement)
                         if not e.is_dir and not any(p.startswith(".") for p in Path(e.relative).parts)
                     ]
                     found += [Candidate(e.path, confinement.name_of(e.path), e.size) for e in entries]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -22,7 +22,7 @@ import anyio.to_thread
 
 from gemini_interactions_mcp.downstream.gitignore import wildmatch
 from gemini_interactions_mcp.downstream.paths import Confinement, Located, PathRefused
-from gemini_interactions_mcp.downstream.tree import is_binary_file, walk
+from gemini_interactions_mcp.downstream.tree import Entry, is_binary_file, walk
 
 MIB = 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 20 * MIB
@@ -32,6 +32,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 2048 * MIB
 DEFAULT_MAX_EXPANDED_FILES = 1_000
 DEFAULT_MAX_EXPANDED_BYTES = 4 * MIB
 """Text a folder or glob may bring: about a million tokens, as much as one request can take."""
+DEFAULT_MAX_WALKED = 100_000
+"""Files and folders a folder or glob may pass on its way (a few seconds): `**/*.py` over a home folder
+is refused with a hint instead of holding a worker thread for minutes."""
 URL_SUPPORTED = "images, audio, video, PDF, office documents and CSV"
 SUPPORTED = f"{URL_SUPPORTED}, and UTF-8 text (plain text, Markdown, JSON, YAML, source code)"
 
@@ -179,7 +182,9 @@ class FileLoader:
         max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES,
         show_roots: bool = True,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        max_walked: int = DEFAULT_MAX_WALKED,
     ) -> None:
+        self.max_walked = max_walked
         self.max_upload_bytes = max_upload_bytes
         self.allowed_roots = list(allowed_roots)
         self.max_file_bytes = max_file_bytes
@@ -337,7 +342,7 @@ class FileLoader:
         files: list[_LocalFile] = []
         binary = too_big = 0
         total = 0
-        for entry in walk(base.root, base.path, confinement):
+        for entry in self.walk(ref, base, confinement):
             relative = entry.path.relative_to(base.path).as_posix()
             if entry.is_dir or (pattern is not None and not pattern.fullmatch(relative)):
                 continue
@@ -367,6 +372,17 @@ class FileLoader:
         extra = "; skipped " + " and ".join(s for s in skipped if s) if binary or too_big else ""
         count = f"{len(files)} file{'' if len(files) == 1 else 's'}"
         return files, f"{ref}: {count}, ~{total // 4:,} tokens{extra} (.gitignore honoured)."
+
+    def walk(self, ref: str, base: Located, confinement: Confinement) -> Iterator[Entry]:
+        """What `base` holds (see `tree.walk`), refused once it has passed `max_walked` entries."""
+        for walked, entry in enumerate(walk(base.root, base.path, confinement), 1):
+            if walked > self.max_walked:
+                raise PathRefused(
+                    f"{ref} holds more than {self.max_walked:,} files and folders, too many to look through. "
+                    "Name a subfolder (e.g. 'src/**/*.py'), or enable the 'workspace' tool so Gemini reads "
+                    "files on demand."
+                )
+            yield entry
 
     def _read_block(self, file: _LocalFile) -> dict[str, Any]:
         try:
