@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import anyio
 import pytest
 
 from gemini_interactions_mcp.downstream.config import ServerConfig
 from gemini_interactions_mcp.downstream.functions import CallOutcome
 from gemini_interactions_mcp.downstream.hub import SelectionError
-from tests.helpers.downstream import HubFactory, stdio_config
+from tests.helpers.downstream import MALFORMED_SCRIPT, HubFactory, stdio_config
 from tests.helpers.thirdparty import MCP_SERVER_TIME, installed_command
 from tests.helpers.waiting import async_wait_until
 
@@ -94,6 +96,18 @@ async def test_a_crash_mid_call_is_an_error_result_and_the_server_comes_back(mak
     assert text(again) == "echo: back", text(again)
     (state,) = await hub.describe()
     assert state.state == "ready" and state.restarts >= 1
+
+
+async def test_a_malformed_result_is_an_error_result_not_an_exception(make_hub: HubFactory) -> None:
+    config = ServerConfig(
+        name="bad", transport="stdio", command=sys.executable, args=(str(MALFORMED_SCRIPT),)
+    )
+    hub = make_hub(config)
+    box = await hub.toolbox(["mcp:bad"])
+    outcome = await hub.call(box.functions["bad__broken"], {})
+    assert outcome.is_error and text(outcome) == (
+        "bad__broken failed: its answer is not a valid tool result (ValidationError)."
+    )
 
 
 async def test_the_tool_list_follows_list_changed(make_hub: HubFactory) -> None:

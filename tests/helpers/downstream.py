@@ -17,6 +17,7 @@ from gemini_interactions_mcp.downstream.config import ServerConfig
 from gemini_interactions_mcp.downstream.hub import DownstreamHub
 
 SERVER_SCRIPT = Path(__file__).resolve().parent / "downstream_server.py"
+MALFORMED_SCRIPT = SERVER_SCRIPT.with_name("malformed_downstream.py")
 CLIENT_INFO = Implementation(name="bridge-tests", version="0")
 
 

@@ -163,6 +163,8 @@ class Connection:
         except (OSError, httpx2.HTTPError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             self._mark_broken(self._broken)
             raise ConnectionLost(f"the connection failed during the call ({_describe(exc)})") from None
+        except Exception as exc:  # a result the client rejects (malformed, or against its output schema)
+            raise DownstreamError(f"its answer is not a valid tool result ({_describe(exc)})") from None
 
     def _mark_broken(self, broken: anyio.Event) -> None:
         """The connection of this run is dead: no new call may use it; the supervisor restarts."""
