@@ -70,3 +70,17 @@ async def test_a_video_is_referenced_once_processing_made_it_active(tmp_path: Pa
     assert block["type"] == "video" and block["uri"] == uploaded.uri and uploaded.state == "ACTIVE"
     gets = [r for r in app.state.emulator.requests() if r["method"] == "GET" and "/files/" in r["path"]]
     assert gets, "it asked until the file was ACTIVE"
+
+
+async def test_a_file_that_grew_after_it_was_measured_is_remembered_by_what_was_sent(tmp_path: Path) -> None:
+    """A recording still being written: the upload sends the bytes measured, so only those may name it;
+    once the file is complete it is a different file, uploaded again rather than served truncated."""
+    app = create_app(EmulatorConfig())
+    path = tmp_path / "report.pdf"
+    path.write_bytes(PDF + b"the rest")
+    async with files_api(app) as files:
+        uploader = FileUploader(store=MemoryStore(), files=files)
+        partial = await uploader.block("alice", None, path, "report.pdf", len(PDF))
+        complete = await uploader.block("alice", None, path, "report.pdf", len(PDF) + 8)
+    assert partial["uri"] != complete["uri"]
+    assert len(upload_starts(app)) == 2

@@ -34,11 +34,14 @@ ACTIVE_TIMEOUT_SECONDS = 600.0
 MB = 1024 * 1024
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, size: int) -> str:
+    """The hash of the first `size` bytes, the ones the upload sends: a file still growing (a recording
+    being written) must not be remembered under the hash of bytes that were never uploaded."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
+        while size > 0 and (chunk := handle.read(min(HASH_CHUNK, size))):
             digest.update(chunk)
+            size -= len(chunk)
     return digest.hexdigest()
 
 
@@ -96,7 +99,7 @@ class FileUploader:
             )
         if progress is not None:
             await progress(f"Checking {name} ({size / MB:.1f} MB)…")
-        sha = await anyio.to_thread.run_sync(_sha256, path)
+        sha = await anyio.to_thread.run_sync(_sha256, path, size)
         async with self._locks.hold(f"{owner}\n{sha}"):
             file = await self._reusable(owner, sha)
             if file is None:
