@@ -197,3 +197,16 @@ async def test_research_reaches_mcp_servers_through_gemini(emulator: Starlette, 
     ]
     assert relayed.is_error and '"via": "gemini"' in text_of(relayed)
     assert unknown.is_error and "No MCP server 'nope'" in text_of(unknown)
+
+
+async def test_a_name_that_climbs_or_is_cut_reads_as_unknown(client: Client) -> None:
+    """Dot segments never reach the API (they would walk to another store), and never as a crash."""
+    store = data(await store_tool(client, "create", name="x"))["store"]["name"]
+    for action, key, name in [
+        ("get", "store", "fileSearchStores/../other"),
+        ("get", "store", "../other"),
+        ("delete_document", "name", f"{store}/documents/../../other/documents/d"),
+        ("delete_document", "name", f"{store}/documents/"),
+    ]:
+        result = await store_tool(client, action, **{key: name})
+        assert result.is_error and "No File Search store" in text_of(result), (name, text_of(result))

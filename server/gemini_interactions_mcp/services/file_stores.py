@@ -62,8 +62,13 @@ def unknown_store(name: str) -> UnknownHandleError:
 
 
 def store_name(name: str) -> str:
+    """The full name of a store or document; one with an empty, `.` or `..` segment reads as unknown
+    (the API client refuses to send it, so it must not reach it as a crash)."""
     name = name.strip()
-    return name if name.startswith(STORES) else STORES + name
+    full = name if name.startswith(STORES) else STORES + name
+    if any(part in ("", ".", "..") for part in full.split("/")[1:]):
+        raise unknown_store(name)
+    return full
 
 
 def _mime(path: Path, name: str) -> str | None:
