@@ -62,6 +62,21 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     )
 
 
+def test_listings_never_show_values_read_from_the_environment(tmp_path: Path) -> None:
+    text = json.dumps(
+        {
+            "mcpServers": {
+                "cli": {"command": "mcp-tickets", "args": ["--api-key=${env:SECRET_TOKEN}"]},
+                "zap": {"url": "https://mcp.example.com/s/${SECRET_TOKEN}/mcp"},
+            }
+        }
+    )
+    cli, zap = load_config(write(tmp_path, text), {"SECRET_TOKEN": "s3cr3t"}).servers
+    assert cli.args == ("--api-key=s3cr3t",) and zap.url == "https://mcp.example.com/s/s3cr3t/mcp"
+    assert cli.where == "mcp-tickets --api-key=${env:SECRET_TOKEN}"
+    assert zap.where == "https://mcp.example.com/s/${SECRET_TOKEN}/mcp"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +48,13 @@ KNOWN_KEYS = frozenset(
 _VARIABLE = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def location(command: str | None, args: Sequence[str], url: str | None) -> str:
+    """Where a server runs, for listings: the command, or the URL without credentials or query."""
+    if command is not None:
+        return " ".join([Path(command).name, *args[:1]])
+    return re.sub(r"//[^/@]*@", "//", url or "").split("?", 1)[0]
+
+
 class ConfigError(ValueError):
     """The config file cannot be used; the message names the file, the line and the fix."""
 
@@ -70,20 +77,19 @@ class ServerConfig:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     via_gemini: bool = False
     description: str | None = None
+    where: str = ""
+    """Where it runs, for listings, made from the file's own text: a `${VAR}` shows as itself, never
+    its value (a token in an argument or in the URL's path stays hidden)."""
+
+    def __post_init__(self) -> None:
+        if not self.where:  # built in code, not read from a file: nothing was expanded
+            object.__setattr__(self, "where", location(self.command, self.args, self.url))
 
     def allows(self, tool: str) -> bool:
         """Whether the config lets this tool through (`excludeTools` wins over `includeTools`)."""
         if tool in self.exclude_tools:
             return False
         return self.include_tools is None or tool in self.include_tools
-
-    @property
-    def where(self) -> str:
-        """Where it runs, for listings: the command, or the URL without credentials or query."""
-        if self.command is not None:
-            return " ".join([Path(self.command).name, *self.args[:1]])
-        url = re.sub(r"//[^/@]*@", "//", self.url or "")
-        return url.split("?", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,7 @@ class _Reader:
                 args=self.strings(entry, name, "args"),
                 env=self.secrets(entry, name, "env"),
                 cwd=cwd,
+                where=location(entry["command"], entry.get("args", []), None),
                 **common,
             )
         url = self.expand(entry[url_keys[0]], name, url_keys[0])
@@ -199,6 +206,7 @@ class _Reader:
             transport="sse" if sse else "http",
             url=url,
             headers=self.secrets(entry, name, "headers"),
+            where=location(None, (), entry[url_keys[0]]),
             **common,
         )
 
