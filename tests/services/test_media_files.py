@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.media import MAX_NAME_BYTES, MediaLibrary, portable
 from gemini_interactions_mcp.state import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -66,3 +66,41 @@ async def test_names_stay_inside_the_folder(library: MediaLibrary, tmp_path: Pat
 
 def saved_inside(path: str, folder: Path) -> bool:
     return Path(path).resolve().is_relative_to(folder.resolve()) and Path(path).read_bytes() == b"x"
+
+
+@pytest.mark.parametrize(
+    ("given", "made"),
+    [
+        ("C:evil.txt", "C_evil.txt"),  # on Windows, a drive-relative path out of the folder
+        ("notes.txt:hidden", "notes.txt_hidden"),  # an NTFS stream
+        ("NUL.txt", "_NUL.txt"),  # a device
+        ("com1", "_com1"),
+        ("invoice\u202etxt.exe", "invoice_txt.exe"),  # shown as 'invoiceexe.txt'
+        ("line\nbreak\x00", "line_break_"),
+        ("trailing. ", "trailing"),
+        ("...", "_"),
+        ("plain name (1).csv", "plain name (1).csv"),
+    ],
+)
+def test_names_are_made_plain_file_names_everywhere(given: str, made: str) -> None:
+    assert portable(given) == made
+
+
+def test_long_names_are_cut_keeping_their_extension() -> None:
+    for stem in ("x" * 300, "é" * 150):
+        made = portable(stem + ".csv")
+        assert len(made.encode()) <= MAX_NAME_BYTES and made.endswith(".csv") and made.startswith(stem[:50])
+
+
+async def test_a_name_that_cannot_be_made_still_saves_the_file(library: MediaLibrary) -> None:
+    """A sandbox file downloaded once, later a folder of the same name: the bytes are kept all the same."""
+    first = await save(library, b"a file", "sandbox-e/notes")
+    second = await save(library, b"inside", "sandbox-e/notes/today.txt")
+    long = await save(library, b"long", "sandbox-e/" + "n" * 300 + ".txt")
+    assert [(await library.read("alice", m))[0] for m in (first, second, long)] == [
+        b"a file",
+        b"inside",
+        b"long",
+    ]
+    fallback = (await library.get("alice", second)).name
+    assert "-sandbox-e-notes-today-txt-" in fallback and "/" not in fallback

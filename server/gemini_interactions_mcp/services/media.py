@@ -18,6 +18,7 @@ import mimetypes
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,6 +36,10 @@ OUTPUT_FOLDER = "gemini-output"
 APP_FOLDER = "gemini-interactions-mcp"
 _EXTENSIONS = {"image/jpeg": ".jpg", "audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg"}
 _SLUG = re.compile(r"[^a-z0-9]+")
+_UNPORTABLE = frozenset('<>:"|?*')
+_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+MAX_NAME_BYTES = 200
+"""Under the 255 bytes most file systems allow per name, with room for a `-2` added on a clash."""
 
 
 def unknown_media(media_id: str) -> UnknownHandleError:
@@ -45,6 +50,23 @@ def unknown_media(media_id: str) -> UnknownHandleError:
 
 def _slug(label: str) -> str:
     return _SLUG.sub("-", label.lower()).strip("-")[:40].strip("-") or "output"
+
+
+def portable(part: str) -> str:
+    """One segment of a name from the model or a sandbox, made a plain file name on every system: on
+    Windows `C:x` would leave the folder, `a:b` write a hidden stream and `nul.txt` a device; control
+    and direction characters would make the name shown differ from the file; over 255 bytes fails."""
+    part = "".join(
+        "_" if c in _UNPORTABLE or unicodedata.category(c) in ("Cc", "Cf") else c for c in part
+    ).rstrip(" .")
+    if not part or _DEVICE.match(part):
+        part = "_" + part
+    raw = part.encode()
+    if len(raw) <= MAX_NAME_BYTES:
+        return part
+    suffix = PurePosixPath(part).suffix
+    suffix = suffix if len(suffix.encode()) <= 16 else ""
+    return raw[: MAX_NAME_BYTES - len(suffix.encode())].decode(errors="ignore") + suffix
 
 
 def _extension(mime_type: str) -> str:
@@ -161,13 +183,18 @@ class MediaLibrary:
         """Write `data` to a new file and record it as the owner's; `name` (a relative path, kept inside
         the folder) replaces the generated one."""
         media_id = "m_" + secrets.token_urlsafe(16)
-        parts = [p for p in PurePosixPath((name or "").replace("\\", "/")).parts if p not in ("/", ".", "..")]
-        if not parts:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            suffix = _SLUG.sub("", media_id[2:].lower())[:6]
-            parts = [f"{stamp}-{_slug(label)}-{suffix}{_extension(mime_type)}"]
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        suffix = _SLUG.sub("", media_id[2:].lower())[:6]
+        generated = f"{stamp}-{_slug(label)}-{suffix}{_extension(mime_type)}"
+        given = PurePosixPath((name or "").replace("\\", "/")).parts
+        parts = [portable(p) for p in given if p not in ("/", ".", "..")]
         folder = self.folder(roots)
-        path = await anyio.to_thread.run_sync(create_new, folder.joinpath(*parts), data)
+        try:
+            path = await anyio.to_thread.run_sync(create_new, folder.joinpath(*(parts or [generated])), data)
+        except OSError:  # the name cannot be made here (a file where its folder should be): keep the data
+            if not parts:
+                raise
+            path = await anyio.to_thread.run_sync(create_new, folder / generated, data)
         name = path.relative_to(folder).as_posix()
         saved = SavedMedia(
             id=media_id,
