@@ -138,3 +138,24 @@ def test_nested_rules_apply_only_below_their_folder() -> None:
 )
 def test_glob_patterns_are_anchored_with_globstar(pattern: str, path: str, matches: bool) -> None:
     assert bool(wildmatch(pattern).fullmatch(path)) is matches
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 200, False),  # exponential backtracking before
+        ("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 200 + "b", True),
+        ("*a*b*c", "xaybzc", True),
+        ("*a*b*c", "xaybz", False),
+        ("**/**/**/**/**/**/**/**/b", "a/" * 40 + "c", False),
+        ("**/**/**/**/**/**/**/**/b", "a/" * 40 + "b", True),
+    ],
+)
+def test_patterns_with_many_stars_match_in_reasonable_time(pattern: str, path: str, matches: bool) -> None:
+    assert (wildmatch(pattern, anchored=False).fullmatch(path) is not None) is matches
+
+
+def test_a_rule_that_cannot_be_compiled_is_skipped_not_fatal() -> None:
+    rules = IgnoreRules()
+    rules.add("", parse("[z-a]*\n*.log\n"))
+    assert rules.ignored("debug.log", is_dir=False) and not rules.ignored("zebra.py", is_dir=False)

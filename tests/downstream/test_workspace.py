@@ -170,6 +170,7 @@ async def test_bad_arguments_and_unknown_functions_are_error_results(workspace: 
     for number in (float("inf"), float("nan")):  # JSON's 1e400 reads as infinity
         assert (await workspace.call("read_file", {"path": "src/app.py", "start_line": number})).is_error
     assert (await workspace.call("delete_all", {})).is_error
+    assert (await workspace.call("search", {"query": "x", "glob": "[z-a]*"})).is_error
     assert (await workspace.call("read_file", {"path": "src\x00.py"})).is_error
 
 

@@ -18,7 +18,14 @@ _SPECIAL_IN_CLASS = re.compile(r"[\\^\]]")
 
 
 def _translate_segment(segment: str) -> str:
-    """One path segment of a wildmatch pattern (no `/`) as a regular expression."""
+    """One path segment of a wildmatch pattern (no `/`) as a regular expression.
+
+    Between two `*`s, a piece matches where it first occurs and the match never backtracks into it (an
+    atomic group): each piece stands for a fixed number of characters, so the first place is always
+    right, and a pattern with many `*`s (`*a*a*a*a*a*a*a*b`) cannot take exponential time on a long name
+    (it would hold the interpreter, freezing the whole server).
+    """
+    pieces: list[str] = []
     out: list[str] = []
     i = 0
     while i < len(segment):
@@ -30,7 +37,8 @@ def _translate_segment(segment: str) -> str:
         if char == "*":
             while i + 1 < len(segment) and segment[i + 1] == "*":
                 i += 1  # `**` inside a segment is an ordinary `*`
-            out.append("[^/]*")
+            pieces.append("".join(out))
+            out = []
         elif char == "?":
             out.append("[^/]")
         elif char == "[":
@@ -47,7 +55,11 @@ def _translate_segment(segment: str) -> str:
         else:
             out.append(re.escape(char))
         i += 1
-    return "".join(out)
+    pieces.append("".join(out))
+    if len(pieces) == 1:
+        return pieces[0]
+    middle = "".join(f"(?>[^/]*?{piece})" for piece in pieces[1:-1])
+    return f"{pieces[0]}{middle}[^/]*{pieces[-1]}"
 
 
 def wildmatch(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
@@ -55,7 +67,10 @@ def wildmatch(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
 
     `**` as a whole segment spans any number of folders; an unanchored pattern may match at any depth.
     """
-    parts = pattern.split("/")
+    split = pattern.split("/")
+    parts = [
+        p for i, p in enumerate(split) if not (p == "**" and i and split[i - 1] == "**")
+    ]  # `**/**` is `**`
     pieces: list[str] = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
@@ -90,8 +105,11 @@ def parse(text: str) -> list[Rule]:
         line = line.rstrip("/")
         if not line:
             continue
-        anchored = "/" in line
-        rules.append(Rule(wildmatch(line.lstrip("/"), anchored=anchored), negated, dirs_only))
+        try:
+            regex = wildmatch(line.lstrip("/"), anchored="/" in line)
+        except re.error:  # e.g. a reversed range `[z-a]`, which matches nothing for git either
+            continue
+        rules.append(Rule(regex, negated, dirs_only))
     return rules
 
 

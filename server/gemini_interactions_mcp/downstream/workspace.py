@@ -220,7 +220,12 @@ class Workspace:
         glob = arguments.get("glob")
         only = None
         if isinstance(glob, str) and glob.strip():
-            only = wildmatch(glob.strip().lstrip("/"), anchored="/" in glob.strip("/"))
+            try:
+                only = wildmatch(glob.strip().lstrip("/"), anchored="/" in glob.strip("/"))
+            except re.error:
+                raise PathRefused(
+                    f"glob {glob!r} is not a valid pattern (check its [...] classes)."
+                ) from None
         located = self.confinement.locate(_str(arguments, "path", "."), want="any")
         if located.path.is_file():
             candidates = [(located.path, located.name)]
