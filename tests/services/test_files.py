@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -288,3 +289,18 @@ async def test_globs_and_folders_stay_inside_the_roots(project: Path, tmp_path: 
     for ref in ["../*.py", f"{tmp_path}/*.py", "..", "src/../../*.py"]:
         with pytest.raises(FileInputError, match="outside the folders"):
             await FileLoader([project]).load([ref])
+
+
+async def test_a_big_file_named_again_and_again_is_uploaded_once(root: Path) -> None:
+    """Each upload hashes up to 2 GB first: naming one file a thousand times must not cost a thousand."""
+    (root / "talk.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(2000))
+    sent: list[str] = []
+
+    async def upload(path: Path, name: str, size: int) -> dict[str, Any]:
+        sent.append(name)
+        return {"type": "video", "uri": f"files/{len(sent)}", "mime_type": "video/mp4"}
+
+    loaded = await FileLoader([root], max_file_bytes=1000).load_files(
+        ["talk.mp4", "./talk.mp4", "talk.mp4"], upload=upload
+    )
+    assert sent == ["talk.mp4"] and [b["uri"] for b in loaded.blocks] == ["files/1"] * 3

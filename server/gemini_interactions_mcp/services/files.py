@@ -222,6 +222,7 @@ class FileLoader:
         located = iter(groups)
         blocks: list[dict[str, Any]] = []
         sources: list[int] = []
+        uploaded: dict[Path, dict[str, Any]] = {}  # one upload (and hash of up to 2 GB) per file per call
         for i in range(len(refs)):
             if i in urls:
                 blocks.append(urls[i])
@@ -229,7 +230,9 @@ class FileLoader:
                 continue
             for file in next(located):
                 if upload is not None and self._too_big_inline(file):
-                    blocks.append(await upload(file.path, file.name, file.size))
+                    if file.path not in uploaded:
+                        uploaded[file.path] = await upload(file.path, file.name, file.size)
+                    blocks.append(dict(uploaded[file.path]))
                 else:
                     blocks.append(await anyio.to_thread.run_sync(self._read_block, file))
                 sources.append(i)
