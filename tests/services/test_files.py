@@ -304,3 +304,9 @@ async def test_a_big_file_named_again_and_again_is_uploaded_once(root: Path) -> 
         ["talk.mp4", "./talk.mp4", "talk.mp4"], upload=upload
     )
     assert sent == ["talk.mp4"] and [b["uri"] for b in loaded.blocks] == ["files/1"] * 3
+
+
+async def test_a_glob_that_does_not_compile_is_an_input_error(loader: FileLoader, root: Path) -> None:
+    (root / "a.txt").write_text("a")
+    with pytest.raises(FileInputError, match=r"\[z-a\]\.txt is not a glob this server can read"):
+        await loader.load(["[z-a].txt"])

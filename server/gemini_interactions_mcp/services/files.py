@@ -336,7 +336,11 @@ class FileLoader:
         parts = ref.strip().split("/")
         first = next(i for i, part in enumerate(parts) if is_glob(part))
         base = "/".join(parts[:first]) or ("/" if ref.strip().startswith("/") else ".")
-        return confinement.locate(base, want="dir"), wildmatch("/".join(parts[first:]))
+        try:
+            pattern = wildmatch("/".join(parts[first:]))
+        except re.error as exc:  # a reversed range such as `[z-a]`
+            raise PathRefused(f"{ref} is not a glob this server can read ({exc.msg}).") from None
+        return confinement.locate(base, want="dir"), pattern
 
     def _expand(
         self, ref: str, base: Located, pattern: re.Pattern[str] | None, confinement: Confinement
