@@ -77,6 +77,26 @@ def test_listings_never_show_values_read_from_the_environment(tmp_path: Path) ->
     assert zap.where == "https://mcp.example.com/s/${SECRET_TOKEN}/mcp"
 
 
+def test_a_servers_output_is_masked_of_every_secret_it_was_given(tmp_path: Path) -> None:
+    text = json.dumps(
+        {
+            "mcpServers": {
+                "cli": {
+                    "command": "mcp-tickets",
+                    "args": ["--api-key=${ARG_TOKEN}", "--verbose"],
+                    "env": {"TICKETS_TOKEN": "env-token-1234", "DEBUG": "1"},
+                },
+                "zap": {"url": "https://h/s/${URL_TOKEN}/mcp", "headers": {"X-Key": "header-token-99"}},
+            }
+        }
+    )
+    environ = {"ARG_TOKEN": "arg-token-5678", "URL_TOKEN": "url-token-4321"}
+    cli, zap = load_config(write(tmp_path, text), environ).servers
+    said = "bad key arg-token-5678, env-token-1234 and 1 more; url-token-4321 header-token-99"
+    assert cli.redacted(said) == "bad key [redacted], [redacted] and 1 more; url-token-4321 header-token-99"
+    assert zap.redacted(said) == "bad key arg-token-5678, env-token-1234 and 1 more; [redacted] [redacted]"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

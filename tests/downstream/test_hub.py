@@ -6,6 +6,7 @@ import sys
 
 import anyio
 import pytest
+from pydantic import SecretStr
 
 from gemini_interactions_mcp.downstream.config import ServerConfig
 from gemini_interactions_mcp.downstream.functions import CallOutcome
@@ -96,6 +97,15 @@ async def test_a_crash_mid_call_is_an_error_result_and_the_server_comes_back(mak
     assert text(again) == "echo: back", text(again)
     (state,) = await hub.describe()
     assert state.state == "ready" and state.restarts >= 1
+
+
+async def test_a_servers_last_words_never_show_its_configured_secrets(make_hub: HubFactory) -> None:
+    token = "tok-" + "9f3a" * 6
+    hub = make_hub(stdio_config(env={"TEST_TOKEN": SecretStr(token)}))
+    box = await hub.toolbox(["mcp:test"])
+    crashed = await hub.call(box.functions["test__crash"], {})
+    assert "about to crash, token [redacted]" in text(crashed)
+    assert token not in text(crashed)
 
 
 async def test_a_malformed_result_is_an_error_result_not_an_exception(make_hub: HubFactory) -> None:

@@ -64,8 +64,12 @@ async def add_note(note: str) -> str:
 @server.tool()
 def crash() -> str:
     """Die in the middle of the call. Its last words reach stderr a moment after stdout closed (written
-    by a leftover child that shares stderr), so the bridge must wait for them, not race the two pipes."""
-    last_words = "import sys, time; time.sleep(0.3); print('about to crash', file=sys.stderr)"
+    by a leftover child that shares stderr), so the bridge must wait for them, not race the two pipes.
+    They name the `TEST_TOKEN` it was given, as a server reporting a bad credential may."""
+    last_words = (
+        "import os, sys, time; time.sleep(0.3); "
+        "print('about to crash, token', os.environ.get('TEST_TOKEN', 'none'), file=sys.stderr)"
+    )
     subprocess.Popen([sys.executable, "-c", last_words], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     os._exit(3)
 

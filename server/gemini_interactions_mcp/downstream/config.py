@@ -55,6 +55,10 @@ def location(command: str | None, args: Sequence[str], url: str | None) -> str:
     return re.sub(r"//[^/@]*@", "//", url or "").split("?", 1)[0]
 
 
+MIN_SECRET_CHARS = 8
+REDACTED = "[redacted]"
+
+
 class ConfigError(ValueError):
     """The config file cannot be used; the message names the file, the line and the fix."""
 
@@ -80,10 +84,23 @@ class ServerConfig:
     where: str = ""
     """Where it runs, for listings, made from the file's own text: a `${VAR}` shows as itself, never
     its value (a token in an argument or in the URL's path stays hidden)."""
+    read: tuple[SecretStr, ...] = ()
+    """The values its `${VAR}`s read (in arguments, the URL, env or headers): secrets too."""
 
     def __post_init__(self) -> None:
         if not self.where:  # built in code, not read from a file: nothing was expanded
             object.__setattr__(self, "where", location(self.command, self.args, self.url))
+
+    def redacted(self, text: str) -> str:
+        """`text` with each configured secret masked (an env or header value, or a value a `${VAR}`
+        read, of MIN_SECRET_CHARS or more): a server's own output may name one (an error quoting its
+        token), and its last words reach errors, results and the logs. Shorter values (`1`, `true`)
+        would mask ordinary text."""
+        for secret in (*self.env.values(), *self.headers.values(), *self.read):
+            value = secret.get_secret_value()
+            if len(value) >= MIN_SECRET_CHARS:
+                text = text.replace(value, REDACTED)
+        return text
 
     def allows(self, tool: str) -> bool:
         """Whether the config lets this tool through (`excludeTools` wins over `includeTools`)."""
@@ -106,6 +123,8 @@ class _Reader:
         self.text = text
         self.environ = environ
         self.warnings: list[str] = []
+        self.read: dict[str, list[str]] = {}
+        """The values each server's `${VAR}`s read: secrets like its env and header values."""
 
     def line_of(self, *keys: str) -> int:
         """The line of the last of `keys` found in order (a server's name, then a key inside it)."""
@@ -116,6 +135,10 @@ class _Reader:
                 break
             position = found
         return self.text.count("\n", 0, position) + 1
+
+    def values_read(self, name: str) -> tuple[SecretStr, ...]:
+        """What the server's `${VAR}`s have read so far (call it after its last expansion)."""
+        return tuple(SecretStr(value) for value in self.read.get(name, []))
 
     def fail(self, message: str, *keys: str) -> ConfigError:
         return ConfigError(f"{self.path} line {self.line_of(*keys)}: {message}")
@@ -132,7 +155,9 @@ class _Reader:
                     name,
                     key,
                 )
-            return self.environ[match.group(1)]
+            read = self.environ[match.group(1)]
+            self.read.setdefault(name, []).append(read)
+            return read
 
         return _VARIABLE.sub(variable, value)
 
@@ -194,6 +219,7 @@ class _Reader:
                 env=self.secrets(entry, name, "env"),
                 cwd=cwd,
                 where=location(entry["command"], entry.get("args", []), None),
+                read=self.values_read(name),
                 **common,
             )
         url = self.expand(entry[url_keys[0]], name, url_keys[0])
@@ -207,6 +233,7 @@ class _Reader:
             url=url,
             headers=self.secrets(entry, name, "headers"),
             where=location(None, (), entry[url_keys[0]]),
+            read=self.values_read(name),
             **common,
         )
 

@@ -314,7 +314,8 @@ class Connection:
 
         def drain() -> None:
             with os.fdopen(read_fd, encoding="utf-8", errors="replace") as reader:
-                for line in reader:
+                for raw in reader:
+                    line = self.config.redacted(raw)
                     self._stderr.append(line)
                     log.debug("[%s] %s", self.config.name, line.rstrip())
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
