@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from gemini_interactions_mcp.downstream.functions import FunctionSpec
+from gemini_interactions_mcp.downstream.functions import CallOutcome, FunctionSpec
 from gemini_interactions_mcp.services.results import Approval, PausedLoop
 from gemini_interactions_mcp.services.toolloop import ToolLoop
 from gemini_interactions_mcp.services.turns import TurnOutcome
@@ -59,6 +60,27 @@ async def test_calls_of_a_round_run_in_parallel(make_hub: HubFactory, tmp_path: 
     turn = loop.turn(await loop.toolbox(["mcp:test/meet"]), [tmp_path])
     results = await turn.answer([call("test__meet", f"c{i}", count=4) for i in range(4)])
     assert [texts(r) for r in results] == ["met 4"] * 4, "each call met the other three while it ran"
+
+
+async def test_a_round_runs_at_most_max_parallel_calls_at_once(
+    make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = ToolLoop(make_hub(stdio_config()), max_parallel_calls=3)
+    turn = loop.turn(await loop.toolbox(["mcp:test/echo"]), [tmp_path])
+    running = most = 0
+
+    async def counted(spec: FunctionSpec, arguments: Mapping[str, Any]) -> CallOutcome:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await anyio.sleep(0.01)
+        running -= 1
+        return CallOutcome.text(f"echo: {arguments['text']}")
+
+    monkeypatch.setattr(loop.hub, "call", counted)
+    results = await turn.answer([call("test__echo", f"c{i}", text=str(i)) for i in range(10)])
+    assert [texts(r) for r in results] == [f"echo: {i}" for i in range(10)]
+    assert most == 3
 
 
 @pytest.mark.parametrize(

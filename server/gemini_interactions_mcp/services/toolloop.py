@@ -31,6 +31,9 @@ from gemini_interactions_mcp.services.results import Approval, CallRecord, Pause
 from gemini_interactions_mcp.services.turns import TurnOutcome
 
 DEFAULT_MAX_ROUNDS = 10
+MAX_PARALLEL_CALLS = 8
+"""Calls of one round that run at once; the rest wait their turn. Gemini may ask for dozens in one
+round, and each may be a process of a downstream server or a walk of the workspace."""
 BRIDGED = "bridged_tools"
 """Settings key of a conversation's `mcp:` and `workspace` entries: kept with it, never sent as such
 (each turn declares what they stand for)."""
@@ -87,9 +90,11 @@ class ToolLoop:
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         roots: Sequence[Path] = (),
         show_roots: bool = True,
+        max_parallel_calls: int = MAX_PARALLEL_CALLS,
     ) -> None:
         self.hub = hub
         self.max_rounds = max_rounds
+        self.max_parallel_calls = max_parallel_calls
         self._roots = list(roots)
         self._show_roots = show_roots
 
@@ -177,10 +182,13 @@ class LoopTurn:
         if awaiting:
             raise AwaitingUser
 
+        limiter = anyio.CapacityLimiter(self._loop.max_parallel_calls)
+
         async def run(index: int, spec: FunctionSpec, arguments: Mapping[str, Any]) -> None:
-            started = time.monotonic()
-            outcomes[index] = await self._run(spec, arguments)
-            seconds[index] = time.monotonic() - started
+            async with limiter:
+                started = time.monotonic()
+                outcomes[index] = await self._run(spec, arguments)
+                seconds[index] = time.monotonic() - started
 
         async with anyio.create_task_group() as tg:
             for index, spec, arguments in runnable:
