@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from gemini_interactions_mcp.downstream.config import ServerConfig
+from gemini_interactions_mcp.downstream.connection import STDERR_LINE_CHARS
 from gemini_interactions_mcp.downstream.functions import CallOutcome
 from gemini_interactions_mcp.downstream.hub import SelectionError
 from tests.helpers.downstream import MALFORMED_SCRIPT, HubFactory, stdio_config
@@ -33,6 +34,7 @@ async def test_declarations_name_every_tool_and_follow_the_filters(make_hub: Hub
         "test__picture",
         "test__fail",
         "test__grow",
+        "test__shout",
     }
     echo = box.functions["test__echo"]
     assert echo.read_only and not echo.needs_confirmation
@@ -108,6 +110,14 @@ async def test_a_servers_last_words_never_show_its_configured_secrets(make_hub: 
     assert token not in text(crashed)
 
 
+async def test_a_stderr_line_without_end_is_kept_in_pieces(make_hub: HubFactory) -> None:
+    hub = make_hub(stdio_config())
+    box = await hub.toolbox(["mcp:test"])
+    died = await hub.call(box.functions["test__shout"], {"count": 3_000_000})
+    assert died.is_error and "its last output: 'xxx" in text(died)
+    assert len(text(died)) < 3 * STDERR_LINE_CHARS
+
+
 async def test_a_malformed_result_is_an_error_result_not_an_exception(make_hub: HubFactory) -> None:
     config = ServerConfig(
         name="bad", transport="stdio", command=sys.executable, args=(str(MALFORMED_SCRIPT),)
@@ -140,7 +150,7 @@ async def test_a_server_that_cannot_start_is_a_note_not_a_failure(make_hub: HubF
     assert any("'ghost' is unavailable" in note for note in box.notes)
     states = {s.name: s for s in await hub.describe()}
     assert states["ghost"].state in ("restarting", "failed") and states["ghost"].error
-    assert states["test"].state == "ready" and len(states["test"].tools) == 8
+    assert states["test"].state == "ready" and len(states["test"].tools) == 9
 
 
 async def test_remote_servers_become_gemini_mcp_server_tools(make_hub: HubFactory) -> None:

@@ -74,6 +74,14 @@ def crash() -> str:
     os._exit(3)
 
 
+@server.tool()
+def shout(count: int) -> str:
+    """Die in the middle of the call, having written `count` characters to stderr on one line."""
+    sys.stderr.write("x" * count)
+    sys.stderr.flush()
+    os._exit(3)
+
+
 @server.tool(annotations=READ_ONLY)
 async def picture() -> list[Any]:
     """A tiny image."""

@@ -49,6 +49,9 @@ STABLE_SECONDS = 30.0
 MAX_FAILED_STARTS = 5
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STDERR_LINES = 20
+STDERR_LINE_CHARS = 2_000
+"""A longer stderr line is kept (and logged) in pieces of this size: a server that writes without line
+breaks must not fill memory, nor put megabytes into an error message."""
 LAST_WORDS_SECONDS = 2.0
 """How long a call that lost its stdio server waits for the rest of the server's stderr (its last words
 usually say why it died, and the stderr pipe may be read a moment after stdout closed)."""
@@ -314,7 +317,7 @@ class Connection:
 
         def drain() -> None:
             with os.fdopen(read_fd, encoding="utf-8", errors="replace") as reader:
-                for raw in reader:
+                for raw in iter(lambda: reader.readline(STDERR_LINE_CHARS), ""):
                     line = self.config.redacted(raw)
                     self._stderr.append(line)
                     log.debug("[%s] %s", self.config.name, line.rstrip())
