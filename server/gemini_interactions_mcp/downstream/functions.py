@@ -22,6 +22,9 @@ from mcp.types import (
 
 RESULT_CAP_CHARS = 100_000
 """Text of one function result beyond this is cut (with a note), so one tool cannot flood the context."""
+RESULT_MEDIA_CAP_BYTES = 20 * 2**20
+"""Images and audio of one function result beyond this are left out (with a note): Gemini takes 100 MB
+per request in all, and one round may carry several results."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,12 @@ class CallOutcome:
     def text(cls, text: str, *, is_error: bool = False) -> CallOutcome:
         return cls([{"type": "text", "text": text}], is_error=is_error)
 
-    def capped(self, limit: int = RESULT_CAP_CHARS) -> CallOutcome:
+    def capped(self, limit: int = RESULT_CAP_CHARS, media_limit: int = RESULT_MEDIA_CAP_BYTES) -> CallOutcome:
+        """The outcome with its text cut to `limit` characters and its media kept to `media_limit` bytes
+        in all, with a note for each cut."""
+        return self._text_capped(limit)._media_capped(media_limit)
+
+    def _text_capped(self, limit: int) -> CallOutcome:
         """The outcome with its text cut to `limit` characters in all, and a note saying so."""
         total = sum(len(block.get("text", "")) for block in self.result)
         if total <= limit:
@@ -83,6 +91,30 @@ class CallOutcome:
         note = f"[result cut to {limit:,} of {total:,} characters]"
         blocks.append({"type": "text", "text": note})
         return CallOutcome(blocks, self.is_error, [*self.notes, note.strip("[]")])
+
+    def _media_capped(self, limit: int) -> CallOutcome:
+        """The outcome with each media block that would take its media past `limit` bytes replaced by a
+        note saying what was left out."""
+        blocks: list[dict[str, Any]] = []
+        notes: list[str] = []
+        total = 0
+        for block in self.result:
+            data = block.get("data")
+            size = len(data) * 3 // 4 if isinstance(data, str) else 0  # base64
+            if size and total + size > limit:
+                what = block.get("mime_type") or block.get("type")
+                note = (
+                    f"[{what} of {size / 2**20:.1f} MB left out: a result carries at most "
+                    f"{limit / 2**20:g} MB of media]"
+                )
+                blocks.append({"type": "text", "text": note})
+                notes.append(note.strip("[]"))
+                continue
+            total += size
+            blocks.append(block)
+        if not notes:
+            return self
+        return CallOutcome(blocks, self.is_error, [*self.notes, *notes])
 
 
 BLOCK_KINDS = {"image": "image", "audio": "audio", "video": "video", "application/pdf": "document"}
