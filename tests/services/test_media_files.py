@@ -104,3 +104,31 @@ async def test_a_name_that_cannot_be_made_still_saves_the_file(library: MediaLib
     ]
     fallback = (await library.get("alice", second)).name
     assert "-sandbox-e-notes-today-txt-" in fallback and "/" not in fallback
+
+
+async def test_a_linked_default_output_folder_is_not_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workspace may ship `gemini-output` as a link to anywhere: the files go to the server's own
+    folder instead, and the result names where."""
+    elsewhere, workspace, data_dir = tmp_path / "elsewhere", tmp_path / "repo", tmp_path / "data"
+    elsewhere.mkdir()
+    workspace.mkdir()
+    (workspace / "gemini-output").symlink_to(elsewhere)
+    monkeypatch.setattr("gemini_interactions_mcp.services.media.user_data_dir", lambda: data_dir)
+    library = MediaLibrary(MemoryStore(), output_dir=None, allowed_dirs=[workspace], show_paths=True)
+    saved = await library.save("alice", b"png", "image/png", kind="image", source="i", label="kite")
+    assert list(elsewhere.iterdir()) == []
+    assert (
+        saved.path is not None and Path(saved.path).parent == data_dir / "gemini-interactions-mcp" / "media"
+    )
+    assert (await library.read("alice", saved.id))[0] == b"png"
+
+
+async def test_an_output_dir_given_as_a_link_is_used(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    (tmp_path / "chosen").symlink_to(target)
+    library = MediaLibrary(MemoryStore(), output_dir=tmp_path / "chosen", allowed_dirs=[], show_paths=True)
+    await library.save("alice", b"png", "image/png", kind="image", source="i", label="kite")
+    assert len(list(target.iterdir())) == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import mimetypes
 import re
 import secrets
@@ -33,6 +34,8 @@ from gemini_interactions_mcp.services.uris import MEDIA_URI_PREFIX
 from gemini_interactions_mcp.state import ResourceRecord, Store, user_data_dir
 
 OUTPUT_FOLDER = "gemini-output"
+log = logging.getLogger(__name__)
+
 APP_FOLDER = "gemini-interactions-mcp"
 _EXTENSIONS = {"image/jpeg": ".jpg", "audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg"}
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -126,13 +129,23 @@ class MediaLibrary:
         self.show_paths = show_paths
 
     def folder(self, roots: Sequence[Path] | None = None) -> Path:
-        """The folder new files go to (see the module docstring)."""
+        """The folder new files go to (see the module docstring).
+
+        A `gemini-output` that is a link is not written through: a cloned repository could ship one
+        pointing anywhere. The files then go to the server's own folder, as over HTTP, and the result
+        shows their path; `--output-dir` names a linked folder on purpose.
+        """
         if self._output_dir is not None:
             return self._output_dir
+        private = user_data_dir() / APP_FOLDER / "media"
         if not self.show_paths:
-            return user_data_dir() / APP_FOLDER / "media"
+            return private
         base = (list(roots or []) or self._allowed or [Path.cwd()])[0]
-        return base / OUTPUT_FOLDER
+        chosen = base / OUTPUT_FOLDER
+        if chosen.is_symlink():
+            log.warning("%s is a link, not followed: saving media in %s instead", chosen, private)
+            return private
+        return chosen
 
     async def save_answer(
         self,
