@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gemini_interactions_mcp.downstream.paths import PathRefused
+
 _SPECIAL_IN_CLASS = re.compile(r"[\\^\]]")
 
 
@@ -80,6 +82,16 @@ def wildmatch(pattern: str, *, anchored: bool = True) -> re.Pattern[str]:
             pieces.append(_translate_segment(part) + ("" if last else "/"))
     body = "".join(pieces)
     return re.compile(body if anchored else f"(?:[^/]+/)*{body}", re.DOTALL)
+
+
+def compile_glob(pattern: str, *, given: str, anchored: bool = True) -> re.Pattern[str]:
+    """A glob a caller gave (`given`: a `files` entry, a search's `glob`) as `wildmatch` compiles its
+    matching part `pattern`; PathRefused naming it when that cannot be compiled (a reversed range such
+    as `[z-a]`), where a `.gitignore` rule that cannot is skipped (`parse`)."""
+    try:
+        return wildmatch(pattern, anchored=anchored)
+    except re.error as exc:
+        raise PathRefused(f"{given} is not a glob this server can read ({exc.msg}).") from None
 
 
 @dataclass(frozen=True)

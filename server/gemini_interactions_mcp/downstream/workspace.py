@@ -18,7 +18,7 @@ import anyio.to_process
 import anyio.to_thread
 
 from gemini_interactions_mcp.downstream.functions import CallOutcome, FunctionSpec
-from gemini_interactions_mcp.downstream.gitignore import wildmatch
+from gemini_interactions_mcp.downstream.gitignore import compile_glob
 from gemini_interactions_mcp.downstream.paths import Confinement, PathRefused
 from gemini_interactions_mcp.downstream.tree import SNIFF_BYTES, is_binary_file, looks_binary, walk
 
@@ -220,12 +220,7 @@ class Workspace:
         glob = arguments.get("glob")
         only = None
         if isinstance(glob, str) and glob.strip():
-            try:
-                only = wildmatch(glob.strip().lstrip("/"), anchored="/" in glob.strip("/"))
-            except re.error:
-                raise PathRefused(
-                    f"glob {glob!r} is not a valid pattern (check its [...] classes)."
-                ) from None
+            only = compile_glob(glob.strip().lstrip("/"), given=repr(glob), anchored="/" in glob.strip("/"))
         located = self.confinement.locate(_str(arguments, "path", "."), want="any")
         if located.path.is_file():
             candidates = [(located.path, located.name)]

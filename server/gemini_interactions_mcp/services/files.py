@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
-from gemini_interactions_mcp.downstream.gitignore import wildmatch
+from gemini_interactions_mcp.downstream.gitignore import compile_glob
 from gemini_interactions_mcp.downstream.paths import Confinement, Located, PathRefused
 from gemini_interactions_mcp.downstream.tree import Entry, is_binary_file, walk
 
@@ -336,11 +336,7 @@ class FileLoader:
         parts = ref.strip().split("/")
         first = next(i for i, part in enumerate(parts) if is_glob(part))
         base = "/".join(parts[:first]) or ("/" if ref.strip().startswith("/") else ".")
-        try:
-            pattern = wildmatch("/".join(parts[first:]))
-        except re.error as exc:  # a reversed range such as `[z-a]`
-            raise PathRefused(f"{ref} is not a glob this server can read ({exc.msg}).") from None
-        return confinement.locate(base, want="dir"), pattern
+        return confinement.locate(base, want="dir"), compile_glob("/".join(parts[first:]), given=ref)
 
     def _expand(
         self, ref: str, base: Located, pattern: re.Pattern[str] | None, confinement: Confinement

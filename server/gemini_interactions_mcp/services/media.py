@@ -33,9 +33,9 @@ from gemini_interactions_mcp.services.results import AnswerPart, MediaKind, Save
 from gemini_interactions_mcp.services.uris import MEDIA_URI_PREFIX
 from gemini_interactions_mcp.state import ResourceRecord, Store, user_data_dir
 
-OUTPUT_FOLDER = "gemini-output"
 log = logging.getLogger(__name__)
 
+OUTPUT_FOLDER = "gemini-output"
 APP_FOLDER = "gemini-interactions-mcp"
 _EXTENSIONS = {"image/jpeg": ".jpg", "audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg"}
 _SLUG = re.compile(r"[^a-z0-9]+")
