@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from gemini_interactions_mcp.tools._schema import compact
+from gemini_interactions_mcp.tools._schema import compact, type_lists
 
 pytestmark = pytest.mark.anyio
 
@@ -76,3 +76,51 @@ def test_entries_used_twice_or_recursive_keep_their_reference() -> None:
         "$ref": "#/$defs/Node"
     }
     assert set(out["$defs"]) == {"Point", "Node"}
+
+
+def bare_type_choices(schema: Any) -> list[Any]:
+    """Every `anyOf` in `schema` whose options are each a bare `{"type": T}`."""
+    if isinstance(schema, list):
+        return [found for item in schema for found in bare_type_choices(item)]
+    if not isinstance(schema, dict):
+        return []
+    found = [found for value in schema.values() for found in bare_type_choices(value)]
+    options = schema.get("anyOf")
+    if isinstance(options, list) and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
+        found.append(options)
+    return found
+
+
+async def test_output_schemas_spell_type_choices_as_one_type_list(client: Client) -> None:
+    """A client that validates each result (the Python SDK's does) pays for every `anyOf` option on every
+    value: `ask_gemini`'s usage figures were `anyOf: [integer, number]` each."""
+    for tool in await listed(client):
+        if "outputSchema" in tool:
+            assert bare_type_choices(tool["outputSchema"]) == [], tool["name"]
+
+
+def test_type_lists_accept_exactly_what_the_choices_did() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "figures": {"additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "number"}]}},
+            "name": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}]},
+        },
+    }
+    out = type_lists(schema)
+    assert out["properties"]["figures"]["additionalProperties"] == {"type": "number"}
+    assert out["properties"]["name"] == {"type": ["string", "null"], "default": None}
+    assert out["properties"]["either"] == schema["properties"]["either"]  # a bound is not a bare type
+    samples = [
+        {"figures": {"a": 1, "b": 2.5}, "name": None, "either": "x"},
+        {"figures": {"a": "1"}},
+        {"figures": {"a": True}},
+        {"name": 3},
+        {"name": "n", "either": -1},
+        {"either": 4},
+        {"figures": {"a": None}},
+    ]
+    for sample in samples:
+        before = jsonschema.Draft202012Validator(schema).is_valid(sample)
+        assert jsonschema.Draft202012Validator(out).is_valid(sample) == before, sample

@@ -8,12 +8,17 @@ too: an `additionalProperties: true`, the `default` of a `const`, `minLength: 1`
 guard against absurd numbers (the tool's model still enforces them all). A `$defs` entry used once is
 written where it is used: the `$ref` and the entry's name cost bytes, and some clients handle no `$ref`.
 Annotations lose the hints that repeat the specification's defaults. Output schemas lose only their
-titles: a client may validate structured content against them, and results hold nulls.
+titles, and say the same in fewer words: a client may validate structured content against them, and
+results hold nulls, so nothing they accept changes. An `anyOf` of bare types is one `type` list, and
+`integer` goes where `number` (which includes it) is listed: the Python SDK's client validates every
+result against the schema, and `anyOf` costs it a sub-validation per option per value (`ask_gemini`'s
+result: 263 to 167 us per call).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver.tools import Tool
@@ -24,21 +29,43 @@ NO_REAL_LIMIT = 1_000_000
 REF_PREFIX = "#/$defs/"
 
 
+def bottom_up(schema: Any, rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """`schema` with `rewrite` applied to every object in it, innermost first (each sees rewritten parts)."""
+    if isinstance(schema, list):
+        return [bottom_up(item, rewrite) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return rewrite({k: bottom_up(v, rewrite) for k, v in schema.items()})
+
+
+def _untitled(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+
+
 def without_titles(schema: Any) -> Any:
-    if isinstance(schema, list):
-        return [without_titles(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    return {k: without_titles(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+    return bottom_up(schema, _untitled)
 
 
-def tidy(schema: Any) -> Any:
-    """Without what says nothing, and `anyOf: [T, null]` with `default: null` written as plain `T`."""
-    if isinstance(schema, list):
-        return [tidy(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: tidy(v) for k, v in schema.items()}
+def _one_type_list(node: dict[str, Any]) -> dict[str, Any]:
+    options = node.get("anyOf")
+    if not (isinstance(options, list) and options and "type" not in node):
+        return node
+    if not all(isinstance(o, dict) and set(o) == {"type"} and isinstance(o["type"], str) for o in options):
+        return node
+    types = list(dict.fromkeys(o["type"] for o in options))
+    if "number" in types and "integer" in types:
+        types.remove("integer")
+    out = {k: v for k, v in node.items() if k != "anyOf"}
+    out["type"] = types[0] if len(types) == 1 else types
+    return out
+
+
+def type_lists(schema: Any) -> Any:
+    """`anyOf` options that are each a bare `{"type": T}` written as one `type: [T, ...]`, the same test."""
+    return bottom_up(schema, _one_type_list)
+
+
+def _tidied(out: dict[str, Any]) -> dict[str, Any]:
     if out.get("additionalProperties") is True:  # the default: any extra key is allowed
         del out["additionalProperties"]
     if "const" in out and out.get("default", ...) == out["const"]:  # a constant needs no default
@@ -57,6 +84,11 @@ def tidy(schema: Any) -> Any:
         else:
             out["anyOf"] = rest
     return out
+
+
+def tidy(schema: Any) -> Any:
+    """Without what says nothing, and `anyOf: [T, null]` with `default: null` written as plain `T`."""
+    return bottom_up(schema, _tidied)
 
 
 def inline_single_use(schema: dict[str, Any]) -> dict[str, Any]:
@@ -118,4 +150,4 @@ def compact_tool(tool: Tool) -> None:
     tool.parameters = compact(tool.parameters)
     tool.annotations = compact_annotations(tool.annotations)
     if tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = without_titles(tool.fn_metadata.output_schema)
+        tool.fn_metadata.output_schema = type_lists(without_titles(tool.fn_metadata.output_schema))
