@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 
 from gemini_interactions_mcp.gemini import (
@@ -12,11 +14,13 @@ from gemini_interactions_mcp.gemini import (
     FileSearchAPI,
     InteractionsClient,
     SandboxFilesAPI,
+    TransportError,
     UploadInterruptedError,
 )
 from gemini_interactions_mcp.gemini.files import resource_path
+from gemini_interactions_mcp.gemini.sandbox import CHUNK_BYTES
 
-from .conftest import Emu
+from .conftest import Clock, Emu, mock_client
 
 pytestmark = pytest.mark.anyio
 DATA = bytes(range(256)) * 40  # 10,240 bytes: five chunks of 2,048
@@ -133,7 +137,34 @@ async def test_sandbox_files(client: InteractionsClient) -> None:
     listing = await sandbox.list(run.environment_id, "/workspace", recursive=True)
     assert "workspace/a.txt" in [f.path for f in listing.files]
     assert {f.type for f in listing.files} == {"file", "directory"}
-    assert await sandbox.download(f"environments/{run.environment_id}", "/workspace/a.txt") == b"hi"
+    chunks = [c async for c in sandbox.download(f"environments/{run.environment_id}", "/workspace/a.txt")]
+    assert b"".join(chunks) == b"hi"
+
+
+async def test_a_sandbox_file_arrives_in_bounded_chunks(clock: Clock) -> None:
+    """A file is handed over as it arrives, never whole; with the JSON Accept of a plain call."""
+    body = bytes(range(256)) * (CHUNK_BYTES // 256 * 3 + 1)
+    seen: list[httpx2.Request] = []
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, content=body, headers={"content-type": "application/octet-stream"})
+
+    async with mock_client(serve, clock) as client:
+        chunks = [c async for c in SandboxFilesAPI(client).download("env_1", "workspace/big.bin")]
+    assert b"".join(chunks) == body and len(chunks) == 4 and max(map(len, chunks)) == CHUNK_BYTES
+    assert seen[0].headers["accept"] == "application/json" and seen[0].url.params["alt"] == "media"
+
+
+async def test_a_download_cut_part_way_is_an_error(clock: Clock) -> None:
+    async def cut() -> AsyncIterator[bytes]:
+        yield b"x" * 1000
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    async with mock_client(lambda request: httpx2.Response(200, content=cut()), clock) as client:
+        with pytest.raises(TransportError, match=r"workspace/a\.bin"):
+            async for _ in SandboxFilesAPI(client).download("env_1", "workspace/a.bin"):
+                pass
 
 
 def test_resource_paths_are_quoted_and_stay_inside_their_collection() -> None:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import pytest
 
-from gemini_interactions_mcp.services.media import MAX_NAME_BYTES, MediaLibrary, portable
+from gemini_interactions_mcp.services.media import MAX_NAME_BYTES, MediaLibrary, TooLarge, portable
 from gemini_interactions_mcp.state import MemoryStore
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> MediaLibrary:
+@pytest.fixture(params=["hard links", "no hard links"])
+def library(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> MediaLibrary:
+    """Files get their names by hard link, or (a file system without them) by a rename over a claimed
+    name: both keep every guarantee below."""
+    if request.param == "no hard links":
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", refuse)
     return MediaLibrary(MemoryStore(), output_dir=tmp_path / "out", allowed_dirs=[], show_paths=True)
 
 
@@ -56,6 +67,23 @@ async def test_a_link_at_the_name_is_not_written_through(library: MediaLibrary, 
     media_id = await save(library, b"from the sandbox", "notes.txt")
     assert victim.read_bytes() == b"keep me"
     assert (await library.read("alice", media_id))[0] == b"from the sandbox"
+
+
+async def test_a_stream_that_fails_or_overflows_leaves_no_file(library: MediaLibrary, tmp_path: Path) -> None:
+    async def chunks(then: BaseException) -> AsyncIterator[bytes]:
+        yield b"x" * 1000
+        yield b"y" * 1000
+        raise then
+
+    with pytest.raises(ConnectionResetError):
+        await library.save(
+            "alice", chunks(ConnectionResetError()), "text/csv", kind="file", source="e", label="a"
+        )
+    with pytest.raises(TooLarge):
+        await library.save(
+            "alice", chunks(AssertionError()), "text/csv", kind="file", source="e", label="b", limit=1500
+        )
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize("name", ["../../escape.csv", "/tmp/escape.csv", "a/../../../escape.csv", "..", ""])

@@ -28,7 +28,7 @@ class Fault(BaseModel):
     code: str | None = None
     retry_after: float | None = Field(default=None, ge=0)
     retry_after_ms: int | None = Field(default=None, ge=0)
-    after_events: int = Field(default=0, ge=0)
+    after_events: int = Field(default=0, ge=0, description="events sent before a drop (bytes, for a file)")
     seconds: float = Field(default=0.0, ge=0)
     skip: int = Field(default=0, ge=0, description="matching requests let through before the fault acts")
 

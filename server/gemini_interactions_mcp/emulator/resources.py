@@ -83,6 +83,8 @@ class Resources:
     operations: dict[str, OperationRecord] = field(default_factory=dict)
     environment_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     """Environment id -> path (relative to the sandbox root, e.g. workspace/notes.txt) -> content."""
+    environment_listed_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Environment id -> path -> the size its listing shows instead of the true one (a test hook)."""
 
     def clear(self) -> None:
         for table in (
@@ -92,5 +94,6 @@ class Resources:
             self.documents,
             self.operations,
             self.environment_files,
+            self.environment_listed_sizes,
         ):
             table.clear()

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"gemini-interactions-mcp/{__version__}"
+JSON_TYPE = "application/json"
 NO_KEY = f"No Gemini API key: set {' or '.join(KEY_VARIABLES)} (or GEMINI_BASE_URL for another endpoint)."
 
 
@@ -143,7 +144,7 @@ class InteractionsClient:
             raise errors.ConfigurationError(NO_KEY)
         policy = self.config.retry
         started = self._clock()
-        sent_headers = {"accept": "text/event-stream" if stream else "application/json", **(headers or {})}
+        sent_headers = {"accept": "text/event-stream" if stream else JSON_TYPE, **(headers or {})}
         if key is not None and key is not self.config.api_key:
             sent_headers["x-goog-api-key"] = key.get_secret_value()
         url = self._api_root + path if path.startswith("/") else path

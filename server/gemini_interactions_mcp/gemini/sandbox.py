@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncGenerator
 from urllib.parse import quote
 
+import httpx2
+
+from gemini_interactions_mcp.gemini import errors
+from gemini_interactions_mcp.gemini.client import JSON_TYPE, InteractionsClient
 from gemini_interactions_mcp.gemini.models.files import EnvironmentFilePage
 
-if TYPE_CHECKING:
-    from gemini_interactions_mcp.gemini.client import InteractionsClient
+CHUNK_BYTES = 64 * 1024
+"""The most of a downloaded file held at once: a sandbox file can be any size, and its listed size is
+not a promise."""
 
 
 def _files_path(environment_id: str, path: str) -> str:
@@ -43,6 +48,26 @@ class SandboxFilesAPI:
         data = await self._client._json("GET", _files_path(environment_id, path), params=params)
         return EnvironmentFilePage.model_validate(data)
 
-    async def download(self, environment_id: str, path: str) -> bytes:
-        response = await self._client._send("GET", _files_path(environment_id, path), params={"alt": "media"})
-        return response.content
+    async def download(self, environment_id: str, path: str) -> AsyncGenerator[bytes, None]:
+        """The file's bytes as they arrive, CHUNK_BYTES at most at a time, so the caller can write them
+        out and stop at its own cap. Close it early with `contextlib.aclosing` (that ends the request).
+        The connection failing part-way raises TransportError (UpstreamTimeoutError for a timeout): the
+        bytes so far are not the file. Sent with the JSON `Accept` of every other call (as before
+        streaming), not the event-stream one of a streamed interaction."""
+        response = await self._client._send(
+            "GET",
+            _files_path(environment_id, path),
+            params={"alt": "media"},
+            stream=True,
+            headers={"accept": JSON_TYPE},
+        )
+        what = f"downloading {path!r} from environment {environment_id!r}"
+        try:
+            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                yield chunk
+        except httpx2.TimeoutException as exc:
+            raise errors.UpstreamTimeoutError(f"{what}: timed out ({type(exc).__name__})") from None
+        except httpx2.RequestError as exc:
+            raise errors.TransportError(f"{what}: the connection failed ({type(exc).__name__})") from None
+        finally:
+            await response.aclose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import wave
+from pathlib import Path
 
 PCM_TYPES = frozenset({"audio/l16", "audio/pcm", "audio/x-l16"})
 DEFAULT_RATE = 24_000
@@ -42,12 +43,12 @@ def wav(pcm: bytes, rate: int, channels: int) -> bytes:
     return buffer.getvalue()
 
 
-def wav_seconds(data: bytes) -> float | None:
-    """Duration of a WAV file, or None if it is not one."""
+def wav_seconds(file: Path) -> float | None:
+    """Duration of a WAV file (read from its header only), or None if it is not one."""
     try:
-        with wave.open(io.BytesIO(data)) as reader:
+        with wave.open(str(file)) as reader:
             return float(reader.getnframes() / reader.getframerate())
-    except (wave.Error, EOFError):
+    except (wave.Error, EOFError, OSError):
         return None
 
 

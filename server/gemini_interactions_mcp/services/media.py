@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import logging
 import mimetypes
+import os
 import re
 import secrets
+import tempfile
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio.to_thread
 
@@ -76,30 +77,83 @@ def _extension(mime_type: str) -> str:
     return _EXTENSIONS.get(mime_type) or mimetypes.guess_extension(mime_type) or ".bin"
 
 
-def _image_size(data: bytes) -> tuple[int, int] | None:
+def _image_size(file: Path) -> tuple[int, int] | None:
+    """An image file's size, from its header only."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(file) as image:
             return image.size
     except (UnidentifiedImageError, OSError, ValueError):
         return None
 
 
-def create_new(path: Path, data: bytes) -> Path:
-    """Write `data` to a new file at `path`, or beside it as `name-2.ext`, `name-3.ext`…: never over an
+class TooLarge(Exception):
+    """A file went past its cap while arriving: nothing of it was kept."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {limit:,} bytes")
+        self.limit = limit
+
+
+def _open_part(folder: Path) -> tuple[BinaryIO, Path]:
+    """A new hidden file in `folder` (made if missing) to receive a file into: on the file system of the
+    name it will get, so it can be linked there in one step, and never at a name anything else uses."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    return os.fdopen(fd, "wb"), Path(part)
+
+
+def _claim(part: Path, name: Path) -> None:
+    """Give the whole file `part` the name `name`, or raise FileExistsError if it is taken (by anything,
+    a symbolic link included). A hard link claims the name only once the file is complete; on a file
+    system without them, the name is claimed empty and the file moved over it (a rename replaces whatever
+    was put there meanwhile, never writes through it)."""
+    try:
+        os.link(part, name)
+    except FileExistsError:
+        raise
+    except OSError:
+        name.open("xb").close()
+        try:
+            os.replace(part, name)
+        except OSError:
+            name.unlink(missing_ok=True)
+            raise
+
+
+def place_new(part: Path, path: Path) -> Path:
+    """Name the finished file `part` `path`, or `name-2.ext`, `name-3.ext`… beside it: never over an
     existing file (an earlier result's link must keep reading what it saved, and two results saved at
     once must not write into each other) and never through a symbolic link planted at that name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     candidate, n = path, 1
     while True:
         try:
-            with candidate.open("xb") as handle:
-                handle.write(data)
-            return candidate
+            _claim(part, candidate)
         except FileExistsError:
             n += 1
             candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+            continue
+        part.unlink(missing_ok=True)
+        return candidate
+
+
+async def _write(handle: BinaryIO, content: bytes | AsyncIterable[bytes], limit: int | None) -> int:
+    """Write `content` to `handle` and close it; the bytes written. Chunks are counted as they arrive,
+    not trusted to a size announced beforehand, and the writing stops past `limit` (TooLarge)."""
+    if isinstance(content, bytes):
+        await anyio.to_thread.run_sync(handle.write, content)
+        size = len(content)
+    else:
+        size = 0
+        async for chunk in content:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise TooLarge(limit)
+            await anyio.to_thread.run_sync(handle.write, chunk)
+    await anyio.to_thread.run_sync(handle.close)
+    return size
 
 
 def decoded(block: dict[str, Any]) -> tuple[bytes, str] | None:
@@ -184,7 +238,7 @@ class MediaLibrary:
     async def save(
         self,
         owner: str,
-        data: bytes,
+        content: bytes | AsyncIterable[bytes],
         mime_type: str,
         *,
         kind: MediaKind,
@@ -192,9 +246,16 @@ class MediaLibrary:
         label: str,
         roots: Sequence[Path] | None = None,
         name: str | None = None,
+        limit: int | None = None,
     ) -> SavedMedia:
-        """Write `data` to a new file and record it as the owner's; `name` (a relative path, kept inside
-        the folder) replaces the generated one."""
+        """Write `content` to a new file and record it as the owner's; `name` (a relative path, kept inside
+        the folder) replaces the generated one.
+
+        `content` may be chunks as they arrive (a download): each is written out at once, so a large file
+        never sits in memory, and past `limit` bytes the writing stops with TooLarge. The file is written
+        under a temporary name and gets its own only when complete, so a failed, refused or cancelled
+        write leaves nothing behind.
+        """
         media_id = "m_" + secrets.token_urlsafe(16)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         suffix = _SLUG.sub("", media_id[2:].lower())[:6]
@@ -202,28 +263,35 @@ class MediaLibrary:
         given = PurePosixPath((name or "").replace("\\", "/")).parts
         parts = [portable(p) for p in given if p not in ("/", ".", "..")]
         folder = self.folder(roots)
+        handle, part = await anyio.to_thread.run_sync(_open_part, folder)
         try:
-            path = await anyio.to_thread.run_sync(create_new, folder.joinpath(*(parts or [generated])), data)
-        except OSError:  # the name cannot be made here (a file where its folder should be): keep the data
-            if not parts:
-                raise
-            path = await anyio.to_thread.run_sync(create_new, folder / generated, data)
+            size = await _write(handle, content, limit)
+            chosen = folder.joinpath(*(parts or [generated]))
+            try:
+                path = await anyio.to_thread.run_sync(place_new, part, chosen)
+            except OSError:  # the name cannot be made here (a file where its folder should be): keep the data
+                if not parts:
+                    raise
+                path = await anyio.to_thread.run_sync(place_new, part, folder / generated)
+        finally:
+            handle.close()
+            part.unlink(missing_ok=True)
         name = path.relative_to(folder).as_posix()
         saved = SavedMedia(
             id=media_id,
             uri=MEDIA_URI_PREFIX + media_id,
             kind=kind,
             mime_type=mime_type,
-            size=len(data),
+            size=size,
             name=name,
             path=str(path) if self.show_paths else None,
         )
         if kind == "image":
-            size = await anyio.to_thread.run_sync(_image_size, data)
-            if size is not None:
-                saved.width, saved.height = size
+            dimensions = await anyio.to_thread.run_sync(_image_size, path)
+            if dimensions is not None:
+                saved.width, saved.height = dimensions
         elif mime_type == "audio/wav":
-            seconds = wav_seconds(data)
+            seconds = await anyio.to_thread.run_sync(wav_seconds, path)
             saved.seconds = round(seconds, 2) if seconds is not None else None
         record = ResourceRecord(
             owner=owner,

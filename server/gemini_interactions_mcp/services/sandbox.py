@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -23,7 +24,8 @@ from gemini_interactions_mcp.gemini import (
     SandboxFilesAPI,
 )
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
-from gemini_interactions_mcp.services.media import MediaLibrary
+from gemini_interactions_mcp.services.files import MIB
+from gemini_interactions_mcp.services.media import MediaLibrary, TooLarge
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.results import SavedMedia
 from gemini_interactions_mcp.state import JobRecord, ResourceRecord, Store
@@ -31,7 +33,8 @@ from gemini_interactions_mcp.tool_names import ToolName
 
 WORKSPACE = "workspace/"
 MAX_FILES = 100
-MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_FILE_BYTES = 100 * MIB
+"""The most a downloaded sandbox file may be: counted as it arrives, whatever the listing says."""
 MAX_LISTED = 500
 
 
@@ -143,26 +146,35 @@ class SandboxService:
         if len(wanted) > MAX_FILES:
             notes.append(f"{len(wanted)} files matched; the first {MAX_FILES} were downloaded.")
         saved: list[SavedMedia] = []
+        too_large = f"over {MAX_FILE_BYTES / MIB:g} MB"
         for file in wanted[:MAX_FILES]:
             if (file.size_bytes or 0) > MAX_FILE_BYTES:
-                notes.append(f"{file.path}: skipped, over 100 MB.")
+                notes.append(f"{file.path}: skipped, {too_large}.")
                 continue
             try:
-                data = await self._api.download(env_id, file.path)
+                async with aclosing(self._api.download(env_id, file.path)) as chunks:
+                    media = await self._media.save(
+                        owner,
+                        chunks,
+                        file.mime_type or "application/octet-stream",
+                        kind="file",
+                        source=env_id,
+                        label=file.path,
+                        name=f"sandbox-{env_id}/{file.path}",
+                        limit=MAX_FILE_BYTES,
+                    )
+            except TooLarge:
+                listed = f"listed as {file.size_bytes or 0:,} bytes"
+                notes.append(f"{file.path}: not saved, {too_large} when downloaded ({listed}).")
+                continue
             except GeminiError as exc:
                 notes.append(f"{file.path}: {explain_upstream(exc, what='downloading it')}")
                 continue
-            saved.append(
-                await self._media.save(
-                    owner,
-                    data,
-                    file.mime_type or "application/octet-stream",
-                    kind="file",
-                    source=env_id,
-                    label=file.path,
-                    name=f"sandbox-{env_id}/{file.path}",
-                )
-            )
+            except OSError as exc:  # the output folder refused it (full, read-only): the others may fit
+                why = exc.strerror or type(exc).__name__
+                notes.append(f"{file.path}: not saved, writing it failed ({why}).")
+                continue
+            saved.append(media)
         return saved, notes
 
     async def listing(self, owner: str, env_id: str) -> str:
