@@ -92,9 +92,17 @@ def test_a_servers_output_is_masked_of_every_secret_it_was_given(tmp_path: Path)
     )
     environ = {"ARG_TOKEN": "arg-token-5678", "URL_TOKEN": "url-token-4321"}
     cli, zap = load_config(write(tmp_path, text), environ).servers
-    said = "bad key arg-token-5678, env-token-1234 and 1 more; url-token-4321 header-token-99"
-    assert cli.redacted(said) == "bad key [redacted], [redacted] and 1 more; url-token-4321 header-token-99"
-    assert zap.redacted(said) == "bad key arg-token-5678, env-token-1234 and 1 more; [redacted] [redacted]"
+    assert set(cli.secrets()) == {"env-token-1234", "arg-token-5678"}  # not DEBUG=1: too short to mask
+    assert set(zap.secrets()) == {"header-token-99", "url-token-4321"}
+
+
+def test_a_secret_that_spans_lines_is_also_masked_line_by_line(tmp_path: Path) -> None:
+    key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkq\nhkiG9w0BAQEFAASC\n-----END KEY-----"
+    signer_entry = {"command": "sign", "env": {"KEY": key, "SHORT": "abc\nxyz"}}
+    text = json.dumps({"mcpServers": {"signer": signer_entry}})
+    (signer,) = load_config(write(tmp_path, text), {}).servers
+    assert set(signer.secrets()) == {key, *key.splitlines()}
+    assert signer.secrets()[0] == key  # the whole value first: its lines would break it up
 
 
 @pytest.mark.parametrize(

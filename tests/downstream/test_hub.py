@@ -118,6 +118,18 @@ async def test_a_stderr_line_without_end_is_kept_in_pieces(make_hub: HubFactory)
     assert len(text(died)) < 3 * STDERR_LINE_CHARS
 
 
+async def test_a_secret_cut_between_two_stderr_pieces_is_still_masked(make_hub: HubFactory) -> None:
+    token = "tok-" + "7e5d" * 6
+    hub = make_hub(stdio_config(env={"TEST_TOKEN": SecretStr(token)}))
+    box = await hub.toolbox(["mcp:test"])
+    cut_after = 10  # the first piece ends with the token's first 10 characters, the next has the rest
+    died = await hub.call(
+        box.functions["test__shout"], {"count": STDERR_LINE_CHARS - cut_after, "then_token": True}
+    )
+    assert died.is_error and "[redacted]" in text(died), text(died)
+    assert token[cut_after:] not in text(died)
+
+
 async def test_a_malformed_result_is_an_error_result_not_an_exception(make_hub: HubFactory) -> None:
     config = ServerConfig(
         name="bad", transport="stdio", command=sys.executable, args=(str(MALFORMED_SCRIPT),)

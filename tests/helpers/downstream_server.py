@@ -75,9 +75,10 @@ def crash() -> str:
 
 
 @server.tool()
-def shout(count: int) -> str:
-    """Die in the middle of the call, having written `count` characters to stderr on one line."""
-    sys.stderr.write("x" * count)
+def shout(count: int, then_token: bool = False) -> str:
+    """Die in the middle of the call, having written `count` characters to stderr on one line (then
+    the `TEST_TOKEN` it was given, if `then_token`)."""
+    sys.stderr.write("x" * count + (os.environ.get("TEST_TOKEN", "") if then_token else ""))
     sys.stderr.flush()
     os._exit(3)
 

@@ -56,7 +56,6 @@ def location(command: str | None, args: Sequence[str], url: str | None) -> str:
 
 
 MIN_SECRET_CHARS = 8
-REDACTED = "[redacted]"
 
 
 class ConfigError(ValueError):
@@ -91,16 +90,17 @@ class ServerConfig:
         if not self.where:  # built in code, not read from a file: nothing was expanded
             object.__setattr__(self, "where", location(self.command, self.args, self.url))
 
-    def redacted(self, text: str) -> str:
-        """`text` with each configured secret masked (an env or header value, or a value a `${VAR}`
-        read, of MIN_SECRET_CHARS or more): a server's own output may name one (an error quoting its
-        token), and its last words reach errors, results and the logs. Shorter values (`1`, `true`)
-        would mask ordinary text."""
+    def secrets(self) -> tuple[str, ...]:
+        """What its output is masked of (`MaskedPieces`), longest first: each env or header value,
+        and each value a `${VAR}` read, of MIN_SECRET_CHARS or more, and each such line of one that spans
+        lines (a PEM key is printed line by line). Its output may name one (an error quoting its token),
+        and its last words reach errors, results and the logs. Shorter values (`1`, `true`) would mask
+        ordinary text."""
+        found: set[str] = set()
         for secret in (*self.env.values(), *self.headers.values(), *self.read):
             value = secret.get_secret_value()
-            if len(value) >= MIN_SECRET_CHARS:
-                text = text.replace(value, REDACTED)
-        return text
+            found.update(part for part in (value, *value.splitlines()) if len(part) >= MIN_SECRET_CHARS)
+        return tuple(sorted(found, key=lambda part: (-len(part), part)))
 
     def allows(self, tool: str) -> bool:
         """Whether the config lets this tool through (`excludeTools` wins over `includeTools`)."""

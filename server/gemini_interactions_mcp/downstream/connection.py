@@ -38,6 +38,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, Implementation, Tool, ToolListChangedNotification
 
 from gemini_interactions_mcp.downstream.config import ServerConfig
+from gemini_interactions_mcp.downstream.masked import MaskedPieces
+from gemini_interactions_mcp.gemini.errors import REDACTED
 
 log = logging.getLogger(__name__)
 
@@ -315,12 +317,18 @@ class Connection:
         broken = self._broken
         closed = self._stderr_closed = anyio.Event()
 
+        def keep(line: str) -> None:
+            self._stderr.append(line)
+            log.debug("[%s] %s", self.config.name, line.rstrip())
+
         def drain() -> None:
+            masked = MaskedPieces(self.config.secrets(), REDACTED)
             with os.fdopen(read_fd, encoding="utf-8", errors="replace") as reader:
                 for raw in iter(lambda: reader.readline(STDERR_LINE_CHARS), ""):
-                    line = self.config.redacted(raw)
-                    self._stderr.append(line)
-                    log.debug("[%s] %s", self.config.name, line.rstrip())
+                    if line := masked.piece(raw, whole=raw.endswith("\n")):
+                        keep(line)
+            if rest := masked.rest():
+                keep(rest)
             with contextlib.suppress(RuntimeError):  # the loop may be gone at shutdown
                 anyio.from_thread.run_sync(closed.set, token=token)
                 anyio.from_thread.run_sync(self._mark_broken, broken, token=token)
