@@ -84,8 +84,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--job-retention-days",
         type=float,
         default=None,
-        help="keep finished background results this long (env GEMINI_MCP_JOB_RETENTION_DAYS; default 55, "
-        "like Gemini's paid tier)",
+        help="keep finished background results and saved media this long; media files are deleted only "
+        "from the server's own folder (env GEMINI_MCP_JOB_RETENTION_DAYS; default 55, like Gemini's paid "
+        "tier)",
     )
     p.add_argument("--max-output-mb", type=float, default=2.0, help="cap of one job's stored output (MB)")
     _limit_arguments(p)

@@ -73,7 +73,9 @@ class ServerSettings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     emulator: bool = False
     research_seconds: float = Field(20.0, description="Duration of an emulated Deep Research run.")
-    job_retention_days: float = Field(55.0, gt=0, description="Finished jobs older than this are pruned.")
+    job_retention_days: float = Field(
+        55.0, gt=0, description="Finished jobs and saved media older than this are pruned."
+    )
     max_output_mb: float = Field(2.0, gt=0, description="Cap of one job's stored output.")
     service_tier: ServiceTier | None = Field(
         None, description="Gemini service tier of every request; None: the API's default (standard)."

@@ -102,16 +102,27 @@ def limit_settings(settings: ServerSettings) -> LimitSettings:
     )
 
 
-async def prune_periodically(store: Store, retention_days: float) -> None:
-    """Drop finished jobs past their retention now and every hour (running jobs are never pruned)."""
+async def prune_periodically(store: Store, media: MediaLibrary, retention_days: float) -> None:
+    """Drop finished jobs and saved media past their retention now and every hour (running jobs are never
+    pruned; media files are deleted only from the server's own folder: MediaLibrary.prune)."""
     while True:
+        cutoff = time.time() - retention_days * 86_400
         try:
-            pruned = await store.prune_jobs(finished_before=time.time() - retention_days * 86_400)
+            pruned = await store.prune_jobs(finished_before=cutoff)
         except StoreError as exc:  # a full disk or an unwritable file must not stop the server
             log.warning("pruning finished jobs skipped until the next round: %s", exc)
         else:
             if pruned:
                 log.info("pruned %d finished jobs older than %g days", pruned, retention_days)
+        try:
+            records, files = await media.prune(created_before=cutoff)
+        except StoreError as exc:
+            log.warning("pruning saved media skipped until the next round: %s", exc)
+        else:
+            if records:
+                log.info(
+                    "pruned %d saved media (%d files) older than %g days", records, files, retention_days
+                )
         await anyio.sleep(PRUNE_INTERVAL_SECONDS)
 
 
@@ -159,7 +170,7 @@ async def _services(
         limiter.on_refusal(on_limit_refused)
     background = BackgroundTurns(directory=directory, chain=chain, client=client, jobs=jobs, limits=limiter)
     task_group.start_soon(heartbeats.run)
-    task_group.start_soon(prune_periodically, store, settings.job_retention_days)
+    task_group.start_soon(prune_periodically, store, library, settings.job_retention_days)
     tool_loop = ToolLoop(
         hub,
         max_rounds=settings.max_tool_rounds,

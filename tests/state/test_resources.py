@@ -1,5 +1,5 @@
-"""Owned resources (media, uploads, File Search stores, environments): per owner, expiring, on both
-backends."""
+"""Owned resources (media, uploads, File Search stores, environments): per owner, expiring, pruned by
+age, on every backend."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gemini_interactions_mcp.state import ResourceRecord, Store
+from gemini_interactions_mcp.state import ResourceRecord, Store, redis_store
 
 pytestmark = pytest.mark.anyio
 
@@ -42,3 +42,32 @@ async def test_replace_list_and_expiry(store: Store) -> None:
     assert [r.id for r in listed] == ["old", "new"] and listed[1].data == {"v": 2}
     assert await store.get_resource("alice", "media", "gone") is None
     assert await store.list_resources("bob", "media") == []
+
+
+async def test_prune_drops_every_owners_old_records_of_one_kind(store: Store) -> None:
+    await store.put_resource(record("alice", "a-old", created=10.0, data={"file": "/a"}))
+    await store.put_resource(record("bob:x", "b-old", created=20.0))  # a colon in an owner is no separator
+    await store.put_resource(record("alice", "a-new", created=30.0))
+    await store.put_resource(record("alice", "at-cut", created=25.0))  # "before" is strict
+    await store.put_resource(record("alice", "upload", created=1.0, kind="upload"))
+    await store.put_resource(record("bob:x", "replaced", created=5.0))
+    await store.put_resource(record("bob:x", "replaced", created=40.0))  # its new time counts
+    pruned = await store.prune_resources("media", created_before=25.0)
+    assert [(r.owner, r.id, r.data) for r in pruned] == [
+        ("alice", "a-old", {"file": "/a"}),
+        ("bob:x", "b-old", {}),
+    ]
+    assert [r.id for r in await store.list_resources("alice", "media")] == ["at-cut", "a-new"]
+    assert [r.id for r in await store.list_resources("bob:x", "media")] == ["replaced"]
+    assert await store.get_resource("alice", "media", "a-old") is None
+    assert await store.get_resource("alice", "upload", "upload") is not None, "other kinds are left alone"
+    assert await store.prune_resources("media", created_before=25.0) == [], "a second prune finds nothing"
+
+
+async def test_prune_goes_past_one_batch(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_store, "PRUNE_BATCH", 2)  # Redis deletes in batches; the others in one go
+    for n in range(7):
+        await store.put_resource(record("alice", f"m{n}", created=float(n)))
+    pruned = await store.prune_resources("media", created_before=5.0)
+    assert [r.id for r in pruned] == ["m0", "m1", "m2", "m3", "m4"]
+    assert [r.id for r in await store.list_resources("alice", "media")] == ["m5", "m6"]

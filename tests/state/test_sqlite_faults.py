@@ -241,6 +241,7 @@ async def test_the_hourly_prune_survives_an_unwritable_state_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The prune loop runs in the server's task group: an error escaping it would end the server."""
+    from gemini_interactions_mcp.services.media import MediaLibrary
     from gemini_interactions_mcp.wiring import prune_periodically
 
     path = tmp_path / "state.sqlite3"
@@ -248,6 +249,8 @@ async def test_the_hourly_prune_survives_an_unwritable_state_file(
     await store.create_conversation(conversation())
     with immutable(path, Path(f"{path}-wal"), Path(f"{path}-shm")), caplog.at_level(logging.WARNING):
         with anyio.move_on_after(1):
-            await prune_periodically(store, retention_days=1)
+            media = MediaLibrary(store, output_dir=tmp_path / "media", allowed_dirs=[], show_paths=True)
+            await prune_periodically(store, media, retention_days=1)
     assert any("pruning finished jobs skipped" in r.getMessage() for r in caplog.records)
+    assert any("pruning saved media skipped" in r.getMessage() for r in caplog.records)
     await store.close()

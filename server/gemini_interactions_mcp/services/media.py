@@ -156,6 +156,41 @@ async def _write(handle: BinaryIO, content: bytes | AsyncIterable[bytes], limit:
     return size
 
 
+def _inside(file: Path, folder: Path) -> bool:
+    """Whether `file` is named below `folder` (by its absolute path: no link is followed to decide)."""
+    path, base = Path(os.path.abspath(file)), Path(os.path.abspath(folder))
+    return path != base and path.is_relative_to(base)
+
+
+def remove_inside(folder: Path, file: Path) -> bool:
+    """Delete `file`, which lies below `folder`, reaching it without following a link in any folder
+    between them: a folder replaced by a link must not make this delete a file elsewhere. A file
+    already gone is fine (False). A link at the file's own name is removed itself, never its target.
+    Where the system cannot open folders relative to each other (Windows), the folder the file is in
+    is checked to be inside `folder` once its links are followed."""
+    *subfolders, name = Path(os.path.abspath(file)).relative_to(os.path.abspath(folder)).parts
+    try:
+        if os.open in os.supports_dir_fd and os.unlink in os.supports_dir_fd:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                for subfolder in subfolders:
+                    inner = os.open(subfolder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                    os.close(fd)
+                    fd = inner
+                os.unlink(name, dir_fd=fd)
+            finally:
+                os.close(fd)
+            return True
+        parent = Path(os.path.realpath(folder.joinpath(*subfolders)))
+        if not parent.is_relative_to(os.path.realpath(folder)):
+            log.warning("not deleting %s: its folder is a link out of %s", file, folder)
+            return False
+        (parent / name).unlink()
+        return True
+    except FileNotFoundError:
+        return False
+
+
 def decoded(block: dict[str, Any]) -> tuple[bytes, str] | None:
     """A media block's file content and type (raw PCM wrapped as WAV), or None without inline data."""
     try:
@@ -182,6 +217,11 @@ class MediaLibrary:
         self._allowed = list(allowed_dirs)
         self.show_paths = show_paths
 
+    @staticmethod
+    def private_folder() -> Path:
+        """The server's own folder (in the user data directory): the only one whose files it deletes."""
+        return user_data_dir() / APP_FOLDER / "media"
+
     def folder(self, roots: Sequence[Path] | None = None) -> Path:
         """The folder new files go to (see the module docstring).
 
@@ -191,7 +231,7 @@ class MediaLibrary:
         """
         if self._output_dir is not None:
             return self._output_dir
-        private = user_data_dir() / APP_FOLDER / "media"
+        private = self.private_folder()
         if not self.show_paths:
             return private
         base = (list(roots or []) or self._allowed or [Path.cwd()])[0]
@@ -302,6 +342,25 @@ class MediaLibrary:
         )
         await self._store.put_resource(record)
         return saved
+
+    async def prune(self, *, created_before: float) -> tuple[int, int]:
+        """Forget every owner's media saved before `created_before` (then `gemini://media/` reads them as
+        unknown), and delete their files from the server's own folder only: a file in `--output-dir` or
+        a `gemini-output/` folder is the user's, and stays. Returns (records, files) deleted."""
+        records = await self._store.prune_resources("media", created_before=created_before)
+        private = self.private_folder()
+        kept = [self._output_dir] if self._output_dir is not None else []
+        deleted = 0
+        for record in records:
+            recorded = record.data.get("file")
+            file = Path(str(recorded))
+            if not recorded or not _inside(file, private) or any(_inside(file, k) for k in kept):
+                continue
+            try:
+                deleted += await anyio.to_thread.run_sync(remove_inside, private, file)
+            except OSError as exc:  # the record is gone: say which file is left, and go on with the rest
+                log.warning("could not delete pruned media file %s: %s", file, exc)
+        return len(records), deleted
 
     async def _record(self, owner: str, media_id: str) -> ResourceRecord:
         record = await self._store.get_resource(owner, "media", media_id)

@@ -301,6 +301,13 @@ class Store(ABC):
     async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
         """Forget the owner's record; False if there was none."""
 
+    @abstractmethod
+    async def prune_resources(self, kind: ResourceKind, *, created_before: float) -> list[ResourceRecord]:
+        """Delete every owner's records of `kind` created before `created_before` and return them, oldest
+        first (expired ones not yet dropped included): a record says where its thing lives (a media
+        file), so the caller can clean up after it. Without this, media records, which never expire,
+        would grow a shared store for ever."""
+
     # -- usage and rate limits -----------------------------------------------------------------------
 
     @abstractmethod

@@ -248,6 +248,10 @@ class MemoryStore(Store):
     async def delete_resource(self, owner: str, kind: ResourceKind, resource_id: str) -> bool:
         return self._resources.pop((owner, kind, resource_id), None) is not None
 
+    async def prune_resources(self, kind: ResourceKind, *, created_before: float) -> list[ResourceRecord]:
+        doomed = [key for key, r in self._resources.items() if key[1] == kind and r.created < created_before]
+        return sorted((self._resources.pop(key) for key in doomed), key=lambda r: (r.created, r.owner, r.id))
+
     # -- usage -------------------------------------------------------------------------------------
 
     async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:

@@ -152,3 +152,19 @@ if wait > 0 then return tostring(wait) end
 redis.call('SET', KEYS[1], tostring(following), 'PX', math.ceil((following - now) * 1000) + 1000)
 return '0'
 """
+
+PRUNE_RESOURCES = """
+local index, before, batch = KEYS[1], ARGV[1], ARGV[2]
+local ids = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. before, 'LIMIT', 0, batch)
+local found = {}
+for _, id in ipairs(ids) do
+  local key = index .. ':' .. id
+  local value = redis.call('GET', key)
+  if value then
+    found[#found + 1] = value
+    redis.call('DEL', key)
+  end
+  redis.call('ZREM', index, id)
+end
+return {#ids, found}
+"""

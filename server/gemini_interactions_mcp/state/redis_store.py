@@ -51,6 +51,8 @@ FINISHED_CHANNEL = f"{PREFIX}jobs:finished"
 CONNECT_TIMEOUT_SECONDS = 3.0
 COMMAND_TIMEOUT_SECONDS = 10.0
 RESUBSCRIBE_SECONDS = 0.5
+PRUNE_BATCH = 500
+"""Old resources deleted per script: a prune never holds Redis for more than a moment."""
 _CONVERSATION_OUTSIDE_DATA = frozenset({"id", "owner", "name", "head", "updated"})
 
 
@@ -349,6 +351,23 @@ class RedisStore(Store):
             pipe.zrem(f"{PREFIX}res:{owner}:{kind}", resource_id)
             deleted, _ = await pipe.execute()
         return bool(deleted)
+
+    async def prune_resources(self, kind: ResourceKind, *, created_before: float) -> list[ResourceRecord]:
+        """Each owner's index of this kind (found by SCAN, so records stored before this method existed
+        are found too) loses its old entries in batches, each one script: atomic, and never blocking
+        Redis for long. An index entry whose record already expired is dropped with them."""
+        pruned: list[ResourceRecord] = []
+        async with self._reachable() as r:
+            indexes = [i async for i in r.scan_iter(match=f"{PREFIX}res:*:{kind}", count=1000, _type="zset")]
+        for index in indexes:
+            while True:
+                seen, found = await self._script(
+                    "PRUNE_RESOURCES", [index], [repr(created_before), PRUNE_BATCH]
+                )
+                pruned.extend(ResourceRecord.model_validate_json(v) for v in found)
+                if seen < PRUNE_BATCH:
+                    break
+        return sorted(pruned, key=lambda r: (r.created, r.owner, r.id))
 
     # -- usage and rate limits ---------------------------------------------------------------------
 

@@ -500,6 +500,19 @@ class SQLiteStore(Store):
 
         return await self._run(work)
 
+    async def prune_resources(self, kind: ResourceKind, *, created_before: float) -> list[ResourceRecord]:
+        def work(db: sqlite3.Connection) -> list[ResourceRecord]:
+            with _transaction(db):  # (DELETE ... RETURNING would need SQLite 3.35, newer than some Pythons')
+                rows = db.execute(
+                    "SELECT owner, kind, id, created, expires, data FROM resources INDEXED BY "
+                    "resources_kind_created WHERE kind = ? AND created < ? ORDER BY created, owner, id",
+                    (kind, created_before),
+                ).fetchall()
+                db.execute("DELETE FROM resources WHERE kind = ? AND created < ?", (kind, created_before))
+                return [_resource(row) for row in rows]
+
+        return await self._run(work)
+
     # -- usage -------------------------------------------------------------------------------------
 
     async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:

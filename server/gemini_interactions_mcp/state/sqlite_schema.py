@@ -4,7 +4,8 @@ Version 2 keeps the resources a principal owns (media files, uploads, stores, en
 the daily usage ledger. Version 4 gives jobs their conversation in a column, with an index over the
 running ones only, so "does this conversation have a turn still running?" reads a few index entries
 instead of every unfinished job; adds `leases` for the cross-process leases; and drops the index for
-listing an owner's jobs (nothing lists them).
+listing an owner's jobs (nothing lists them). Version 5 indexes resources by kind and age, so the hourly
+prune of old media reads only the records it deletes.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP INDEX jobs_owner_created",
         "CREATE TABLE leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL)",
     ),
+    ("CREATE INDEX resources_kind_created ON resources (kind, created)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
