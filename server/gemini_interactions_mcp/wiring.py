@@ -48,6 +48,7 @@ from gemini_interactions_mcp.services.jobs import JobService
 from gemini_interactions_mcp.services.limits import Limits, LimitSettings, RefusalListener
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
+from gemini_interactions_mcp.services.rounds import RoundsInFlight
 from gemini_interactions_mcp.services.sandbox import SandboxService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.toolloop import ToolLoop
@@ -173,6 +174,7 @@ async def _services(
     task_group.start_soon(prune_periodically, store, library, settings.job_retention_days)
     tool_loop = ToolLoop(
         hub,
+        RoundsInFlight(task_group),
         max_rounds=settings.max_tool_rounds,
         roots=settings.allow_dirs,
         show_roots=settings.transport == "stdio",
@@ -191,6 +193,7 @@ async def _services(
         tool_loop=tool_loop,
     )
     jobs.on_requires_action(asks.carry_on)  # a function-calling loop goes on past the caller's deadline
+    jobs.on_end_heard(tool_loop.rounds.cancel)  # a job's end stops the round of calls it left running
     resumed = await jobs.sweep()
     if resumed:
         log.info("found %d unfinished background interactions to watch", resumed)

@@ -30,6 +30,7 @@ async def test_declarations_name_every_tool_and_follow_the_filters(make_hub: Hub
         "test__echo",
         "test__slow",
         "test__meet",
+        "test__hold",
         "test__add_note",
         "test__picture",
         "test__fail",
@@ -162,7 +163,7 @@ async def test_a_server_that_cannot_start_is_a_note_not_a_failure(make_hub: HubF
     assert any("'ghost' is unavailable" in note for note in box.notes)
     states = {s.name: s for s in await hub.describe()}
     assert states["ghost"].state in ("restarting", "failed") and states["ghost"].error
-    assert states["test"].state == "ready" and len(states["test"].tools) == 9
+    assert states["test"].state == "ready" and len(states["test"].tools) == 10
 
 
 async def test_remote_servers_become_gemini_mcp_server_tools(make_hub: HubFactory) -> None:

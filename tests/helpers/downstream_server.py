@@ -1,8 +1,8 @@
 """A downstream MCP server for the bridge's tests: run it as a script (stdio) or mount its HTTP app.
 
-Tools: `echo`, `slow` and `meet` (read-only), `add_note` (writes, so it needs confirmation unless trusted),
-`crash` (the process dies mid-call), `picture` (an image), `fail` (a tool error) and `grow` (adds the
-tool `extra` and announces the change).
+Tools: `echo`, `slow`, `meet` and `hold` (read-only), `add_note` (writes, so it needs confirmation
+unless trusted), `crash` (the process dies mid-call), `picture` (an image), `fail` (a tool error) and
+`grow` (adds the tool `extra` and announces the change).
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ READ_ONLY = ToolAnnotations(read_only_hint=True)
 
 MEET_PATIENCE_SECONDS = 20.0
 """How long a `meet` call waits for the others: only calls that run one after another wait it out."""
+
+HOLD_PATIENCE_SECONDS = 60.0
+"""How long a `hold` call waits for its gate: a test that never opens it fails well before."""
+GATE_CHECK_SECONDS = 0.01
 
 server: MCPServer[Any] = MCPServer("downstream-test")
 notes: list[str] = []
@@ -52,6 +56,25 @@ async def meet(count: int) -> str:
     with anyio.move_on_after(MEET_PATIENCE_SECONDS):
         await everyone.wait()
     return f"met {count}" if everyone.is_set() else f"waited alone ({meeting['arrived']} of {count})"
+
+
+@server.tool(annotations=READ_ONLY)
+async def hold(gate: str) -> str:
+    """Wait until the file `gate` exists, then answer with its text. Each call adds a line to
+    `gate`.calls as it starts, and a cancelled call writes `gate`.cancelled: the test opens the gate
+    and counts the calls."""
+    path = anyio.Path(gate)
+    async with await anyio.open_file(path.with_suffix(".calls"), "a") as calls:
+        await calls.write("called\n")
+    try:
+        with anyio.move_on_after(HOLD_PATIENCE_SECONDS):
+            while not await path.exists():  # noqa: ASYNC110 (another process opens the gate)
+                await anyio.sleep(GATE_CHECK_SECONDS)
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await path.with_suffix(".cancelled").write_text("cancelled")
+        raise
+    return await path.read_text() if await path.exists() else "the gate never opened"
 
 
 @server.tool()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -22,6 +23,7 @@ from gemini_interactions_mcp.state import open_store
 from tests.helpers.downstream import SERVER_SCRIPT
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
+from tests.helpers.waiting import async_wait_until
 
 from .conftest import requests_log
 
@@ -56,6 +58,16 @@ async def bridged(
 
 def directive(name: str, **arguments: Any) -> str:
     return f"[[call {name} {json.dumps(arguments)}]]"
+
+
+def answering(emulator: Starlette) -> list[dict[str, Any]]:
+    """The bodies of the interactions created to send function results."""
+    bodies = [r["body"] for r in requests_log(emulator)]
+    return [
+        b
+        for b in bodies
+        if any(isinstance(s, dict) and s.get("type") == "function_result" for s in b["input"])
+    ]
 
 
 async def test_gemini_calls_local_tools_and_the_workspace_in_one_turn(
@@ -201,12 +213,7 @@ async def test_a_conversation_that_moved_on_before_the_answer_runs_no_waiting_ca
             "ask_gemini", {"prompt": prompt, "tools": ["mcp:local"], "conversation": "busy"}
         )
     assert result.is_error and "moved on while Gemini's calls waited" in text_of(result)
-    assert not any(
-        s.get("type") == "function_result"
-        for r in requests_log(emulator)
-        for s in r["body"]["input"]
-        if isinstance(s, dict)
-    )
+    assert not answering(emulator)
 
 
 async def test_a_client_that_cannot_be_asked_gets_the_call_refused_with_how_to_trust(
@@ -220,13 +227,19 @@ async def test_a_client_that_cannot_be_asked_gets_the_call_refused_with_how_to_t
     assert '"trust": true' in text_of(result) and "stored note" not in text_of(result)
 
 
-async def test_past_the_deadline_the_job_finishes_the_loop(
-    live_emulator: ServerThread, emulator: Starlette, bridged_settings: ServerSettings
-) -> None:
-    """The loop belongs to the job: the caller gets the handle, the watcher runs the calls and goes on."""
+@pytest.fixture
+async def live_bridged(
+    live_emulator: ServerThread, bridged_settings: ServerSettings
+) -> AsyncIterator[Client]:
+    """The bridged server on the emulator over loopback, for jobs whose streams arrive as they run."""
     server = build_server(bridged_settings, client_config=ClientConfig(base_url=live_emulator.url))
-    async with Client(server) as bridged:
-        await _deadline_then_poll(bridged, emulator)
+    async with Client(server) as c:
+        yield c
+
+
+async def test_past_the_deadline_the_job_finishes_the_loop(live_bridged: Client, emulator: Starlette) -> None:
+    """The loop belongs to the job: the caller gets the handle, the watcher runs the calls and goes on."""
+    await _deadline_then_poll(live_bridged, emulator)
 
 
 async def _deadline_then_poll(bridged: Client, emulator: Starlette) -> None:
@@ -250,6 +263,103 @@ async def _deadline_then_poll(bridged: Client, emulator: Starlette) -> None:
     assert bodies[1]["previous_interaction_id"] == handle["interaction_id"]  # results chained on the handle
     assert [s["type"] for s in bodies[1]["input"]] == ["function_result"]
     assert bodies[2]["previous_interaction_id"] not in (None, handle["interaction_id"])  # head moved on
+
+
+HANDED_ON_WITHIN = 15.0
+"""Bound on ask_gemini returning while the held call still runs (it returns after wait_seconds, 1 s);
+a server that outwaits the call never returns, since the test opens the gate only afterwards."""
+
+
+def file_exists(path: Path) -> Callable[[], Awaitable[bool]]:
+    return anyio.Path(path).exists
+
+
+async def _hand_off_a_held_round(bridged: Client, gate: Path) -> dict[str, Any]:
+    """Ask with wait_seconds 1 while Gemini's one call waits at `gate`; the pending result, once the
+    call has begun."""
+    prompt = "Wait for it " + directive("local__hold", gate=str(gate))
+    with anyio.fail_after(HANDED_ON_WITHIN):
+        started = await bridged.call_tool(
+            "ask_gemini", {"prompt": prompt, "tools": ["mcp:local"], "wait_seconds": 1}
+        )
+    handle = data(started)
+    assert handle["status"] == "in_progress", text_of(started)
+    assert f"interaction_id={handle['interaction_id']!r}" in text_of(started)
+    await async_wait_until(file_exists(gate.with_suffix(".calls")), what="the held call to begin")
+    return handle
+
+
+async def test_a_round_running_at_the_deadline_goes_on_in_the_job(
+    live_bridged: Client, emulator: Starlette, tmp_path: Path
+) -> None:
+    """wait_seconds cuts the wait, not the round: the call runs on, once, and its result reaches Gemini."""
+    gate = tmp_path / "gate"
+    handle = await _hand_off_a_held_round(live_bridged, gate)
+    assert not gate.exists()  # the call was still running when ask_gemini returned
+    gate.write_text("the gate opened")
+    polled = await until_done(live_bridged, handle["interaction_id"])
+    assert data(polled)["status"] == "completed", text_of(polled)
+    assert "The function local__hold returned: the gate opened" in text_of(polled)
+    follow = await live_bridged.call_tool(
+        "ask_gemini", {"prompt": "And now?", "conversation": handle["conversation"]}
+    )
+    assert data(follow)["turn"] == 2
+    assert gate.with_suffix(".calls").read_text().splitlines() == ["called"]  # run once
+    assert [b["previous_interaction_id"] for b in answering(emulator)] == [handle["interaction_id"]]
+
+
+async def test_cancelling_a_turn_handed_on_mid_round_stops_its_calls(
+    live_bridged: Client, emulator: Starlette, tmp_path: Path
+) -> None:
+    """Upstream cannot cancel an interaction that waits for function results: the job ends here, and
+    its end cancels the round it took over."""
+    gate = tmp_path / "gate"
+    handle = await _hand_off_a_held_round(live_bridged, gate)
+    cancelled = await live_bridged.call_tool(
+        "cancel_interaction", {"interaction_id": handle["interaction_id"]}
+    )
+    assert not cancelled.is_error and data(cancelled)["status"] == "cancelled", text_of(cancelled)
+    await async_wait_until(file_exists(gate.with_suffix(".cancelled")), what="the call to be cancelled")
+    polled = await until_done(live_bridged, handle["interaction_id"])
+    assert data(polled)["status"] == "cancelled"
+    assert gate.with_suffix(".calls").read_text().splitlines() == ["called"]
+    assert not answering(emulator)
+
+
+async def test_a_round_handed_on_and_cut_by_a_restart_is_run_again_when_it_changes_nothing(
+    live_emulator: ServerThread, bridged_settings: ServerSettings, tmp_path: Path
+) -> None:
+    """The server stopped while the handed-on round ran (its calls were cancelled with it): the job
+    that adopted the turn knows the calls had begun, and the next process runs the read-only one again."""
+    gate = tmp_path / "gate"
+    settings = bridged_settings.model_copy(update={"state": str(tmp_path / "state.db")})
+    config = ClientConfig(base_url=live_emulator.url)
+    async with Client(build_server(settings, client_config=config)) as first:
+        handle = await _hand_off_a_held_round(first, gate)
+    gate.write_text("opened later")
+    async with Client(build_server(settings, client_config=config)) as second:
+        polled = await until_done(second, handle["interaction_id"])
+    assert data(polled)["status"] == "completed", text_of(polled)
+    assert "local__hold returned: opened later" in text_of(polled)
+    assert gate.with_suffix(".calls").read_text().splitlines() == ["called", "called"]
+
+
+async def test_a_client_that_cancels_its_ask_mid_round_stops_the_calls(
+    emulator: Starlette, bridged_settings: ServerSettings, tmp_path: Path
+) -> None:
+    """Before the deadline the round is the request's: the MCP client's cancel stops its calls (the
+    round runs apart from the request, so that it can outlive it at the deadline)."""
+    gate = tmp_path / "gate"
+    server = build_server(bridged_settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server) as bridged:
+        async with anyio.create_task_group() as tg:
+            prompt = "Wait for it " + directive("local__hold", gate=str(gate))
+            arguments = {"prompt": prompt, "tools": ["mcp:local"], "wait_seconds": 300}
+            tg.start_soon(bridged.call_tool, "ask_gemini", arguments)
+            await async_wait_until(file_exists(gate.with_suffix(".calls")), what="the held call to begin")
+            tg.cancel_scope.cancel()
+        await async_wait_until(file_exists(gate.with_suffix(".cancelled")), what="the call to be cancelled")
+    assert not answering(emulator)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""The downstream hub fixture, shared from tests/helpers."""
+"""The downstream hub and tool loop fixtures, shared from tests/helpers."""
 
-from tests.helpers.downstream import make_hub
+from tests.helpers.downstream import make_hub, make_loop
 
-__all__ = ["make_hub"]
+__all__ = ["make_hub", "make_loop"]

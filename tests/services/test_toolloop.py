@@ -11,9 +11,8 @@ import pytest
 
 from gemini_interactions_mcp.downstream.functions import CallOutcome, FunctionSpec
 from gemini_interactions_mcp.services.results import Approval, PausedLoop
-from gemini_interactions_mcp.services.toolloop import ToolLoop
 from gemini_interactions_mcp.services.turns import TurnOutcome
-from tests.helpers.downstream import HubFactory, stdio_config
+from tests.helpers.downstream import LoopFactory, stdio_config
 
 pytestmark = pytest.mark.anyio
 
@@ -26,9 +25,9 @@ def texts(step: dict[str, Any]) -> str:
     return "\n".join(b.get("text", "") for b in step["result"])
 
 
-async def test_a_round_answers_every_call_in_order(make_hub: HubFactory, tmp_path: Path) -> None:
+async def test_a_round_answers_every_call_in_order(make_loop: LoopFactory, tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("hello from the workspace\n")
-    loop = ToolLoop(make_hub(stdio_config()))
+    loop = make_loop(stdio_config())
     box = await loop.toolbox(["mcp:test", "workspace"])
     notes: list[str] = []
 
@@ -42,7 +41,8 @@ async def test_a_round_answers_every_call_in_order(make_hub: HubFactory, tmp_pat
             call("workspace__read_file", "c2", path="notes.md"),
             call("test__fail", "c3"),
             call("test__nope", "c4"),
-        ]
+        ],
+        key="v1_x",
     )
     assert [r["call_id"] for r in results] == ["c1", "c2", "c3", "c4"]
     assert texts(results[0]) == "echo: one" and "is_error" not in results[0]
@@ -55,17 +55,17 @@ async def test_a_round_answers_every_call_in_order(make_hub: HubFactory, tmp_pat
     assert records["test__fail"].error and "ticket system" in records["test__fail"].error
 
 
-async def test_calls_of_a_round_run_in_parallel(make_hub: HubFactory, tmp_path: Path) -> None:
-    loop = ToolLoop(make_hub(stdio_config()))
+async def test_calls_of_a_round_run_in_parallel(make_loop: LoopFactory, tmp_path: Path) -> None:
+    loop = make_loop(stdio_config())
     turn = loop.turn(await loop.toolbox(["mcp:test/meet"]), [tmp_path])
-    results = await turn.answer([call("test__meet", f"c{i}", count=4) for i in range(4)])
+    results = await turn.answer([call("test__meet", f"c{i}", count=4) for i in range(4)], key="v1_x")
     assert [texts(r) for r in results] == ["met 4"] * 4, "each call met the other three while it ran"
 
 
 async def test_a_round_runs_at_most_max_parallel_calls_at_once(
-    make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_loop: LoopFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loop = ToolLoop(make_hub(stdio_config()), max_parallel_calls=3)
+    loop = make_loop(stdio_config(), max_parallel_calls=3)
     turn = loop.turn(await loop.toolbox(["mcp:test/echo"]), [tmp_path])
     running = most = 0
 
@@ -78,7 +78,7 @@ async def test_a_round_runs_at_most_max_parallel_calls_at_once(
         return CallOutcome.text(f"echo: {arguments['text']}")
 
     monkeypatch.setattr(loop.hub, "call", counted)
-    results = await turn.answer([call("test__echo", f"c{i}", text=str(i)) for i in range(10)])
+    results = await turn.answer([call("test__echo", f"c{i}", text=str(i)) for i in range(10)], key="v1_x")
     assert [texts(r) for r in results] == [f"echo: {i}" for i in range(10)]
     assert most == 3
 
@@ -93,7 +93,7 @@ async def test_a_round_runs_at_most_max_parallel_calls_at_once(
     ],
 )
 async def test_writing_tools_are_confirmed_before_each_call(
-    make_hub: HubFactory, tmp_path: Path, approval: Approval, expected: str
+    make_loop: LoopFactory, tmp_path: Path, approval: Approval, expected: str
 ) -> None:
     asked: list[tuple[str, Mapping[str, Any], str]] = []
 
@@ -101,10 +101,10 @@ async def test_writing_tools_are_confirmed_before_each_call(
         asked.append((spec.name, arguments, call_id))
         return approval
 
-    loop = ToolLoop(make_hub(stdio_config()))
+    loop = make_loop(stdio_config())
     turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=confirm)
     results = await turn.answer(
-        [call("test__add_note", "c1", note="buy milk"), call("test__echo", "c2", text="x")]
+        [call("test__add_note", "c1", note="buy milk"), call("test__echo", "c2", text="x")], key="v1_x"
     )
     assert asked == [("test__add_note", {"note": "buy milk"}, "c1")]  # read-only echo is never asked about
     assert expected in texts(results[0])
@@ -112,14 +112,14 @@ async def test_writing_tools_are_confirmed_before_each_call(
 
 
 async def test_a_round_waiting_for_answers_runs_nothing_and_pauses_the_turn(
-    make_hub: HubFactory, tmp_path: Path
+    make_loop: LoopFactory, tmp_path: Path
 ) -> None:
     """On 2026-07-28 the answers come with the client's retry: the round stops before any call runs."""
 
     async def later(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
         return Approval.PENDING
 
-    loop = ToolLoop(make_hub(stdio_config()))
+    loop = make_loop(stdio_config())
     turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=later)
     outcome = TurnOutcome(
         interaction_id="v1_x",
@@ -140,18 +140,18 @@ async def test_a_round_waiting_for_answers_runs_nothing_and_pauses_the_turn(
     assert retry.rounds == 1 and not retry.paused
 
 
-async def test_trusted_servers_are_not_asked(make_hub: HubFactory, tmp_path: Path) -> None:
+async def test_trusted_servers_are_not_asked(make_loop: LoopFactory, tmp_path: Path) -> None:
     async def confirm(spec: FunctionSpec, arguments: Mapping[str, Any], call_id: str) -> Approval:
         raise AssertionError("a trusted server's tool was put to the user")
 
-    loop = ToolLoop(make_hub(stdio_config(trust=True)))
+    loop = make_loop(stdio_config(trust=True))
     turn = loop.turn(await loop.toolbox(["mcp:test"]), [tmp_path], confirm=confirm)
-    (result,) = await turn.answer([call("test__add_note", "c1", note="x")])
+    (result,) = await turn.answer([call("test__add_note", "c1", note="x")], key="v1_x")
     assert texts(result) == "stored note #1: x"
 
 
-async def test_the_round_limit_ends_the_turn_with_a_note(make_hub: HubFactory, tmp_path: Path) -> None:
-    loop = ToolLoop(make_hub(), max_rounds=2)
+async def test_the_round_limit_ends_the_turn_with_a_note(make_loop: LoopFactory, tmp_path: Path) -> None:
+    loop = make_loop(max_rounds=2)
     turn = loop.turn(await loop.toolbox(["workspace"]), [tmp_path])
     outcome = TurnOutcome(
         interaction_id="v1_x",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
-from gemini_interactions_mcp.downstream.hub import is_downstream_entry
+from gemini_interactions_mcp.downstream.hub import Toolbox, is_downstream_entry
 from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
 from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
@@ -33,9 +33,12 @@ from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.reports import citations_of
 from gemini_interactions_mcp.services.requests import AskRequest
 from gemini_interactions_mcp.services.results import AnswerPart, PausedLoop, TurnResult
+from gemini_interactions_mcp.services.rounds import RoundCancelled
 from gemini_interactions_mcp.services.toolloop import (
     BRIDGED,
+    Answered,
     Confirm,
+    HandedOn,
     LoopTurn,
     ToolLoop,
     cannot_ask,
@@ -177,19 +180,35 @@ class _ModelTurn:
         else:
             outcome = stored_outcome(await self.client.get(self.paused_at))
         usage = outcome.usage
+        handed_on: HandedOn | None = None
         while outcome.status == "requires_action" and self.actions is not None:
-            follow = await self.actions(self.owner, outcome)
+            try:
+                follow = await self.actions(self.owner, outcome)
+            except HandedOn as handed:  # its calls go on: the job collects them (AskService.carry_on)
+                handed_on = handed
+                outcome = outcome.model_copy(update={"status": "in_progress", "blocks": []})
+                break
             if follow is None:
                 break
             outcome = await self._hop(outcome.interaction_id, follow)
             usage = _summed(usage, outcome.usage)
         running = outcome.status == "in_progress"
         if running:
-            if self.new is not None:
-                await self.new.store_now()
-            await self.jobs.adopt_running(
-                self.owner, "model", outcome.interaction_id, self.conversation_id, self.model
-            )
+            try:
+                if self.new is not None:
+                    await self.new.store_now()
+                await self.jobs.adopt_running(
+                    self.owner,
+                    "model",
+                    outcome.interaction_id,
+                    self.conversation_id,
+                    self.model,
+                    calls_started=handed_on is not None,
+                )
+            except BaseException:
+                if handed_on is not None:
+                    await handed_on.cancel()
+                raise
         return Created(
             interaction_id=outcome.interaction_id,
             result=outcome,
@@ -288,7 +307,7 @@ class AskService:
             if resolution.note:
                 notes.append(resolution.note)
             search = file_search(request.file_search_stores, settings)
-            loop = await self._loop_turn(settings, confirm, progress, workspace_roots, after)
+            loop = await self._loop_turn(settings, confirm, progress, workspace_roots, after, deadline)
             if loop is not None:
                 notes += loop.toolbox.notes
             turn = _ModelTurn(
@@ -394,8 +413,9 @@ class AskService:
         the next interaction of the loop, created chained to it, or None when this job has no loop.
 
         Nobody can be asked here, so a writing tool of an untrusted server is refused in its result.
-        Calls a watcher before this one began (`rerun`, after a restart) are run again only when they
-        cannot change anything (read-only or trusted); otherwise the job ends, naming them.
+        A round its caller handed on at the deadline is collected, not run again. Calls a watcher
+        before this one began (`rerun`, after a restart) are run again only when they cannot change
+        anything (read-only or trusted); otherwise the job ends, naming them.
         """
         if self._tool_loop is None or job.kind not in ("model", "agent") or job.conversation_id is None:
             return None
@@ -405,21 +425,13 @@ class AskService:
         if not entries or not calls or job.tool_rounds >= self._tool_loop.max_rounds:
             return None
         toolbox = await self._tool_loop.toolbox(entries)
-        if rerun:
-            unsafe = [
-                str(c.get("name"))
-                for c in calls
-                if (spec := toolbox.functions.get(str(c.get("name")))) is None or spec.needs_confirmation
-            ]
-            if unsafe:
-                raise ServiceError(
-                    f"The server stopped while Gemini's call of {', '.join(unsafe)} was under way; it was "
-                    "not run again because it may change things. Ask again to continue."
-                )
-        turn = self._tool_loop.turn(toolbox, confirm=unattended, progress=progress)
-        results = await turn.answer(calls)
-        for call in turn.calls:
+        try:
+            answered = await self._answered(job, calls, toolbox, rerun, progress)
+        except RoundCancelled:  # the job ended meanwhile (cancel_interaction)
+            raise ServiceError("Gemini's tool calls were stopped before they finished.") from None
+        for call in answered.calls:
             await progress(f"{call.name}: {'ok' if call.ok else 'error'} ({call.seconds:.2f} s)")
+        results = answered.steps
         if job.kind == "agent":  # the same agent, in the same sandbox
             body: dict[str, Any] = {
                 "agent": interaction.agent or job.agent,
@@ -446,6 +458,37 @@ class AskService:
             raise explain_upstream(exc, what="sending the tools' results") from None
         return created.id
 
+    async def _answered(
+        self,
+        job: JobRecord,
+        calls: list[dict[str, Any]],
+        toolbox: Toolbox,
+        rerun: bool,
+        progress: Progress,
+    ) -> Answered:
+        """The results of a job's round: collected from the round its caller handed on at the deadline
+        (still running in this process, or done), else run here (see `carry_on` for `rerun`). Keyed by
+        the job, so its end (`cancel_interaction`) cancels the round."""
+        assert self._tool_loop is not None  # (carry_on's caller checked)
+        handed = self._tool_loop.rounds.claim(job.interaction_id)
+        if handed is not None:
+            handed.progress = progress
+            return await handed.result()
+        if rerun:
+            unsafe = [
+                str(c.get("name"))
+                for c in calls
+                if (spec := toolbox.functions.get(str(c.get("name")))) is None or spec.needs_confirmation
+            ]
+            if unsafe:
+                raise ServiceError(
+                    f"The server stopped while Gemini's call of {', '.join(unsafe)} was under way; it was "
+                    "not run again because it may change things. Ask again to continue."
+                )
+        turn = self._tool_loop.turn(toolbox, confirm=unattended, progress=progress)
+        steps = await turn.answer(calls, key=job.interaction_id)
+        return Answered(steps, turn.calls)
+
     async def _loop_turn(
         self,
         settings: dict[str, Any],
@@ -453,8 +496,10 @@ class AskService:
         progress: Progress,
         workspace_roots: RootsSource | None,
         after: PausedLoop | None,
+        deadline: float,
     ) -> LoopTurn | None:
-        """The answerer of this turn's function calls, when the conversation enabled bridged tools."""
+        """The answerer of this turn's function calls, when the conversation enabled bridged tools; a
+        round still running at `deadline` goes on for the job that takes the turn over."""
         entries = settings.get(BRIDGED) or []
         if not entries:
             return None
@@ -462,7 +507,9 @@ class AskService:
             raise ServiceError("This server was started without support for tools Gemini calls through it.")
         toolbox = await self._tool_loop.toolbox(entries)
         roots = await workspace_roots() if workspace_roots is not None and "workspace" in entries else None
-        return self._tool_loop.turn(toolbox, roots, confirm=confirm, progress=progress, after=after)
+        return self._tool_loop.turn(
+            toolbox, roots, confirm=confirm, progress=progress, after=after, deadline=deadline
+        )
 
     async def _saved_parts(
         self, owner: str, outcome: TurnOutcome, label: str, roots: list[Path] | None

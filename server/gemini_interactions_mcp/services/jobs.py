@@ -124,6 +124,8 @@ restart, a drain, or a store outage; a job it saw watched elsewhere it tries aga
 watcher's lease runs out)."""
 LEASE_END_MARGIN_SECONDS = 0.01
 """The least a process waits before trying a busy watcher lease again (never a tight loop)."""
+CANCELLED_IN_CALLS = "Cancelled while Gemini waited for its function calls (any still running were stopped)."
+"""The output of a job cancelled in a round of calls this server runs (upstream has nothing to cancel)."""
 HEARD_KEPT = 1024
 """How many job ends heard on the channel a process remembers, so a sweep does not announce them again."""
 
@@ -231,9 +233,18 @@ class JobService:
         return job
 
     async def adopt_running(
-        self, owner: str, kind: JobKind, interaction_id: str, conversation_id: str | None, model: str
+        self,
+        owner: str,
+        kind: JobKind,
+        interaction_id: str,
+        conversation_id: str | None,
+        model: str,
+        *,
+        calls_started: bool = False,
     ) -> JobRecord:
-        """Take over an interaction a tool call started but stopped waiting for (its soft deadline)."""
+        """Take over an interaction a tool call started but stopped waiting for (its soft deadline);
+        `calls_started`: the caller was running its function calls (the round goes on in this process,
+        and a watcher elsewhere or after a restart treats them as begun)."""
         now = time.time()
         job = JobRecord(
             interaction_id=interaction_id,
@@ -242,6 +253,7 @@ class JobService:
             conversation_id=conversation_id,
             model=model,
             label=model,
+            calls_started=interaction_id if calls_started else None,
             created=now,
             updated=now,
         )
@@ -738,6 +750,14 @@ class JobService:
             if scope is not None:
                 scope.cancel()
             await self.wait(owner, interaction_id, 5.0, None)
+            return await self.get(owner, interaction_id)
+        if job.calls_started is not None and job.calls_started == (job.upstream_id or interaction_id):
+            # Gemini waits for this server's function results (`requires_action`, which cannot be
+            # cancelled upstream): the job ends here, and its end stops the round (RoundsInFlight).
+            finished = await self._store.finish_job(
+                owner, interaction_id, status="cancelled", output=CANCELLED_IN_CALLS
+            )
+            await self._finished(finished, None)
             return await self.get(owner, interaction_id)
         try:
             interaction = await self._client.cancel(job.upstream_id or interaction_id)

@@ -9,12 +9,18 @@ loop ends when the model answers, or after `max_rounds` rounds of calls.
 
 Every call is recorded (name, duration, ok or the error) for the result, and announced as a progress
 note (`calling NAME__TOOL`) while it runs.
+
+A round's calls run apart from the request that asked for them (services/rounds.py): when the caller's
+deadline passes mid-round, the round goes on and the turn is handed to a job (`HandedOn`), whose
+watcher collects the round's results rather than running its calls again.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,7 @@ from gemini_interactions_mcp.downstream.workspace import Workspace
 from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.results import Approval, CallRecord, PausedLoop
+from gemini_interactions_mcp.services.rounds import Round, RoundsInFlight
 from gemini_interactions_mcp.services.turns import TurnOutcome
 
 DEFAULT_MAX_ROUNDS = 10
@@ -59,6 +66,29 @@ class AwaitingUser(Exception):
     stops at the interaction that asked for the calls, and nothing of the round has run."""
 
 
+class HandedOn(Exception):
+    """The caller's deadline passed while a round's calls ran: the round goes on, registered under the
+    interaction it answers, for the job that adopts that interaction to collect (or `cancel`)."""
+
+    def __init__(self, rounds: RoundsInFlight[Answered], key: str) -> None:
+        super().__init__(key)
+        self._rounds = rounds
+        self._key = key
+
+    async def cancel(self) -> None:
+        """Stop the round: no job took the interaction over."""
+        await self._rounds.cancel(self._key)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A round's results: a `function_result` step per call, in the order of the calls, and the
+    record of each call run or refused."""
+
+    steps: list[dict[str, Any]]
+    calls: list[CallRecord]
+
+
 def refusal(spec: FunctionSpec, approval: Approval) -> str:
     if approval is Approval.DENIED:
         return f"The user declined the call of {spec.name}. Do not retry it; answer without it."
@@ -86,6 +116,7 @@ class ToolLoop:
     def __init__(
         self,
         hub: DownstreamHub,
+        rounds: RoundsInFlight[Answered],
         *,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         roots: Sequence[Path] = (),
@@ -93,6 +124,7 @@ class ToolLoop:
         max_parallel_calls: int = MAX_PARALLEL_CALLS,
     ) -> None:
         self.hub = hub
+        self.rounds = rounds
         self.max_rounds = max_rounds
         self.max_parallel_calls = max_parallel_calls
         self._roots = list(roots)
@@ -112,13 +144,15 @@ class ToolLoop:
         confirm: Confirm = cannot_ask,
         progress: Progress | None = None,
         after: PausedLoop | None = None,
+        deadline: float = math.inf,
     ) -> LoopTurn:
         """The answerer of one turn's calls (it counts the rounds and records every call, going on from
         `after` when the turn was paused for the user); the workspace functions read `roots` (the
-        client's), else the server's allowed folders."""
+        client's), else the server's allowed folders. A round still running at `deadline` (a
+        time.monotonic()) is handed on (`HandedOn`)."""
         chosen = self._roots if roots is None else roots
         workspace = Workspace(Confinement.of(chosen, show_roots=self._show_roots))
-        turn = LoopTurn(self, toolbox, workspace, confirm, progress)
+        turn = LoopTurn(self, toolbox, workspace, confirm, progress, deadline)
         if after is not None:
             turn.rounds, turn.calls = after.rounds, list(after.calls)
         return turn
@@ -134,12 +168,14 @@ class LoopTurn:
         workspace: Workspace,
         confirm: Confirm,
         progress: Progress | None,
+        deadline: float,
     ) -> None:
         self._loop = loop
         self.toolbox = toolbox
         self._workspace = workspace
         self._confirm = confirm
         self._progress = progress
+        self._deadline = deadline
         self.rounds = 0
         self.calls: list[CallRecord] = []
         self.notes: list[str] = []
@@ -157,17 +193,19 @@ class LoopTurn:
             )
             return None
         try:
-            steps = await self.answer(outcome.function_calls)
+            steps = await self.answer(outcome.function_calls, key=outcome.interaction_id)
         except AwaitingUser:
             self.paused = True
             return None
         self.rounds += 1
         return steps
 
-    async def answer(self, calls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    async def answer(self, calls: Sequence[Mapping[str, Any]], *, key: str) -> list[dict[str, Any]]:
         """One round: every call checked and confirmed first (one question at a time), then the allowed
         ones run in parallel; a `function_result` step per call, in the order of the calls.
-        AwaitingUser, before anything runs, when an answer comes only with the client's retry."""
+        AwaitingUser, before anything runs, when an answer comes only with the client's retry;
+        HandedOn when the deadline passes while the calls run (they go on under `key`: the
+        interaction they answer, or the job they belong to)."""
         outcomes: list[CallOutcome | None] = []
         seconds = [0.0] * len(calls)
         runnable: list[tuple[int, FunctionSpec, Mapping[str, Any]]] = []
@@ -182,23 +220,31 @@ class LoopTurn:
         if awaiting:
             raise AwaitingUser
 
-        limiter = anyio.CapacityLimiter(self._loop.max_parallel_calls)
+        async def execute(running: Round[Answered]) -> Answered:
+            limiter = anyio.CapacityLimiter(self._loop.max_parallel_calls)
 
-        async def run(index: int, spec: FunctionSpec, arguments: Mapping[str, Any]) -> None:
-            async with limiter:
-                started = time.monotonic()
-                outcomes[index] = await self._run(spec, arguments)
-                seconds[index] = time.monotonic() - started
+            async def run(index: int, spec: FunctionSpec, arguments: Mapping[str, Any]) -> None:
+                async with limiter:
+                    started = time.monotonic()
+                    outcomes[index] = await self._run(spec, arguments, running.note)
+                    seconds[index] = time.monotonic() - started
 
-        async with anyio.create_task_group() as tg:
-            for index, spec, arguments in runnable:
-                tg.start_soon(run, index, spec, arguments)
-        steps = []
-        for call, outcome, took in zip(calls, outcomes, seconds, strict=True):
-            assert outcome is not None  # every call was either refused or run
-            self._record(str(call.get("name")), took, outcome)
-            steps.append(_result_step(call, outcome))
-        return steps
+            async with anyio.create_task_group() as tg:
+                for index, spec, arguments in runnable:
+                    tg.start_soon(run, index, spec, arguments)
+            steps, records = [], []
+            for call, outcome, took in zip(calls, outcomes, seconds, strict=True):
+                assert outcome is not None  # every call was either refused or run
+                records.append(_record(str(call.get("name")), took, outcome))
+                steps.append(_result_step(call, outcome))
+            return Answered(steps, records)
+
+        within = max(0.0, self._deadline - time.monotonic())
+        answered = await self._loop.rounds.run(key, execute, progress=self._progress, within=within)
+        if answered is None:
+            raise HandedOn(self._loop.rounds, key)
+        self.calls += answered.calls
+        return answered.steps
 
     async def _check(self, call: Mapping[str, Any]) -> tuple[FunctionSpec | None, CallOutcome | None]:
         """The enabled function a call names, or the error result that refuses it."""
@@ -216,18 +262,16 @@ class LoopTurn:
                 return spec, CallOutcome.text(refusal(spec, approval), is_error=True)
         return spec, None
 
-    async def _run(self, spec: FunctionSpec, arguments: Mapping[str, Any]) -> CallOutcome:
-        if self._progress is not None:
-            await self._progress(f"calling {spec.name}")
+    async def _run(self, spec: FunctionSpec, arguments: Mapping[str, Any], note: Progress) -> CallOutcome:
+        await note(f"calling {spec.name}")
         if spec.server == WORKSPACE:
             return (await self._workspace.call(spec.tool, arguments)).capped()
         return await self._loop.hub.call(spec, arguments)
 
-    def _record(self, name: str, seconds: float, outcome: CallOutcome) -> None:
-        error = _error_text(outcome) if outcome.is_error else None
-        self.calls.append(
-            CallRecord(name=name, seconds=round(seconds, 4), ok=not outcome.is_error, error=error)
-        )
+
+def _record(name: str, seconds: float, outcome: CallOutcome) -> CallRecord:
+    error = _error_text(outcome) if outcome.is_error else None
+    return CallRecord(name=name, seconds=round(seconds, 4), ok=not outcome.is_error, error=error)
 
 
 _AWAITING = CallOutcome.text("(waiting for the user's answer)", is_error=True)
