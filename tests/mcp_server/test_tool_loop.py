@@ -486,3 +486,37 @@ async def test_agent_runs_call_your_tools_in_their_job(bridged: Client, emulator
     assert "echo: two" in text_of(await until_done(bridged, data(again)["interaction_id"]))
     refused = await bridged.call_tool("run_agent", {"input": "x", "tools": ["google_search"]})
     assert refused.is_error and "come with the agent (manage_agent)" in text_of(refused)
+
+
+ROUND_ONE_WITHIN = 3
+"""The wait_seconds within which round 1 (a hop, an echo on a started server, a hop) is the request's."""
+
+
+async def test_the_round_limit_holds_across_the_hand_off_to_a_job(
+    live_emulator: ServerThread, emulator: Starlette, bridged_settings: ServerSettings, tmp_path: Path
+) -> None:
+    """--max-tool-rounds bounds the whole turn: the job that takes it over mid-round goes on counting
+    from the rounds the request answered. With a limit of 2, round 1 (echo) is the request's; its
+    result tells Gemini to call hold (round 2), which is handed on at the deadline; every hold's result
+    asks for another, and a third round would be over the limit."""
+    gate = tmp_path / "gate"
+    again = directive("local__hold", gate=str(gate))
+    settings = bridged_settings.model_copy(update={"max_tool_rounds": 2})
+    async with Client(
+        build_server(settings, client_config=ClientConfig(base_url=live_emulator.url))
+    ) as client:
+        warm = {"prompt": directive("local__echo", text="warm"), "tools": ["mcp:local"]}
+        assert data(await client.call_tool("ask_gemini", warm))["status"] == "completed"  # server started
+        prompt = directive("local__echo", text=again)
+        arguments = {"prompt": prompt, "tools": ["mcp:local"], "wait_seconds": ROUND_ONE_WITHIN}
+        with anyio.fail_after(HANDED_ON_WITHIN):
+            started = await client.call_tool("ask_gemini", arguments)
+        handle = data(started)
+        assert handle["status"] == "in_progress", text_of(started)
+        assert [c["name"] for c in handle["calls"]] == ["local__echo"]  # round 1 was answered in the request
+        await async_wait_until(file_exists(gate.with_suffix(".calls")), what="the held call to begin")
+        gate.write_text(again)  # each hold now answers at once, asking for another
+        polled = await until_done(client, handle["interaction_id"])
+    assert "after 2 rounds (the limit, --max-tool-rounds)" in text_of(polled)
+    assert gate.with_suffix(".calls").read_text().splitlines() == ["called"]  # round 2 only
+    assert len(answering(emulator)) == 1 + 2  # the warm-up's round, then rounds 1 and 2 (no third)

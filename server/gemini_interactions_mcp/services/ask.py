@@ -42,6 +42,7 @@ from gemini_interactions_mcp.services.toolloop import (
     LoopTurn,
     ToolLoop,
     cannot_ask,
+    round_limit_note,
     unattended,
 )
 from gemini_interactions_mcp.services.transcript import TurnInput
@@ -166,6 +167,9 @@ class _ModelTurn:
     """The interaction whose calls waited for the user: the turn goes on from there, sending nothing new."""
     new: NewConversation | None = None
     """The conversation, if this turn starts it: stored before a job that refers to it is."""
+    loop: LoopTurn | None = None
+    """The tool loop among `actions`, if any: the job that takes the turn over goes on counting its
+    rounds, so --max-tool-rounds bounds the whole turn, not each part of it."""
 
     async def create(
         self, current: ConversationRecord, previous: str | None, turn_input: TurnInput
@@ -204,6 +208,7 @@ class _ModelTurn:
                     self.conversation_id,
                     self.model,
                     calls_started=handed_on is not None,
+                    tool_rounds=self.loop.rounds if self.loop is not None else 0,
                 )
             except BaseException:
                 if handed_on is not None:
@@ -327,6 +332,7 @@ class AskService:
                 extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
                 paused_at=after.interaction_id if after is not None else None,
                 new=new,
+                loop=loop,
             )
             advanced = await self._chain.advance(
                 owner,
@@ -422,7 +428,10 @@ class AskService:
         conversation = await self._directory.find(job.owner, job.conversation_id)
         entries = conversation.settings.get(BRIDGED) or []
         calls = function_calls(interaction)
-        if not entries or not calls or job.tool_rounds >= self._tool_loop.max_rounds:
+        if not entries or not calls:
+            return None
+        if job.tool_rounds >= self._tool_loop.max_rounds:
+            await progress(round_limit_note(self._tool_loop.max_rounds))
             return None
         toolbox = await self._tool_loop.toolbox(entries)
         try:

@@ -241,10 +241,12 @@ class JobService:
         model: str,
         *,
         calls_started: bool = False,
+        tool_rounds: int = 0,
     ) -> JobRecord:
         """Take over an interaction a tool call started but stopped waiting for (its soft deadline);
         `calls_started`: the caller was running its function calls (the round goes on in this process,
-        and a watcher elsewhere or after a restart treats them as begun)."""
+        and a watcher elsewhere or after a restart treats them as begun); `tool_rounds`: the rounds of
+        calls the caller already answered in this turn, which count towards its limit."""
         now = time.time()
         job = JobRecord(
             interaction_id=interaction_id,
@@ -254,6 +256,7 @@ class JobService:
             model=model,
             label=model,
             calls_started=interaction_id if calls_started else None,
+            tool_rounds=tool_rounds,
             created=now,
             updated=now,
         )

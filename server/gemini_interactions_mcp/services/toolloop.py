@@ -104,6 +104,14 @@ def refusal(spec: FunctionSpec, approval: Approval) -> str:
     )
 
 
+def round_limit_note(max_rounds: int) -> str:
+    """Why a turn ended with Gemini's calls unanswered: in the request or in the job that took it over."""
+    return (
+        f"Gemini still wanted to call tools after {max_rounds} rounds (the limit, --max-tool-rounds); "
+        "the turn stopped there. Ask it to go on in a new turn."
+    )
+
+
 def _error_text(outcome: CallOutcome) -> str:
     text = " ".join(str(b.get("text", "")) for b in outcome.result if b.get("type") == "text")
     flat = " ".join(text.split())
@@ -177,6 +185,7 @@ class LoopTurn:
         self._progress = progress
         self._deadline = deadline
         self.rounds = 0
+        """Rounds answered and sent so far (a round handed on is not: the job that sends it counts it)."""
         self.calls: list[CallRecord] = []
         self.notes: list[str] = []
         self.paused = False
@@ -187,10 +196,7 @@ class LoopTurn:
         if not outcome.function_calls:
             return None
         if self.rounds >= self._loop.max_rounds:
-            self.notes.append(
-                f"Gemini still wanted to call tools after {self._loop.max_rounds} rounds (the limit, "
-                "--max-tool-rounds); the turn stopped there. Ask it to go on in a new turn."
-            )
+            self.notes.append(round_limit_note(self._loop.max_rounds))
             return None
         try:
             steps = await self.answer(outcome.function_calls, key=outcome.interaction_id)

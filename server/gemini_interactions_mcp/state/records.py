@@ -290,7 +290,8 @@ class JobRecord(BaseModel):
     """The interaction the job waits on now, once a function-calling loop went past `interaction_id`
     (which stays the handle its owner polls)."""
     tool_rounds: int = 0
-    """Rounds of function calls the server answered for this job in the background."""
+    """Rounds of function calls the server answered in this job's turn: those its caller answered
+    before the turn was handed on, then those its watcher sent."""
     calls_started: str | None = None
     """The interaction whose function calls a watcher began to run (a later watcher that finds it still
     waiting knows they may have run already)."""

@@ -27,7 +27,7 @@ def note_path(turn: int) -> str:
 def respond(ctx: TurnContext) -> Run:
     """Think, run one shell command in the environment, then summarise."""
     _, prompt = parse_think(newest_user_text(ctx.request.input_steps))
-    tool_calls = calls.plan(ctx.request.tools, prompt)
+    tool_calls = calls.plan(ctx.request.tools, prompt, ctx.request.input_steps)
     task = tool_calls.prompt or "the task"
     duration = ctx.config.agent_seconds
     planning = thought(f"**Planning the work**\n\nBreaking down: {task[:80]}")

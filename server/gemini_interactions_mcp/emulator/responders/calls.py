@@ -5,8 +5,11 @@ Deterministic, so tests can drive a function-calling loop:
   several directives are parallel calls. NAME is a declared `function`, or a tool of a declared
   `mcp_server` (bare, or `SERVER.TOOL`); anything else is a call to an undeclared tool, which ends the
   turn `failed`, as the service ends a turn whose model called a tool it was not given.
-- With no directive, a declared function whose name appears in the prompt is called with arguments
-  generated from its schema.
+- With no directive in the prompt, directives in the text of the input's function results are
+  followed: a tool's result can tell the model to call a tool again, which drives a loop of several
+  rounds (a request that carries only results would otherwise be answered in text).
+- With no directive at all, a declared function whose name appears in the prompt is called with
+  arguments generated from its schema.
 Remote MCP tools run inside the interaction (an `mcp_server_tool_call` step and its result); functions
 stop it in `requires_action` for the client to answer.
 """
@@ -14,6 +17,7 @@ stop it in `requires_action` for the client to answer.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +43,13 @@ class Calls:
     undeclared: list[str] = field(default_factory=list)
 
 
-def plan(tools: list[JSON], prompt: str) -> Calls:
+def plan(tools: list[JSON], prompt: str, input_steps: Iterable[JSON] = ()) -> Calls:
+    """The calls of this turn: the prompt's directives, else those in the results of `input_steps`."""
     try:
         directives, prompt = parse_calls(prompt)
+        if not directives:
+            results = [result_text(r.get("result")) for r in function_results(input_steps)]
+            directives = [d for text in results for d in parse_calls(text)[0]]
     except ValueError as err:
         raise bad_request(f"Invalid directive in the input: {err}.") from None
     calls = Calls(prompt)

@@ -43,7 +43,7 @@ def respond(ctx: TurnContext) -> Run:
             "error": {"code": 3, "message": "The response was blocked by safety filters (SAFETY)."},
         }
         return Run(sequential([blocked], duration), duration, "failed", usage(input_tokens(ctx), 0, 0))
-    tool_calls = calls.plan(req.tools, prompt)
+    tool_calls = calls.plan(req.tools, prompt, req.input_steps)
     prompt = tool_calls.prompt
     steps: list[JSON] = []
     if req.generation_config.get("thinking_summaries") == "auto":
