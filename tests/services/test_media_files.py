@@ -10,6 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
+from gemini_interactions_mcp.services import media
+from gemini_interactions_mcp.services.errors import ServiceError
 from gemini_interactions_mcp.services.media import MAX_NAME_BYTES, MediaLibrary, TooLarge, portable
 from gemini_interactions_mcp.state import MemoryStore
 
@@ -57,6 +59,21 @@ async def test_results_saved_at_the_same_instant_each_get_a_file(library: MediaL
             group.start_soon(one, f"caller-{n}".encode())
     for data, media_id in ids.items():
         assert (await library.read(data.decode(), media_id))[0] == data
+
+
+async def test_a_read_past_its_cap_is_refused_and_one_at_the_cap_is_whole(
+    library: MediaLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resource read comes back whole in one message: a sandbox file of up to 100 MB is refused there,
+    not loaded (the cap is lowered to 1 MiB here)."""
+    monkeypatch.setattr(media, "MAX_READ_BYTES", 2**20)
+    at_cap = await save(library, b"a" * 2**20, "at-cap.bin")
+    over = await save(library, b"b" * (2**20 + 1), "over.bin")
+    assert (await library.read("alice", at_cap))[0] == b"a" * 2**20
+    with pytest.raises(
+        ServiceError, match=r"gemini://media/m_\S+ is over the 1 MB a resource read returns; open it at /"
+    ):
+        await library.read("alice", over)
 
 
 async def test_a_link_at_the_name_is_not_written_through(library: MediaLibrary, tmp_path: Path) -> None:

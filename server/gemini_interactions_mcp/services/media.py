@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import anyio.to_thread
 
 from gemini_interactions_mcp.services.audio import pcm_format, wav, wav_seconds
-from gemini_interactions_mcp.services.errors import UnknownHandleError
+from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
 from gemini_interactions_mcp.services.previews import Preview, audio_preview, image_preview
 from gemini_interactions_mcp.services.results import AnswerPart, MediaKind, SavedMedia
 from gemini_interactions_mcp.services.uris import MEDIA_URI_PREFIX
@@ -43,6 +43,10 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 _UNPORTABLE = frozenset('<>:"|?*')
 _DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 MAX_NAME_BYTES = 200
+MAX_READ_BYTES = 32 * 2**20
+"""The most a `gemini://media/` read returns. A resource comes back whole in one message, in base64 (a
+third larger): a 100 MB sandbox file would cost the server several times that in memory on every read,
+and no client takes a message that size."""
 """Under the 255 bytes most file systems allow per name, with room for a `-2` added on a clash."""
 
 
@@ -189,6 +193,11 @@ def remove_inside(folder: Path, file: Path) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def _read_at_most(file: Path, limit: int) -> bytes:
+    with file.open("rb") as handle:
+        return handle.read(limit)
 
 
 def decoded(block: dict[str, Any]) -> tuple[bytes, str] | None:
@@ -377,10 +386,17 @@ class MediaLibrary:
     async def read(self, owner: str, media_id: str) -> tuple[bytes, str]:
         """The owner's media file and its MIME type."""
         record = await self._record(owner, media_id)
+        file = Path(record.data["file"])
         try:
-            data = await anyio.to_thread.run_sync(Path(record.data["file"]).read_bytes)
+            data = await anyio.to_thread.run_sync(_read_at_most, file, MAX_READ_BYTES + 1)
         except OSError:
             raise unknown_media(media_id) from None
+        if len(data) > MAX_READ_BYTES:
+            where = f"open it at {file}" if self.show_paths else "it stays on the server"
+            raise ServiceError(
+                f"{MEDIA_URI_PREFIX}{media_id} is over the {MAX_READ_BYTES // 2**20} MB a resource read "
+                f"returns; {where}."
+            )
         return data, str(record.data["mime_type"])
 
     async def preview(self, owner: str, media: SavedMedia, limit: int) -> Preview | None:
