@@ -88,6 +88,7 @@ async def test_searching_one_big_file_reads_a_bounded_part(
 async def test_a_runaway_regex_is_stopped_and_the_server_stays_responsive(
     workspace: Workspace, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    unpatched_timeout = workspace_module.TIMEOUT_SECONDS
     monkeypatch.setattr(workspace_module, "TIMEOUT_SECONDS", 3.0)
     (root / "trap.txt").write_text("a" * 40 + "!\n")
     ticks = 0
@@ -104,6 +105,9 @@ async def test_a_runaway_regex_is_stopped_and_the_server_stays_responsive(
         tg.cancel_scope.cancel()
     assert outcome.is_error and "stopped after 3 s" in text(outcome)
     assert ticks >= 10
+    # the next search starts a new worker process (the stuck one was killed): on a loaded machine that
+    # alone may take seconds, so it gets the real limit, not the test's 3 s
+    monkeypatch.setattr(workspace_module, "TIMEOUT_SECONDS", unpatched_timeout)
     found = await workspace.call("search", {"query": "a!", "regex": True, "path": "trap.txt"})
     assert "trap.txt:1:" in text(found)
 
