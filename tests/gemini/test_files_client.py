@@ -142,7 +142,8 @@ async def test_sandbox_files(client: InteractionsClient) -> None:
 
 
 async def test_a_sandbox_file_arrives_in_bounded_chunks(clock: Clock) -> None:
-    """A file is handed over as it arrives, never whole; with the JSON Accept of a plain call."""
+    """A file is handed over as it arrives, never whole; with the JSON Accept of a plain call, and asked
+    for uncompressed (a compressed piece would be decoded whole, up to a thousand times its size)."""
     body = bytes(range(256)) * (CHUNK_BYTES // 256 * 3 + 1)
     seen: list[httpx2.Request] = []
 
@@ -154,6 +155,7 @@ async def test_a_sandbox_file_arrives_in_bounded_chunks(clock: Clock) -> None:
         chunks = [c async for c in SandboxFilesAPI(client).download("env_1", "workspace/big.bin")]
     assert b"".join(chunks) == body and len(chunks) == 4 and max(map(len, chunks)) == CHUNK_BYTES
     assert seen[0].headers["accept"] == "application/json" and seen[0].url.params["alt"] == "media"
+    assert seen[0].headers["accept-encoding"] == "identity"
 
 
 async def test_a_download_cut_part_way_is_an_error(clock: Clock) -> None:

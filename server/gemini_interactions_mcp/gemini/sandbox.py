@@ -53,13 +53,15 @@ class SandboxFilesAPI:
         out and stop at its own cap. Close it early with `contextlib.aclosing` (that ends the request).
         The connection failing part-way raises TransportError (UpstreamTimeoutError for a timeout): the
         bytes so far are not the file. Sent with the JSON `Accept` of every other call (as before
-        streaming), not the event-stream one of a streamed interaction."""
+        streaming), not the event-stream one of a streamed interaction, and asking for the file
+        uncompressed: a compressed piece is decoded whole in memory, and 64 KiB of gzip can become 64 MB,
+        so only an uncompressed body keeps what is held to what arrived."""
         response = await self._client._send(
             "GET",
             _files_path(environment_id, path),
             params={"alt": "media"},
             stream=True,
-            headers={"accept": JSON_TYPE},
+            headers={"accept": JSON_TYPE, "accept-encoding": "identity"},
         )
         what = f"downloading {path!r} from environment {environment_id!r}"
         try:
