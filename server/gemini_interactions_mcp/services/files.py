@@ -124,7 +124,8 @@ def _mb(size: int) -> str:
     return f"{size / MIB:.1f} MB"
 
 
-def _cap(size: int) -> str:
+def cap_mb(size: int) -> str:
+    """A byte cap as the user set or reads it (`100 MB`), for every message that names one."""
     return f"{size / MIB:g} MB"
 
 
@@ -304,8 +305,8 @@ class FileLoader:
             total += file.size
             if total > self.max_total_bytes:
                 raise FileInputError(
-                    f"The files of this call add up to more than the {_cap(self.max_total_bytes)} limit per "
-                    f"call ({file.ref} brings the total to {_mb(total)}). Send fewer or smaller files."
+                    f"The files of this call add up to more than the {cap_mb(self.max_total_bytes)} limit "
+                    f"per call ({file.ref} brings the total to {_mb(total)}). Send fewer or smaller files."
                 )
         return groups, notes
 
@@ -325,7 +326,7 @@ class FileLoader:
             raise FileInputError(f"{ref}: cannot be opened ({exc.strerror or 'error'}).") from None
         if size > cap:
             raise FileInputError(
-                f"{ref} is {_mb(size)}, over the {_cap(cap)} limit per file. "
+                f"{ref} is {_mb(size)}, over the {cap_mb(cap)} limit per file. "
                 "Send a smaller file or an excerpt."
             )
         return [_LocalFile(ref=ref, path=located.path, name=located.name, size=size)], None
@@ -362,7 +363,7 @@ class FileLoader:
             if len(files) > self.max_expanded_files or total > self.max_expanded_bytes:
                 raise PathRefused(
                     f"{ref} brings more than {self.max_expanded_files} files or "
-                    f"{_cap(self.max_expanded_bytes)} of text (more than one request should carry). Narrow "
+                    f"{cap_mb(self.max_expanded_bytes)} of text (more than one request should carry). Narrow "
                     "it (e.g. 'src/**/*.py'), or enable the 'workspace' tool so Gemini reads files on demand."
                 )
         if not files:
@@ -394,7 +395,7 @@ class FileLoader:
         except OSError as exc:
             raise FileInputError(f"{file.ref}: cannot be read ({exc.strerror or 'error'}).") from None
         if len(data) > self.max_file_bytes:  # it grew since it was measured
-            raise FileInputError(f"{file.ref} is over the {_cap(self.max_file_bytes)} limit per file.")
+            raise FileInputError(f"{file.ref} is over the {cap_mb(self.max_file_bytes)} limit per file.")
         mime = None if file.expanded else sniff(data[:16])
         if mime is None:
             named = guess_from_name(file.name)

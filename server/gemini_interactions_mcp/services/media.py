@@ -29,6 +29,7 @@ import anyio.to_thread
 
 from gemini_interactions_mcp.services.audio import pcm_format, wav, wav_seconds
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
+from gemini_interactions_mcp.services.files import MIB, cap_mb
 from gemini_interactions_mcp.services.previews import Preview, audio_preview, image_preview
 from gemini_interactions_mcp.services.results import AnswerPart, MediaKind, SavedMedia
 from gemini_interactions_mcp.services.uris import MEDIA_URI_PREFIX
@@ -43,7 +44,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 _UNPORTABLE = frozenset('<>:"|?*')
 _DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 MAX_NAME_BYTES = 200
-MAX_READ_BYTES = 32 * 2**20
+MAX_READ_BYTES = 32 * MIB
 """The most a `gemini://media/` read returns. A resource comes back whole in one message, in base64 (a
 third larger): a 100 MB sandbox file would cost the server several times that in memory on every read,
 and no client takes a message that size."""
@@ -394,7 +395,7 @@ class MediaLibrary:
         if len(data) > MAX_READ_BYTES:
             where = f"open it at {file}" if self.show_paths else "it stays on the server"
             raise ServiceError(
-                f"{MEDIA_URI_PREFIX}{media_id} is over the {MAX_READ_BYTES // 2**20} MB a resource read "
+                f"{MEDIA_URI_PREFIX}{media_id} is over the {cap_mb(MAX_READ_BYTES)} a resource read "
                 f"returns; {where}."
             )
         return data, str(record.data["mime_type"])

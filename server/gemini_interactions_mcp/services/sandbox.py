@@ -24,7 +24,7 @@ from gemini_interactions_mcp.gemini import (
     SandboxFilesAPI,
 )
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
-from gemini_interactions_mcp.services.files import MIB
+from gemini_interactions_mcp.services.files import MIB, cap_mb
 from gemini_interactions_mcp.services.media import MediaLibrary, TooLarge
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.results import SavedMedia
@@ -146,7 +146,7 @@ class SandboxService:
         if len(wanted) > MAX_FILES:
             notes.append(f"{len(wanted)} files matched; the first {MAX_FILES} were downloaded.")
         saved: list[SavedMedia] = []
-        too_large = f"over {MAX_FILE_BYTES / MIB:g} MB"
+        too_large = f"over {cap_mb(MAX_FILE_BYTES)}"
         for file in wanted[:MAX_FILES]:
             if (file.size_bytes or 0) > MAX_FILE_BYTES:
                 notes.append(f"{file.path}: skipped, {too_large}.")
