@@ -52,7 +52,7 @@ from gemini_interactions_mcp.services.rounds import RoundsInFlight
 from gemini_interactions_mcp.services.sandbox import SandboxService
 from gemini_interactions_mcp.services.speech import SpeechService
 from gemini_interactions_mcp.services.toolloop import ToolLoop
-from gemini_interactions_mcp.services.uploads import FileUploader
+from gemini_interactions_mcp.services.uploads import FileUploader, forget_expired_uploads
 from gemini_interactions_mcp.services.uris import resource_uri
 from gemini_interactions_mcp.services.usage import UsageLedger
 from gemini_interactions_mcp.state import Store, StoreError, open_store, state_spec
@@ -104,10 +104,12 @@ def limit_settings(settings: ServerSettings) -> LimitSettings:
 
 
 async def prune_periodically(store: Store, media: MediaLibrary, retention_days: float) -> None:
-    """Drop finished jobs and saved media past their retention now and every hour (running jobs are never
-    pruned; media files are deleted only from the server's own folder: MediaLibrary.prune)."""
+    """Drop finished jobs and saved media past their retention, and uploads the Files API has deleted, now
+    and every hour (running jobs are never pruned; media files are deleted only from the server's own
+    folder: MediaLibrary.prune)."""
     while True:
-        cutoff = time.time() - retention_days * 86_400
+        now = time.time()
+        cutoff = now - retention_days * 86_400
         try:
             pruned = await store.prune_jobs(finished_before=cutoff)
         except StoreError as exc:  # a full disk or an unwritable file must not stop the server
@@ -124,6 +126,13 @@ async def prune_periodically(store: Store, media: MediaLibrary, retention_days: 
                 log.info(
                     "pruned %d saved media (%d files) older than %g days", records, files, retention_days
                 )
+        try:
+            forgotten = await forget_expired_uploads(store, now)
+        except StoreError as exc:
+            log.warning("forgetting expired uploads skipped until the next round: %s", exc)
+        else:
+            if forgotten:
+                log.info("forgot %d uploads the Files API has deleted", forgotten)
         await anyio.sleep(PRUNE_INTERVAL_SECONDS)
 
 

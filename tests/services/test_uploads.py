@@ -3,19 +3,24 @@ the file's last hour, and referenced only once the Files API made them ACTIVE.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from starlette.applications import Starlette
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 from gemini_interactions_mcp.gemini import ClientConfig, FilesAPI, InteractionsClient
+from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.uploads import FileUploader
-from gemini_interactions_mcp.state import MemoryStore
+from gemini_interactions_mcp.state import MemoryStore, ResourceRecord
+from gemini_interactions_mcp.wiring import prune_periodically
+from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
 PDF = b"%PDF-1.7\n" + bytes(5000)
@@ -84,3 +89,21 @@ async def test_a_file_that_grew_after_it_was_measured_is_remembered_by_what_was_
         complete = await uploader.block("alice", None, path, "report.pdf", len(PDF) + 8)
     assert partial["uri"] != complete["uri"]
     assert len(upload_starts(app)) == 2
+
+
+async def test_the_hourly_prune_forgets_uploads_the_files_api_has_deleted(tmp_path: Path) -> None:
+    """Bytes never sent again are never looked up again: their records must not stay for ever."""
+    store, now = MemoryStore(), time.time()
+    for name, hours_old in (("gone", 49), ("kept", 47)):
+        await store.put_resource(
+            ResourceRecord(owner="alice", kind="upload", id=name, created=now - hours_old * 3600)
+        )
+    library = MediaLibrary(store, output_dir=tmp_path / "media", allowed_dirs=[], show_paths=False)
+
+    async def forgotten() -> bool:
+        return [r.id for r in await store.list_resources("alice", "upload")] == ["kept"]
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(prune_periodically, store, library, 55)
+        await async_wait_until(forgotten, what="the 49 h old upload forgotten")
+        group.cancel_scope.cancel()

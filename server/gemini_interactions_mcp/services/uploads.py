@@ -32,6 +32,17 @@ EXPIRY_MARGIN_SECONDS = 3600
 ACTIVE_POLL = (0.5, 1.0, 2.0, 5.0)
 ACTIVE_TIMEOUT_SECONDS = 600.0
 MB = 1024 * 1024
+FILES_API_LIFETIME_SECONDS = 48 * 3600
+"""How long the Files API keeps a file: a remembered upload older than this is gone upstream."""
+
+
+async def forget_expired_uploads(store: Store, now: float) -> int:
+    """Forget every owner's uploads older than the Files API keeps files; how many were forgotten.
+
+    An upload's record is dropped when it is read past its expiry, but bytes that are never sent again
+    are never looked up again: without this, each such record stayed for ever (in Redis, its key expired
+    but its owner's index kept the entry)."""
+    return len(await store.prune_resources("upload", created_before=now - FILES_API_LIFETIME_SECONDS))
 
 
 def _sha256(path: Path, size: int) -> str:
