@@ -20,6 +20,10 @@ it), as a user does; by default every call starts a new conversation.
 
 `--baseline DIR` adds our server from another checkout (DIR/server first on its path) for each store, in
 the same rounds: A/B comparisons of a change under the same machine load.
+
+`--floor` adds the floor under `ask_gemini` (`floor_server.py`: the echo server whose tool makes one
+streamed POST to the emulator through our HTTP client and reads it to its end), and reports how much server
+CPU per call each store's `ask_gemini` costs above it: what the project's own code costs per turn.
 """
 
 from __future__ import annotations
@@ -169,6 +173,8 @@ def spread(values: list[float], fmt: str) -> str:
 
 OURS = [sys.executable, "-m", "gemini_interactions_mcp", "serve", "--transport", "http", "--port", "{port}"]
 ECHO = [sys.executable, str(HERE / "echo_server.py"), "--http", "{port}"]
+FLOOR = [sys.executable, str(HERE / "floor_server.py"), "{port}"]
+FLOOR_LABEL = "floor: echo + one POST"
 
 
 def our_targets(stores: list[str], emulator_url: str, scratch: Path, baseline: Path | None) -> list[Target]:
@@ -196,11 +202,13 @@ async def main(
     baseline: Path | None,
     progress: bool,
     carry_on: bool,
+    floor: bool,
 ) -> None:
     emulator_url, emulator = serve_emulator(step_delay=0.0)
     scratch = tempfile.TemporaryDirectory()
     targets = [
         Target("SDK echo", ECHO, "echo", "text"),
+        *([Target(FLOOR_LABEL, FLOOR, "echo", "text", {"GEMINI_BASE_URL": emulator_url})] if floor else []),
         *our_targets(stores, emulator_url, Path(scratch.name), baseline),
     ]
     try:
@@ -242,6 +250,15 @@ def report(targets: list[Target], clients: int, seconds: float, rounds: int, mod
             f"{target.label:<30} {rates:>16} {cpu:>20} {spread(emulator, '.2f') if ours else '':>18} "
             f"{spread(ratios, '.2f') if ours else '':>18} {clients_cpu:>16} {others:>14}"
         )
+    floor = next((target for target in targets if target.label == FLOOR_LABEL), None)
+    if floor is None:
+        return
+    print("server CPU per call above the floor, phase by phase in the same rounds:")
+    for target in targets:
+        if target is echo or target is floor:
+            continue
+        above = [p.cpu_ms - f.cpu_ms for p, f in zip(target.results, floor.results, strict=True)]
+        print(f"  {target.label:<28} {spread(above, '.2f')} ms")
 
 
 if __name__ == "__main__":
@@ -256,7 +273,17 @@ if __name__ == "__main__":
     parser.add_argument(
         "--continue", dest="carry_on", action="store_true", help="each client continues one conversation"
     )
+    parser.add_argument("--floor", action="store_true", help="add the floor: echo + one upstream POST")
     o = parser.parse_args()
     anyio.run(
-        main, o.clients, o.seconds, o.rounds, o.mode, o.stores.split(","), o.baseline, o.progress, o.carry_on
+        main,
+        o.clients,
+        o.seconds,
+        o.rounds,
+        o.mode,
+        o.stores.split(","),
+        o.baseline,
+        o.progress,
+        o.carry_on,
+        o.floor,
     )
