@@ -30,6 +30,7 @@ from gemini_interactions_mcp.gemini import (
     InteractionsClient,
     SandboxFilesAPI,
 )
+from gemini_interactions_mcp.gemini.units import MIB
 from gemini_interactions_mcp.identity import SERVER_NAME
 from gemini_interactions_mcp.operations import Operations
 from gemini_interactions_mcp.services.agents import AgentService
@@ -150,10 +151,10 @@ async def _services(
     catalog_data = Catalog.load()
     loader = FileLoader(
         list(settings.allow_dirs),
-        max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-        max_total_bytes=int(settings.max_total_mb * 1024 * 1024),
+        max_file_bytes=int(settings.max_file_mb * MIB),
+        max_total_bytes=int(settings.max_total_mb * MIB),
         show_roots=settings.transport == "stdio",
-        max_upload_bytes=int(settings.max_upload_mb * 1024 * 1024),
+        max_upload_bytes=int(settings.max_upload_mb * MIB),
     )
     inputs = TurnInputs(loader, FileUploader(store=store, files=FilesAPI(client)))
     library = MediaLibrary(

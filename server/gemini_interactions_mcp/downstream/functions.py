@@ -20,9 +20,11 @@ from mcp.types import (
     TextResourceContents,
 )
 
+from gemini_interactions_mcp.gemini.units import MIB, cap_mb, size_mb
+
 RESULT_CAP_CHARS = 100_000
 """Text of one function result beyond this is cut (with a note), so one tool cannot flood the context."""
-RESULT_MEDIA_CAP_BYTES = 20 * 2**20
+RESULT_MEDIA_CAP_BYTES = 20 * MIB
 """Images and audio of one function result beyond this are left out (with a note): Gemini takes 100 MB
 per request in all, and one round may carry several results."""
 
@@ -104,8 +106,7 @@ class CallOutcome:
             if size and total + size > limit:
                 what = block.get("mime_type") or block.get("type")
                 note = (
-                    f"[{what} of {size / 2**20:.1f} MB left out: a result carries at most "
-                    f"{limit / 2**20:g} MB of media]"
+                    f"[{what} of {size_mb(size)} left out: a result carries at most {cap_mb(limit)} of media]"
                 )
                 blocks.append({"type": "text", "text": note})
                 notes.append(note.strip("[]"))

@@ -21,6 +21,7 @@ from gemini_interactions_mcp.downstream.functions import CallOutcome, FunctionSp
 from gemini_interactions_mcp.downstream.gitignore import compile_glob
 from gemini_interactions_mcp.downstream.paths import Confinement, PathRefused
 from gemini_interactions_mcp.downstream.tree import SNIFF_BYTES, is_binary_file, looks_binary, walk
+from gemini_interactions_mcp.gemini.units import MIB, cap_mb, size_mb
 
 TOOLSET = "workspace"
 LIST_CAP = 500
@@ -28,8 +29,8 @@ READ_LINE_CAP = 2_000
 READ_CHAR_CAP = 100_000
 SEARCH_DEFAULT_RESULTS = 50
 SEARCH_RESULT_CAP = 200
-SEARCH_FILE_BYTES = 2 * 1024 * 1024
-SEARCH_SCAN_BYTES = 64 * 1024 * 1024
+SEARCH_FILE_BYTES = 2 * MIB
+SEARCH_SCAN_BYTES = 64 * MIB
 LINE_SHOWN_CHARS = 200
 LINE_MATCHED_CHARS = 4_000
 TIMEOUT_SECONDS = 30.0
@@ -88,9 +89,9 @@ SPECS = (
 def _size(size: int) -> str:
     if size < 1024:
         return f"{size} B"
-    if size < 1024 * 1024:
+    if size < MIB:
         return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
+    return size_mb(size)
 
 
 def _int(arguments: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
@@ -238,7 +239,7 @@ class Workspace:
             if only is not None and not only.fullmatch(relative):
                 continue
             if scanned > SEARCH_SCAN_BYTES:
-                notes.append(f"stopped after scanning {SEARCH_SCAN_BYTES // 2**20} MB; narrow path or glob.")
+                notes.append(f"stopped after scanning {cap_mb(SEARCH_SCAN_BYTES)}; narrow path or glob.")
                 break
             try:
                 with path.open("rb") as handle:  # an explicitly named file may be of any size
@@ -247,7 +248,7 @@ class Workspace:
                 continue
             if len(data) > SEARCH_SCAN_BYTES:
                 data = data[:SEARCH_SCAN_BYTES]
-                notes.append(f"only the first {SEARCH_SCAN_BYTES // 2**20} MB of {relative} were searched.")
+                notes.append(f"only the first {cap_mb(SEARCH_SCAN_BYTES)} of {relative} were searched.")
             scanned += len(data)
             if looks_binary(data[:SNIFF_BYTES]):
                 continue

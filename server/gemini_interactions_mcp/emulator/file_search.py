@@ -28,6 +28,8 @@ from .views import rfc3339
 
 DEFAULT_EMBEDDING_MODEL = "models/gemini-embedding-001"
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+"""File Search's limit per document. The client keeps its own (gemini/file_search.py): the emulator stands
+in for upstream, imports nothing of the package, and must not take its limits from the code it tests."""
 _ALNUM = string.ascii_lowercase + string.digits
 
 

@@ -18,11 +18,14 @@ from gemini_interactions_mcp.gemini.models.files import (
     FileSearchStorePage,
     Operation,
 )
+from gemini_interactions_mcp.gemini.units import MIB
 
 if TYPE_CHECKING:
     from gemini_interactions_mcp.gemini.client import InteractionsClient
 
 STORES = "fileSearchStores"
+MAX_DOCUMENT_BYTES = 100 * MIB
+"""File Search's limit per document."""
 
 
 def _paging(page_size: int | None, page_token: str | None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from gemini_interactions_mcp.gemini import errors
 from gemini_interactions_mcp.gemini.models.files import File, FilePage
+from gemini_interactions_mcp.gemini.units import MIB
 
 if TYPE_CHECKING:
     from gemini_interactions_mcp.gemini.client import InteractionsClient
@@ -24,8 +25,8 @@ ChunkReader = Callable[[int, int], Awaitable[bytes]]
 """Reads `size` bytes at `offset` of the file being uploaded."""
 UploadProgress = Callable[[int, int], Awaitable[None]]
 """Told (bytes sent, total) after every chunk."""
-CHUNK_BYTES = 8 * 1024 * 1024
-MAX_FILE_BYTES = 2 * 1024**3
+CHUNK_BYTES = 8 * MIB
+MAX_FILE_BYTES = 2048 * MIB
 """The Files API's limit per file (2 GB)."""
 _RESUMABLE_FAILURES = (errors.TransportError, errors.ServerError, errors.RateLimitError)
 

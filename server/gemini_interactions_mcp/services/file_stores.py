@@ -22,6 +22,8 @@ from pydantic import BaseModel
 from gemini_interactions_mcp.downstream.paths import PathRefused
 from gemini_interactions_mcp.downstream.tree import is_binary_file
 from gemini_interactions_mcp.gemini import FileSearchAPI, GeminiError, NotFoundError, Operation
+from gemini_interactions_mcp.gemini.file_search import MAX_DOCUMENT_BYTES
+from gemini_interactions_mcp.gemini.units import cap_mb
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError, explain_upstream
 from gemini_interactions_mcp.services.files import DOCUMENT_TYPES, FileLoader, guess_from_name, sniff
 from gemini_interactions_mcp.services.jobs import JobService, Note
@@ -31,7 +33,6 @@ from gemini_interactions_mcp.state import JobRecord, ResourceRecord, Store
 from gemini_interactions_mcp.tool_names import ToolName
 
 STORES = "fileSearchStores/"
-MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 MAX_FILES_PER_ADD = 500
 INDEX_POLL = (0.5, 1.0, 2.0, 5.0)
 INDEX_TIMEOUT_SECONDS = 900.0
@@ -239,7 +240,7 @@ class FileStoreService:
     async def _add_one(self, store: str, candidate: Candidate, note: Note) -> str:
         """One file into the store, indexed; what became of it, in a few words."""
         if candidate.size > MAX_DOCUMENT_BYTES:
-            outcome = "skipped: over the 100 MB File Search limit"
+            outcome = f"skipped: over the {cap_mb(MAX_DOCUMENT_BYTES)} File Search limit"
         elif candidate.size == 0:
             outcome = "skipped: empty"
         else:

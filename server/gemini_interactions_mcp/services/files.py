@@ -23,11 +23,12 @@ import anyio.to_thread
 from gemini_interactions_mcp.downstream.gitignore import compile_glob
 from gemini_interactions_mcp.downstream.paths import Confinement, Located, PathRefused
 from gemini_interactions_mcp.downstream.tree import Entry, is_binary_file, walk
+from gemini_interactions_mcp.gemini.files import MAX_FILE_BYTES as FILES_API_MAX_BYTES
+from gemini_interactions_mcp.gemini.units import MIB, cap_mb, size_mb
 
-MIB = 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 20 * MIB
 DEFAULT_MAX_TOTAL_BYTES = 50 * MIB
-DEFAULT_MAX_UPLOAD_BYTES = 2048 * MIB
+DEFAULT_MAX_UPLOAD_BYTES = FILES_API_MAX_BYTES
 """The Files API's limit per file: with an upload hook, a file over the inline cap goes there instead."""
 DEFAULT_MAX_EXPANDED_FILES = 1_000
 DEFAULT_MAX_EXPANDED_BYTES = 4 * MIB
@@ -118,15 +119,6 @@ def as_text(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def _mb(size: int) -> str:
-    return f"{size / MIB:.1f} MB"
-
-
-def cap_mb(size: int) -> str:
-    """A byte cap as the user set or reads it (`100 MB`), for every message that names one."""
-    return f"{size / MIB:g} MB"
 
 
 @dataclass(frozen=True)
@@ -305,8 +297,9 @@ class FileLoader:
             total += file.size
             if total > self.max_total_bytes:
                 raise FileInputError(
-                    f"The files of this call add up to more than the {cap_mb(self.max_total_bytes)} limit "
-                    f"per call ({file.ref} brings the total to {_mb(total)}). Send fewer or smaller files."
+                    f"The files of this call add up to more than the {cap_mb(self.max_total_bytes)} "
+                    f"limit per call ({file.ref} brings the total to {size_mb(total)}). Send fewer or "
+                    "smaller files."
                 )
         return groups, notes
 
@@ -326,7 +319,7 @@ class FileLoader:
             raise FileInputError(f"{ref}: cannot be opened ({exc.strerror or 'error'}).") from None
         if size > cap:
             raise FileInputError(
-                f"{ref} is {_mb(size)}, over the {cap_mb(cap)} limit per file. "
+                f"{ref} is {size_mb(size)}, over the {cap_mb(cap)} limit per file. "
                 "Send a smaller file or an excerpt."
             )
         return [_LocalFile(ref=ref, path=located.path, name=located.name, size=size)], None

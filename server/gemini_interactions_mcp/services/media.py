@@ -27,9 +27,9 @@ from typing import Any, BinaryIO
 
 import anyio.to_thread
 
+from gemini_interactions_mcp.gemini.units import MIB, cap_mb
 from gemini_interactions_mcp.services.audio import pcm_format, wav, wav_seconds
 from gemini_interactions_mcp.services.errors import ServiceError, UnknownHandleError
-from gemini_interactions_mcp.services.files import MIB, cap_mb
 from gemini_interactions_mcp.services.previews import Preview, audio_preview, image_preview
 from gemini_interactions_mcp.services.results import AnswerPart, MediaKind, SavedMedia
 from gemini_interactions_mcp.services.uris import MEDIA_URI_PREFIX

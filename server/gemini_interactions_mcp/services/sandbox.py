@@ -23,8 +23,8 @@ from gemini_interactions_mcp.gemini import (
     NotFoundError,
     SandboxFilesAPI,
 )
+from gemini_interactions_mcp.gemini.units import MIB, cap_mb
 from gemini_interactions_mcp.services.errors import UnknownHandleError, explain_upstream
-from gemini_interactions_mcp.services.files import MIB, cap_mb
 from gemini_interactions_mcp.services.media import MediaLibrary, TooLarge
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.results import SavedMedia

@@ -20,18 +20,18 @@ import anyio
 import anyio.to_thread
 
 from gemini_interactions_mcp.gemini import File, FilesAPI, GeminiError, NotFoundError, UploadInterruptedError
+from gemini_interactions_mcp.gemini.units import MIB, size_mb
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.files import block_type, guess_from_name, sniff
 from gemini_interactions_mcp.services.heartbeats import Progress
 from gemini_interactions_mcp.services.locks import KeyedLocks
 from gemini_interactions_mcp.state import ResourceRecord, Store
 
-HASH_CHUNK = 4 * 1024 * 1024
+HASH_CHUNK = 4 * MIB
 EXPIRY_MARGIN_SECONDS = 3600
 """A remembered upload is not reused in its last hour: a long conversation must not outlive its file."""
 ACTIVE_POLL = (0.5, 1.0, 2.0, 5.0)
 ACTIVE_TIMEOUT_SECONDS = 600.0
-MB = 1024 * 1024
 FILES_API_LIFETIME_SECONDS = 48 * 3600
 """How long the Files API keeps a file: a remembered upload older than this is gone upstream."""
 
@@ -104,12 +104,12 @@ class FileUploader:
         kind = block_type(mime)
         if kind is None or mime is None:
             raise ServiceError(
-                f"{name} is {size / MB:.1f} MB of {mime or 'text or an unknown type'}: too big to send "
+                f"{name} is {size_mb(size)} of {mime or 'text or an unknown type'}: too big to send "
                 "inline, and the Files API takes images, audio, video, PDF and office documents. Send an "
                 "excerpt."
             )
         if progress is not None:
-            await progress(f"Checking {name} ({size / MB:.1f} MB)…")
+            await progress(f"Checking {name} ({size_mb(size)})…")
         sha = await anyio.to_thread.run_sync(_sha256, path, size)
         async with self._locks.hold(f"{owner}\n{sha}"):
             file = await self._reusable(owner, sha)
@@ -138,7 +138,7 @@ class FileUploader:
     ) -> File:
         async def report(sent: int, total: int) -> None:
             if progress is not None:
-                await progress(f"Uploading {name}: {sent / MB:.1f} of {total / MB:.1f} MB")
+                await progress(f"Uploading {name}: {sent / MIB:.1f} of {size_mb(total)}")
 
         resume = self._pending.pop((owner, sha), None)
 
@@ -162,7 +162,7 @@ class FileUploader:
         except UploadInterruptedError as exc:
             self._pending[(owner, sha)] = exc.upload_url
             raise ServiceError(
-                f"Uploading {name} stopped at {exc.received / MB:.1f} of {exc.total / MB:.1f} MB "
+                f"Uploading {name} stopped at {exc.received / MIB:.1f} of {size_mb(exc.total)} "
                 f"({exc.message}). Call again with the same file: the upload goes on from there."
             ) from None
         except GeminiError as exc:

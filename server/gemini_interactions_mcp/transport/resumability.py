@@ -23,7 +23,9 @@ from mcp.server.streamable_http import EventCallback, EventId, EventMessage, Eve
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.types import JSONRPCMessage, jsonrpc_message_adapter
 
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+from gemini_interactions_mcp.gemini.units import MIB
+
+DEFAULT_MAX_BYTES = 16 * MIB
 EVENT_OVERHEAD_BYTES = 200  # bookkeeping per event, so a flood of tiny events is bounded too
 RETRY_MILLISECONDS = 2000  # the SSE `retry` hint: how soon a cut-off client should reconnect
 
