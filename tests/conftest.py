@@ -9,6 +9,8 @@ import pytest
 
 from tests.helpers.redis import RedisServer
 
+pytest_plugins = ("tests.helpers.live_emulator",)
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -182,6 +182,7 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({"model": MODEL, "input": "x", "agent_config": {"type": "deep-research"}}, "'agent_config' can only"),
     ({"model": MODEL, "input": "x", "temperature": 1}, 'Unknown name "temperature"'),
     ({"model": MODEL, "input": "x", "system_instruction": ["a"]}, "'system_instruction' must be a string"),
+    ({"model": MODEL, "input": "x", "generation_config": "hot"}, "'generation_config' must be an object"),
     ([1, 2], "expected a JSON object"),
 ]
 

@@ -46,18 +46,6 @@ async def client(
 
 
 @pytest.fixture
-def live_emulator(emulator: Starlette) -> Iterator[ServerThread]:
-    """The emulator on a real loopback port, for streams that must arrive as they are produced."""
-    with ServerThread(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator_url(live_emulator: ServerThread) -> str:
-    return live_emulator.url
-
-
-@pytest.fixture
 def http_server(emulator_url: str, tmp_path: Path) -> Iterator[ServerThread]:
     """Our server over Streamable HTTP with two bearer tokens (alice, bob), on the live emulator."""
     with principals.http_server(emulator_url, tmp_path) as running:

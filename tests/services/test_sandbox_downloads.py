@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,6 @@ from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
 from gemini_interactions_mcp.services.sandbox import SandboxService
 from gemini_interactions_mcp.state import MemoryStore
-from tests.helpers.servers import ServerThread
 
 pytestmark = pytest.mark.anyio
 ENV = "env_downloads"
@@ -30,26 +29,21 @@ CAP = 4 * CHUNK_BYTES
 
 
 @pytest.fixture
-def app() -> Starlette:
+def emulator() -> Starlette:
     return create_app(EmulatorConfig())
 
 
 @pytest.fixture
-def emulator(app: Starlette) -> Emulator:
-    emu: Emulator = app.state.emulator
+def emu(emulator: Starlette) -> Emulator:
+    """The emulator's state, with the sandbox the tests download from."""
+    emu: Emulator = emulator.state.emulator
     emu.store.environments[ENV] = EnvironmentRecord(id=ENV, created_wall=time.time(), last_accessed_wall=0)
     return emu
 
 
 @pytest.fixture
-def live(app: Starlette) -> Iterator[ServerThread]:
-    with ServerThread(app) as running:
-        yield running
-
-
-@pytest.fixture
-async def sandbox(live: ServerThread, tmp_path: Path) -> AsyncIterator[SandboxService]:
-    async with InteractionsClient(ClientConfig(base_url=live.url, api_key=None)) as client:
+async def sandbox(emulator_url: str, tmp_path: Path) -> AsyncIterator[SandboxService]:
+    async with InteractionsClient(ClientConfig(base_url=emulator_url, api_key=None)) as client:
         media = MediaLibrary(MemoryStore(), output_dir=tmp_path / "out", allowed_dirs=[], show_paths=True)
         yield SandboxService(store=MemoryStore(), api=SandboxFilesAPI(client), media=media)
 
@@ -68,11 +62,11 @@ def noise(size: int) -> bytes:
 
 
 async def test_a_file_larger_than_listed_is_cut_at_the_cap(
-    sandbox: SandboxService, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: SandboxService, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("gemini_interactions_mcp.services.sandbox.MAX_FILE_BYTES", CAP)
-    put(emulator, {"grows.bin": noise(64 * CAP), "small.txt": b"fits"})
-    emulator.resources.environment_listed_sizes[ENV] = {"workspace/grows.bin": 1000}
+    put(emu, {"grows.bin": noise(64 * CAP), "small.txt": b"fits"})
+    emu.resources.environment_listed_sizes[ENV] = {"workspace/grows.bin": 1000}
     saved, notes = await sandbox.download(LOCAL_PRINCIPAL, ENV, ["*"])
     assert [m.name for m in saved] == [f"sandbox-{ENV}/workspace/small.txt"]
     assert notes == ["workspace/grows.bin: not saved, over 0.25 MB when downloaded (listed as 1,000 bytes)."]
@@ -80,12 +74,12 @@ async def test_a_file_larger_than_listed_is_cut_at_the_cap(
 
 
 async def test_a_file_is_saved_byte_for_byte_without_being_held_whole(
-    sandbox: SandboxService, emulator: Emulator, tmp_path: Path
+    sandbox: SandboxService, emu: Emulator, tmp_path: Path
 ) -> None:
     """Peak memory while downloading a 16 MiB file (emulator and client both in this process) stays
     under a quarter of it: the body is written out as it comes."""
     body = noise(16 * 1024 * 1024)
-    put(emulator, {"big.bin": body})
+    put(emu, {"big.bin": body})
     tracemalloc.start()
     try:
         saved, notes = await sandbox.download(LOCAL_PRINCIPAL, ENV, ["big.bin"])
@@ -98,10 +92,10 @@ async def test_a_file_is_saved_byte_for_byte_without_being_held_whole(
 
 
 async def test_a_download_failing_part_way_leaves_nothing_and_the_rest_save(
-    sandbox: SandboxService, emulator: Emulator, tmp_path: Path
+    sandbox: SandboxService, emu: Emulator, tmp_path: Path
 ) -> None:
-    put(emulator, {"a.txt": b"first", "b.bin": noise(8 * CHUNK_BYTES), "c.txt": b"third"})
-    emulator.faults.add(Fault(kind="drop_stream", path="workspace/b.bin", after_events=3 * CHUNK_BYTES))
+    put(emu, {"a.txt": b"first", "b.bin": noise(8 * CHUNK_BYTES), "c.txt": b"third"})
+    emu.faults.add(Fault(kind="drop_stream", path="workspace/b.bin", after_events=3 * CHUNK_BYTES))
     saved, notes = await sandbox.download(LOCAL_PRINCIPAL, ENV, ["*"])
     assert [m.name.rsplit("/", 1)[1] for m in saved] == ["a.txt", "c.txt"]
     (note,) = notes

@@ -8,10 +8,12 @@ catches clients that send misspelt or legacy fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import bad_request
 from .plan import JSON
+
+T = TypeVar("T")
 
 CONTENT_TYPES = frozenset({"text", "image", "audio", "video", "document"})
 RESULT_BLOCK = "function_result"
@@ -111,12 +113,12 @@ def parse_create(body: Any) -> CreateRequest:
     if unknown:
         raise bad_request(f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.')
     kind, name = _target(body)
-    flags = {flag: _bool(body, flag) for flag in _FLAGS}
+    flags = {flag: _optional(body, flag, bool, "a boolean") for flag in _FLAGS}
     if "input" not in body and "continuation_token" not in body:
         raise bad_request("'input' is required.")
     tools = validate_tools(body.get("tools"))
-    generation_config = _object(body, "generation_config") or {}
-    agent_config = _object(body, "agent_config")
+    generation_config = _optional(body, "generation_config", dict, "an object") or {}
+    agent_config = _optional(body, "agent_config", dict, "an object")
     if kind == "model" and agent_config is not None:
         raise bad_request("'agent_config' can only be used with 'agent', not with 'model'.")
     if kind == "agent" and "generation_config" in body:
@@ -135,8 +137,8 @@ def parse_create(body: Any) -> CreateRequest:
         stream=flags["stream"] is True,
         store=flags["store"] is not False,
         background=flags["background"] is True,
-        previous_interaction_id=_string(body, "previous_interaction_id"),
-        system_instruction=_string(body, "system_instruction"),
+        previous_interaction_id=_optional(body, "previous_interaction_id", str, "a string"),
+        system_instruction=_optional(body, "system_instruction", str, "a string"),
         tools=tools,
         generation_config=generation_config,
         agent_config=agent_config,
@@ -259,22 +261,9 @@ def _response_format(value: Any) -> Any:
     return value
 
 
-def _bool(body: JSON, key: str) -> bool | None:
+def _optional(body: JSON, key: str, kind: type[T], noun: str) -> T | None:
+    """The field if it is absent, null or a `kind`; else the gateway's "'key' must be a boolean."."""
     value = body.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise bad_request(f"'{key}' must be a boolean.")
-    return value
-
-
-def _string(body: JSON, key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise bad_request(f"'{key}' must be a string.")
-    return value
-
-
-def _object(body: JSON, key: str) -> JSON | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, dict):
-        raise bad_request(f"'{key}' must be an object.")
+    if value is not None and not isinstance(value, kind):
+        raise bad_request(f"'{key}' must be {noun}.")
     return value
