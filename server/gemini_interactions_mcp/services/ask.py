@@ -479,10 +479,9 @@ class AskService:
         (still running in this process, or done), else run here (see `carry_on` for `rerun`). Keyed by
         the job, so its end (`cancel_interaction`) cancels the round."""
         assert self._tool_loop is not None  # (carry_on's caller checked)
-        handed = self._tool_loop.rounds.claim(job.interaction_id)
+        handed = await self._tool_loop.rounds.collect(job.interaction_id, progress)
         if handed is not None:
-            handed.progress = progress
-            return await handed.result()
+            return handed
         if rerun:
             unsafe = [
                 str(c.get("name"))

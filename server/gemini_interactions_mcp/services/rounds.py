@@ -4,7 +4,8 @@ can hand a running round to a background job instead of cutting it short or outw
 A round runs in the server's task group, registered under a key: the interaction whose calls it
 answers, which is the id of the job that adopts that interaction when the caller's `wait_seconds`
 passes. The caller waits for the round up to its deadline; past it the round goes on, and the job's
-watcher claims it (`claim`) and waits for its results instead of running the calls again.
+watcher collects it (`collect`): it waits for its results instead of running the calls again. The round
+stays registered until it is done, so the end of its job stops it whether or not the watcher came first.
 
 Whoever waits for a round and is cancelled (the MCP client cancelled the request) cancels it, since
 nobody else will read its results; so does the end of the job it belongs to (`cancel`, e.g. on
@@ -80,7 +81,7 @@ class Round(Generic[T]):
 
 
 class RoundsInFlight(Generic[T]):
-    """The rounds of this process, each under its key until its waiter or a claimer collects it."""
+    """The rounds of this process, each under its key until its waiter or its job's watcher collects it."""
 
     def __init__(self, task_group: TaskGroup) -> None:
         self._tg = task_group
@@ -96,7 +97,7 @@ class RoundsInFlight(Generic[T]):
     ) -> T | None:
         """Run `work` (given its round, for notes) apart from the caller, under `key`, and wait for it
         up to `within` seconds: its result, or None when that time passed first. Then the round goes
-        on, registered under `key` with its notes going nowhere, until claimed or cancelled."""
+        on, registered under `key` with its notes going nowhere, until collected or cancelled."""
         running = Round[T](progress)
         self._rounds[key] = running
         self._tg.start_soon(running._run, work)
@@ -111,9 +112,18 @@ class RoundsInFlight(Generic[T]):
         self._forget(key, running)
         return await running.result()
 
-    def claim(self, key: str) -> Round[T] | None:
-        """The round left running under `key`, taken out of the registry for the claimer to collect."""
-        return self._rounds.pop(key, None)
+    async def collect(self, key: str, progress: Progress | None) -> T | None:
+        """The result of the round left running under `key` (None: there is none), its notes going to
+        `progress` meanwhile; RoundCancelled if it is cancelled first. It stays registered while it runs:
+        the end of its job (`cancel`) must stop it even once its job's watcher waits for it."""
+        running = self._rounds.get(key)
+        if running is None:
+            return None
+        running.progress = progress
+        try:
+            return await running.result()
+        finally:
+            self._forget(key, running)
 
     async def cancel(self, key: str) -> None:
         """Cancel the round under `key`, if any (its job ended; an async listener of job ends)."""
