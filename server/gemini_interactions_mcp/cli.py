@@ -89,6 +89,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "tier)",
     )
     p.add_argument("--max-output-mb", type=float, default=2.0, help="cap of one job's stored output (MB)")
+    p.add_argument(
+        "--job-lease-seconds",
+        type=float,
+        default=None,
+        help="how long a crashed or stalled server process keeps its background jobs before another "
+        "process (a replica, or this one restarted) takes them over; renewed every third of it, so "
+        "shorter means more store writes (env GEMINI_MCP_JOB_LEASE_SECONDS; default 10, at least 1)",
+    )
     _limit_arguments(p)
     p.add_argument(
         "--mcp-config",
@@ -274,6 +282,11 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         if args.job_retention_days is not None
         else environ.get(VARIABLES["job_retention_days"])
     )
+    lease = (
+        args.job_lease_seconds
+        if args.job_lease_seconds is not None
+        else environ.get(VARIABLES["job_lease_seconds"], "").strip() or None
+    )
     mcp_config = args.mcp_config or (
         Path(environ["GEMINI_MCP_CONFIG"]) if environ.get("GEMINI_MCP_CONFIG") else None
     )
@@ -303,6 +316,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
             research_seconds=args.research_seconds,
             job_retention_days=retention if retention is not None else ServerSettings().job_retention_days,
             max_output_mb=args.max_output_mb,
+            job_lease_seconds=lease,
             mcp_config=mcp_config,
             max_tool_rounds=args.max_tool_rounds,
             tokens=tokens,
@@ -330,6 +344,7 @@ VARIABLES = {
     **LIMIT_OPTIONS,
     "ask_wait_seconds": "GEMINI_MCP_WAIT_SECONDS",
     "job_retention_days": "GEMINI_MCP_JOB_RETENTION_DAYS",
+    "job_lease_seconds": "GEMINI_MCP_JOB_LEASE_SECONDS",
 }
 """The environment variable of each validated setting that has one (the rest are read as given)."""
 

@@ -15,6 +15,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+MIN_JOB_LEASE_SECONDS = 1.0
+"""The shortest job watcher lease an operator may set: it is renewed every third of its time to live, so
+below a second a slow store round trip or a pause of the event loop would cost a healthy watcher its job
+(it stops, and another process takes the job over)."""
 ServiceTier = Literal["standard", "flex", "priority"]
 """The tiers the API reference documents (the SDK also lists `deferred`, whose meaning is undocumented)."""
 
@@ -77,6 +81,13 @@ class ServerSettings(BaseModel):
         55.0, gt=0, description="Finished jobs and saved media older than this are pruned."
     )
     max_output_mb: float = Field(2.0, gt=0, description="Cap of one job's stored output.")
+    job_lease_seconds: float | None = Field(
+        None,
+        ge=MIN_JOB_LEASE_SECONDS,
+        allow_inf_nan=False,
+        description="How long a crashed or stalled process keeps its background jobs before another "
+        "process (a replica, or this one restarted) takes them over; None: JOB_WATCHER_TTL_SECONDS.",
+    )
     service_tier: ServiceTier | None = Field(
         None, description="Gemini service tier of every request; None: the API's default (standard)."
     )

@@ -46,6 +46,7 @@ from gemini_interactions_mcp.services.heartbeats import Heartbeats
 from gemini_interactions_mcp.services.images import ImageService
 from gemini_interactions_mcp.services.inputs import TurnInputs
 from gemini_interactions_mcp.services.jobs import JobService
+from gemini_interactions_mcp.services.leases import JOB_WATCHER_TTL_SECONDS
 from gemini_interactions_mcp.services.limits import Limits, LimitSettings, RefusalListener
 from gemini_interactions_mcp.services.media import MediaLibrary
 from gemini_interactions_mcp.services.research import ResearchService
@@ -163,7 +164,14 @@ async def _services(
         allowed_dirs=settings.allow_dirs,
         show_paths=settings.transport == "stdio",
     )
-    jobs = JobService(store=store, client=client, task_group=task_group, media=library)
+    lease = settings.job_lease_seconds
+    jobs = JobService(
+        store=store,
+        client=client,
+        task_group=task_group,
+        media=library,
+        watcher_ttl=JOB_WATCHER_TTL_SECONDS if lease is None else lease,
+    )
     directory = ConversationDirectory(store)
     chain = ConversationChain(store=store, client=client, jobs=jobs)
 

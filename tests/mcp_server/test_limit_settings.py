@@ -7,6 +7,8 @@ import pytest
 from gemini_interactions_mcp.cli import LIMIT_OPTIONS, build_parser, settings_from_args
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 
+LEASE_NAMED = "--job-lease-seconds (or GEMINI_MCP_JOB_LEASE_SECONDS)"
+
 
 def settings_for(argv: list[str], env: dict[str, str]) -> ServerSettings:
     return settings_from_args(build_parser().parse_args(["serve", *argv]), env)
@@ -53,6 +55,9 @@ def test_limits_come_from_flags_over_the_environment_and_default_to_none() -> No
             {"GEMINI_MCP_JOB_RETENTION_DAYS": "-1"},
             "--job-retention-days (or GEMINI_MCP_JOB_RETENTION_DAYS)",
         ),
+        (["--job-lease-seconds", "0.5"], {}, LEASE_NAMED),  # renewed every third: too short to hold
+        ([], {"GEMINI_MCP_JOB_LEASE_SECONDS": "inf"}, LEASE_NAMED),
+        ([], {"GEMINI_MCP_JOB_LEASE_SECONDS": "soon"}, LEASE_NAMED),
         (["--drain-seconds", "-1"], {}, "--drain-seconds"),
         (["--max-output-mb", "0"], {}, "--max-output-mb"),
     ],
@@ -61,6 +66,14 @@ def test_a_bad_setting_names_the_flag_and_variable(argv: list[str], env: dict[st
     """`main` prints a SettingsError as one line, so each bad value must become one."""
     with pytest.raises(SettingsError, match="^" + named.replace("(", r"\(").replace(")", r"\)") + ": "):
         settings_for(argv, env)
+
+
+def test_the_job_lease_comes_from_the_flag_over_the_environment_and_defaults_to_the_services() -> None:
+    env = {"GEMINI_MCP_JOB_LEASE_SECONDS": "3"}
+    assert settings_for([], env).job_lease_seconds == 3
+    assert settings_for(["--job-lease-seconds", "2.5"], env).job_lease_seconds == 2.5
+    assert settings_for([], {}).job_lease_seconds is None
+    assert settings_for([], {"GEMINI_MCP_JOB_LEASE_SECONDS": " "}).job_lease_seconds is None, "blank: unset"
 
 
 def test_the_service_tier_flag_offers_only_documented_tiers() -> None:

@@ -164,6 +164,26 @@ async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_em
     assert "## Sources" in report.contents[0].text  # type: ignore[union-attr]
 
 
+async def test_the_job_lease_setting_is_the_watchers_lease(tmp_path: Path, emulator: Starlette) -> None:
+    """`--job-lease-seconds` reaches the job watchers: the lease in the store runs out that soon (the
+    default, 10 s, would leave far longer)."""
+    from gemini_interactions_mcp.services.leases import JOB_WATCHER_PREFIX
+    from gemini_interactions_mcp.state import open_store
+
+    emulator.state.emulator.configure(research_seconds=30)
+    path = tmp_path / "state.sqlite3"
+    settings = ServerSettings(state=str(path), job_lease_seconds=1.5)
+    async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as c:
+        started = data(await c.call_tool("start_deep_research", {"query": "Short leases"}))
+        store = await open_store(str(path))
+        try:
+            left = await store.lease_left(JOB_WATCHER_PREFIX + started["interaction_id"])
+        finally:
+            await store.close()
+        await c.call_tool("cancel_interaction", {"interaction_id": started["interaction_id"]})
+    assert left is not None and 0 < left <= 1.5, left
+
+
 async def test_finished_jobs_past_retention_are_pruned_at_start(tmp_path: Path, emulator: Starlette) -> None:
     from gemini_interactions_mcp.state import JobRecord, open_store
 

@@ -19,7 +19,8 @@ CONVERSATION_PREFIX = "conversation:"
 JOB_WATCHER_PREFIX = "job:"
 JOB_WATCHER_TTL_SECONDS = 10.0
 """A watcher's lease lives this long unrenewed: after a crash, another process (or the restarted one)
-takes the job over within this time. (Renewed every third of it while the watcher runs.)"""
+takes the job over within this time. (Renewed every third of it while the watcher runs.) The default of
+`--job-lease-seconds`."""
 
 
 @contextmanager
