@@ -19,6 +19,10 @@ from typing import IO
 from tests.helpers.servers import free_port, wait_healthy
 
 STOP_TIMEOUT = 15.0
+SHORT_LEASE = ("--job-lease-seconds", "2")
+"""Flags for a server process a test kills (or cuts off from its store) while it watches a job: another
+process takes the job over 2 s on rather than the default 10 s, yet the lease, renewed every 0.7 s,
+still holds in a process slowed by a loaded machine."""
 
 
 class ServerProcess:

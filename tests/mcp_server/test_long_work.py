@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
-from tests.helpers.processes import ServerProcess
+from tests.helpers.processes import SHORT_LEASE, ServerProcess
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread, free_port
 from tests.helpers.waiting import async_wait_until, wait_until
@@ -140,13 +140,13 @@ async def upstream_cancels(running: ServerThread) -> list[dict[str, Any]]:
 def research_emulator() -> Iterator[ServerThread]:
     from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 
-    with ServerThread(create_app(EmulatorConfig(research_seconds=4.0))) as running:
+    with ServerThread(create_app(EmulatorConfig(research_seconds=2.0))) as running:
         yield running
 
 
 async def test_research_survives_sigkill_and_restart(tmp_path: Path, research_emulator: ServerThread) -> None:
     state = tmp_path / "state.sqlite3"
-    with ServerProcess(state, research_emulator.url) as first:
+    with ServerProcess(state, research_emulator.url, *SHORT_LEASE) as first:  # its lease, left to run out
         await first.ready()
         async with Client(first.mcp_url) as c:
             started = data(await c.call_tool("start_deep_research", {"query": "Crash safety"}))

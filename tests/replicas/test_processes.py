@@ -21,6 +21,7 @@ from tests.helpers.keys import KeyRecorder, files_holding
 from tests.helpers.legacy import LegacyCaller, result_of
 from tests.helpers.metrics import metric, scrape
 from tests.helpers.principals import ALICE, BOB, connect
+from tests.helpers.processes import SHORT_LEASE
 from tests.helpers.redis import RedisServer
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
@@ -99,7 +100,7 @@ async def test_research_of_a_killed_replica_is_delivered_once_through_the_other(
 ) -> None:
     """A starts the research and is SIGKILLed (no drain, its lease left to run out): B takes the job
     over and delivers the report; one upstream create, one watcher at a time, the end counted once."""
-    a, b = await replicas(2)
+    a, b = await replicas(2, *SHORT_LEASE)
     async with connect(a, ALICE) as on_a:
         started = data(await on_a.call_tool("start_deep_research", {"query": "Replica loss"}))
 
@@ -127,7 +128,7 @@ async def test_a_draining_replica_hands_its_job_over_at_once(
     """A starts the research and gets SIGTERM while a request still holds it open (A stays in its
     grace period, alive): A releases the job's lease at once, so B takes the job over while A is
     still there (the watcher lease would have kept it on A until A exited) and delivers the report."""
-    emulator.state.emulator.configure(research_seconds=8)
+    emulator.state.emulator.configure(research_seconds=5)  # still running when A drains
     a, b = await replicas(2, "--drain-seconds", "60")
     async with connect(a, ALICE) as on_a:
         started = data(await on_a.call_tool("start_deep_research", {"query": "Rolling update"}))
@@ -264,7 +265,7 @@ async def test_byok_callers_stay_apart_across_replicas_and_their_key_is_never_ke
     recorder = KeyRecorder(emulator)
     with (
         ServerThread(recorder) as upstream,
-        replica(redis_url, upstream, tmp_path, "a", "--byok") as a,
+        replica(redis_url, upstream, tmp_path, "a", "--byok", *SHORT_LEASE) as a,
         replica(redis_url, upstream, tmp_path, "b", "--byok") as b,
     ):
         await a.ready()
@@ -312,7 +313,7 @@ async def test_a_redis_restart_mid_run(upstream: ServerThread, emulator: Starlet
     redis.start()
     try:
         with (
-            replica(redis.url, upstream, tmp_path, "a") as a,
+            replica(redis.url, upstream, tmp_path, "a", *SHORT_LEASE) as a,
             replica(redis.url, upstream, tmp_path, "b") as b,
         ):
             await a.ready()
