@@ -23,6 +23,15 @@ def emulator() -> Starlette:
     return create_app(EmulatorConfig(research_seconds=1.0, agent_seconds=0.5))
 
 
+QUICK_RUN_SECONDS = 0.2
+"""How long an emulated research or agent run takes in a test that needs it to end, not to be running."""
+
+
+def quick_runs(app: Starlette) -> None:
+    """Research and agent runs created from now on end after QUICK_RUN_SECONDS."""
+    app.state.emulator.configure(research_seconds=QUICK_RUN_SECONDS, agent_seconds=QUICK_RUN_SECONDS)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> ServerSettings:
     return ServerSettings(state="memory", allow_dirs=(tmp_path,))

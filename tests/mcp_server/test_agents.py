@@ -19,13 +19,27 @@ from tests.helpers.principals import connect
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
-from .conftest import requests_log
+from .conftest import quick_runs, requests_log
 
 pytestmark = pytest.mark.anyio
 
 ANTIGRAVITY = "antigravity-preview-05-2026"
 SECRET = "Bearer sk-downstream-secret-42"
 UPSTREAM_AGENT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")  # the Interactions API's rule for agent ids
+STILL_RUNNING_SECONDS = 0.5
+"""The length of a run in the tests that need it still running when run_agent returns at once, or when
+the server process that started it has closed (milliseconds on an idle machine)."""
+
+
+@pytest.fixture
+def emulator(emulator: Starlette) -> Starlette:
+    """Quick agent runs, for the tests that only wait for them to end."""
+    quick_runs(emulator)
+    return emulator
+
+
+def runs_last(emulator: Starlette) -> None:
+    emulator.state.emulator.configure(agent_seconds=STILL_RUNNING_SECONDS)
 
 
 async def create(client: Client, agent_id: str, **fields: Any) -> dict[str, Any]:
@@ -210,6 +224,7 @@ async def run_and_wait(client: Client, **arguments: Any) -> tuple[dict[str, Any]
 
 
 async def test_custom_agent_runs_in_the_background_and_is_polled(client: Client, emulator: Starlette) -> None:
+    runs_last(emulator)
     await create(client, "runner", system_instruction="Be terse.", tools=["code_execution"])
     started, polled = await run_and_wait(client, agent="runner", input="Count the files.")
     assert started["kind"] == "agent" and started["status"] == "in_progress" and not started["done"]
@@ -284,6 +299,7 @@ async def test_a_run_can_be_cancelled(client: Client, emulator: Starlette) -> No
 
 
 async def test_a_run_survives_a_server_restart(tmp_path: Path, emulator: Starlette) -> None:
+    runs_last(emulator)
     settings = ServerSettings(state=str(tmp_path / "state.sqlite3"), allow_dirs=(tmp_path,))
     async with Client(build_server(settings, transport=httpx2.ASGITransport(app=emulator))) as first:
         await create(first, "durable")
@@ -472,11 +488,13 @@ async def test_a_principal_pages_through_only_its_own_agents(
     async with connect(http_server, "alice-token-1", "auto") as alice:
         for n in range(3):
             await create(alice, f"alice-{n}")
-    async with connect(http_server, "bob-token-2", "auto") as bob:
+    async with (
+        connect(http_server, "bob-token-2", "auto") as bob,
+        connect(http_server, "alice-token-1", "auto") as alice,
+    ):
         for n in range(5):
             await create(bob, f"bob-{n}")
-            async with connect(http_server, "alice-token-1", "auto") as alice:
-                await create(alice, f"alice-late-{n}")
+            await create(alice, f"alice-late-{n}")
         pages: list[list[str]] = []
         token: str | None = None
         while True:

@@ -18,7 +18,7 @@ from gemini_interactions_mcp.gemini import ClientConfig
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
-from .conftest import requests_log
+from .conftest import quick_runs, requests_log
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,8 @@ async def test_research_runs_in_background_and_poll_returns_on_completion(client
     assert "## Sources" in report.contents[0].text  # type: ignore[union-attr]
 
 
-async def test_paging_returns_the_whole_report_exactly_once(client: Client) -> None:
+async def test_paging_returns_the_whole_report_exactly_once(client: Client, emulator: Starlette) -> None:
+    quick_runs(emulator)
     started = await start_research(client)
     first = await client.call_tool(
         "poll_interaction",
@@ -108,6 +109,7 @@ async def test_unknown_interaction_is_reported(client: Client) -> None:
 
 
 async def test_follow_up_research_chains_on_the_report(client: Client, emulator: Starlette) -> None:
+    quick_runs(emulator)
     first = await start_research(client)
     await client.call_tool(
         "poll_interaction", {"interaction_id": first["interaction_id"], "wait_seconds": 30}
@@ -137,7 +139,7 @@ async def test_ask_past_its_deadline_returns_a_handle_then_the_answer(
 async def ask_past_deadline(client: Client) -> None:
     result = data(
         await client.call_tool(
-            "ask_gemini", {"prompt": "Slow one [[think 2.5]] my pet is Tom", "wait_seconds": 1}
+            "ask_gemini", {"prompt": "Slow one [[think 2]] my pet is Tom", "wait_seconds": 1}
         )
     )
     assert result["status"] == "in_progress"

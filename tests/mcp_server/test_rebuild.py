@@ -13,7 +13,7 @@ from gemini_interactions_mcp.gemini import ClientConfig
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 
-from .conftest import requests_log
+from .conftest import quick_runs, requests_log
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +60,7 @@ async def test_a_lost_background_turn_does_not_kill_the_conversation(
         slow = data(
             await client.call_tool(
                 "ask_gemini",
-                {"prompt": "[[think 5]] Tell me more.", "conversation": "pets", "wait_seconds": 1},
+                {"prompt": "[[think 3]] Tell me more.", "conversation": "pets", "wait_seconds": 1},
             )
         )
         assert slow["status"] == "in_progress"
@@ -80,6 +80,7 @@ async def test_a_lost_background_turn_does_not_kill_the_conversation(
 async def test_a_research_follow_up_on_an_expired_report_is_rebuilt(
     client: Client, emulator: Starlette
 ) -> None:
+    quick_runs(emulator)
     started = data(await client.call_tool("start_deep_research", {"query": "History of teal"}))
     await client.call_tool(
         "poll_interaction", {"interaction_id": started["interaction_id"], "wait_seconds": 30}

@@ -25,7 +25,7 @@ from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread
 from tests.helpers.waiting import async_wait_until
 
-from .conftest import requests_log
+from .conftest import quick_runs, requests_log
 
 pytestmark = pytest.mark.anyio
 SECRET = "Bearer sk-remote-secret-42"
@@ -414,6 +414,7 @@ async def test_remote_server_headers_are_in_no_output_of_any_stored_interaction(
     """Upstream echoes a stored interaction's `tools`, headers included: nothing that shows one (polls,
     gemini://interactions, reports, errors, lists, logs) may carry them on."""
     caplog.set_level(logging.DEBUG)
+    quick_runs(emulator)  # the research is a job all the same
     config = tmp_path / "mcp.json"
     remote = {
         "httpUrl": "https://mcp.example.com/mcp",
@@ -463,6 +464,7 @@ async def test_remote_server_headers_are_in_no_output_of_any_stored_interaction(
 async def test_agent_runs_call_your_tools_in_their_job(bridged: Client, emulator: Starlette) -> None:
     """run_agent takes the same entries: the job's watcher runs the calls and the run goes on in its
     sandbox; the conversation keeps them for the next run."""
+    emulator.state.emulator.configure(agent_seconds=0)  # the same hops, with nothing left to wait for
     prompt = "Check the repo. " + directive("local__echo", text="hi") + directive("workspace__list_dir")
     started = await bridged.call_tool("run_agent", {"input": prompt, "tools": ["mcp:local", "workspace"]})
     handle = data(started)["interaction_id"]
@@ -488,8 +490,9 @@ async def test_agent_runs_call_your_tools_in_their_job(bridged: Client, emulator
     assert refused.is_error and "come with the agent (manage_agent)" in text_of(refused)
 
 
-ROUND_ONE_WITHIN = 3
-"""The wait_seconds within which round 1 (a hop, an echo on a started server, a hop) is the request's."""
+ROUND_ONE_WITHIN = 2
+"""The wait_seconds within which round 1 (a hop, an echo on a started server, a hop: 0.1 s on an idle
+machine) is the request's; the test spends it all, as round 2 holds until the hand-off."""
 
 
 async def test_the_round_limit_holds_across_the_hand_off_to_a_job(
