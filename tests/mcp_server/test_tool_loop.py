@@ -265,6 +265,32 @@ async def _deadline_then_poll(bridged: Client, emulator: Starlette) -> None:
     assert bodies[2]["previous_interaction_id"] not in (None, handle["interaction_id"])  # head moved on
 
 
+async def test_the_job_streams_the_interaction_that_answers_its_calls(
+    live_bridged: Client, emulator: Starlette
+) -> None:
+    """After a round's results are sent, the job follows the next interaction's stream, as it followed
+    the first: its thoughts become notes as they come, and its end is read at once, not found by polls
+    a second or more apart."""
+    prompt = "[[think 2]] Look it up " + directive("local__echo", text="late")
+    started = await live_bridged.call_tool(
+        "ask_gemini", {"prompt": prompt, "tools": ["mcp:local"], "wait_seconds": 1}
+    )
+    handle = data(started)
+    assert handle["status"] == "in_progress", text_of(started)
+    polled = await until_done(live_bridged, handle["interaction_id"])
+    assert data(polled)["status"] == "completed", text_of(polled)
+    log = emulator.state.emulator.requests()
+    sent = next(
+        i
+        for i, r in enumerate(log)
+        if r["method"] == "POST"
+        and isinstance(r["body"].get("input"), list)
+        and [s["type"] for s in r["body"]["input"]] == ["function_result"]
+    )
+    reads = [r for r in log[sent + 1 :] if r["method"] == "GET"]
+    assert [r["query"].get("stream") for r in reads] == ["true", "false"], reads  # its stream, then its end
+
+
 HANDED_ON_WITHIN = 15.0
 """Bound on ask_gemini returning while the held call still runs (it returns after wait_seconds, 1 s);
 a server that outwaits the call never returns, since the test opens the gate only afterwards."""

@@ -497,50 +497,66 @@ class JobService:
             log.exception("could not record that %s lost its watcher", interaction_id)
 
     async def _follow(self, job: JobRecord, lease: Lease) -> None:
-        """Stream events until the interaction ends, then read the full result; poll if streaming fails.
+        """Stream each interaction of the job until it ends (the first, then each one that answers its
+        function calls), reading its full result when its stream ends; poll if streaming fails.
 
-        A resumed watcher (after a restart) replays the stream from the start: notes are stored by
-        position, so none is lost or repeated.
+        Thought summaries become progress notes stored by position: a resumed watcher (after a restart)
+        replays the stream of the interaction it resumes from the start, and no note is repeated.
         """
-        interaction_id, owner = job.interaction_id, job.owner
+        owner, interaction_id = job.owner, job.interaction_id
+        upstream: str | None = job.upstream_id or interaction_id
+        base, seen = 0, len(job.progress)
+        while upstream is not None:
+            if not await self._stream_notes(owner, interaction_id, upstream, base, seen):
+                return
+            upstream = await self._poll_until_done(owner, interaction_id, upstream, lease)
+            if upstream is not None:  # its notes come after the ones the round of calls added
+                current = await self._store.get_job(owner, interaction_id)
+                base, seen = (len(current.progress) if current is not None else 0), 0
+
+    async def _stream_notes(
+        self, owner: str, interaction_id: str, upstream: str, base: int, seen: int
+    ) -> bool:
+        """Follow `upstream`'s event stream to its end, storing its thought summaries as the job's notes
+        `base + 1` on (`seen` of them stored already); False if Gemini no longer knows it (the job
+        failed). A stream that fails leaves the rest to polling."""
         accumulator = InteractionAccumulator()
-        seen = len(job.progress)
         try:
-            async with self._client.stream_get(job.upstream_id or interaction_id) as stream:
+            async with self._client.stream_get(upstream) as stream:
                 async for event in stream:
                     accumulator.feed(event)
                     thoughts = accumulator.thought_summaries
                     if len(thoughts) > seen:
-                        await self._store.append_progress(owner, interaction_id, thoughts[seen:], after=seen)
+                        await self._store.append_progress(
+                            owner, interaction_id, thoughts[seen:], after=base + seen
+                        )
                         seen = len(thoughts)
                         self._signal(interaction_id)
         except NotFoundError:
             await self._fail(owner, interaction_id, "Gemini no longer knows this interaction.")
-            return
+            return False
         except GeminiError as exc:
-            log.warning("stream of %s failed (%s); polling instead", interaction_id, type(exc).__name__)
-        await self._poll_until_done(owner, interaction_id, lease)
+            log.warning("stream of %s failed (%s); polling instead", upstream, type(exc).__name__)
+        return True
 
-    async def _poll_until_done(self, owner: str, interaction_id: str, lease: Lease) -> None:
+    async def _poll_until_done(
+        self, owner: str, interaction_id: str, upstream: str, lease: Lease
+    ) -> str | None:
+        """Read `upstream` until it ends, then record the job's end or run its function calls: the
+        interaction that answers them, to follow next (None: the job is done)."""
         attempt = 0
-        job = await self._store.get_job(owner, interaction_id)
-        upstream = (job.upstream_id if job is not None else None) or interaction_id
         while True:
             try:
                 interaction = await self._client.get(upstream)
             except NotFoundError:
                 await self._fail(owner, interaction_id, "Gemini no longer knows this interaction.")
-                return
+                return None
             except GeminiError as exc:
                 log.warning("poll of %s failed: %s", interaction_id, type(exc).__name__)
             else:
                 if str(interaction.status) in TERMINAL:
                     with self._not_handed_back(interaction_id):
-                        following = await self._end_or_carry_on(owner, interaction_id, interaction, lease)
-                    if following is None:
-                        return
-                    upstream, attempt = following, 0
-                    continue
+                        return await self._end_or_carry_on(owner, interaction_id, interaction, lease)
             await anyio.sleep(POLL_BACKOFF[min(attempt, len(POLL_BACKOFF) - 1)])
             attempt += 1
 
