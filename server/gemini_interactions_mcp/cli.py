@@ -23,6 +23,24 @@ if TYPE_CHECKING:
     from gemini_interactions_mcp.config import OAuthSettings, ServerSettings
 
 COMMANDS = ("serve", "emulator", "demo")
+SETTING_DEFAULT = argparse.SUPPRESS
+"""The default of a flag whose setting has a default in ServerSettings: a flag not given is left out,
+so the setting's own default applies (one home for each default; the help may still name it)."""
+SETTING_DEFAULT_OPTIONS = frozenset(
+    {
+        "host",
+        "port",
+        "max_file_mb",
+        "max_total_mb",
+        "max_upload_mb",
+        "max_output_mb",
+        "max_tool_rounds",
+        "research_seconds",
+        "log_level",
+        "log_format",
+        "drain_seconds",
+    }
+)
 
 
 def _tool_rounds(value: str) -> int:
@@ -34,8 +52,8 @@ def _tool_rounds(value: str) -> int:
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the MCP server (stdio by default)")
     p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    p.add_argument("--host", default=SETTING_DEFAULT, help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=SETTING_DEFAULT, help="HTTP port (default 8765)")
     p.add_argument(
         "--state",
         default=None,
@@ -55,14 +73,16 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--max-file-mb",
         type=float,
-        default=20.0,
+        default=SETTING_DEFAULT,
         help="size cap per file sent inline (MB); bigger ones are uploaded",
     )
-    p.add_argument("--max-total-mb", type=float, default=50.0, help="size cap of all files in one call (MB)")
+    p.add_argument(
+        "--max-total-mb", type=float, default=SETTING_DEFAULT, help="size cap of all files in one call (MB)"
+    )
     p.add_argument(
         "--max-upload-mb",
         type=float,
-        default=2048.0,
+        default=SETTING_DEFAULT,
         help="size cap per file uploaded through the Files API (MB; the API allows 2048)",
     )
     p.add_argument(
@@ -88,7 +108,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "from the server's own folder (env GEMINI_MCP_JOB_RETENTION_DAYS; default 55, like Gemini's paid "
         "tier)",
     )
-    p.add_argument("--max-output-mb", type=float, default=2.0, help="cap of one job's stored output (MB)")
+    p.add_argument(
+        "--max-output-mb", type=float, default=SETTING_DEFAULT, help="cap of one job's stored output (MB)"
+    )
     p.add_argument(
         "--job-lease-seconds",
         type=float,
@@ -108,14 +130,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--max-tool-rounds",
         type=_tool_rounds,
-        default=10,
+        default=SETTING_DEFAULT,
         help="function-calling rounds in one turn, 1-100 (default 10)",
     )
     p.add_argument("--emulator", action="store_true", help="use an embedded emulator instead of Gemini")
     p.add_argument(
         "--research-seconds",
         type=float,
-        default=20.0,
+        default=SETTING_DEFAULT,
         help="with --emulator: how long an emulated Deep Research run takes",
     )
     p.add_argument("--token-file", type=Path, help="file with one 'principal:token' per line (HTTP auth)")
@@ -128,17 +150,17 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="allow a non-loopback HTTP bind without bearer tokens (anyone who can reach it can use it)",
     )
-    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-level", default=SETTING_DEFAULT, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument(
         "--log-format",
-        default="text",
+        default=SETTING_DEFAULT,
         choices=["text", "json"],
         help="stderr log lines (json: one object each)",
     )
     p.add_argument(
         "--drain-seconds",
         type=int,
-        default=25,
+        default=SETTING_DEFAULT,
         help="HTTP: on SIGTERM, how long open calls may still run before the process exits (default 25)",
     )
     p.add_argument(
@@ -300,25 +322,18 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
     try:
         return ServerSettings(
             **_limit_settings(args, environ),
+            **{name: value for name, value in vars(args).items() if name in SETTING_DEFAULT_OPTIONS},
             transport=args.transport,
-            host=args.host,
-            port=args.port,
             # With --emulator only an explicit --state counts: GEMINI_MCP_STATE names the real store.
             state=args.state if args.emulator else args.state or environ.get("GEMINI_MCP_STATE") or None,
             allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
-            max_file_mb=args.max_file_mb,
-            max_total_mb=args.max_total_mb,
-            max_upload_mb=args.max_upload_mb,
             output_dir=_output_dir(args.output_dir or environ.get("GEMINI_MCP_OUTPUT_DIR")),
             default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
             ask_wait_seconds=wait if wait is not None else ServerSettings().ask_wait_seconds,
             emulator=args.emulator,
-            research_seconds=args.research_seconds,
             job_retention_days=retention if retention is not None else ServerSettings().job_retention_days,
-            max_output_mb=args.max_output_mb,
             job_lease_seconds=lease,
             mcp_config=mcp_config,
-            max_tool_rounds=args.max_tool_rounds,
             tokens=tokens,
             allowed_hosts=tuple(args.allowed_host),
             allowed_origins=tuple(args.allowed_origin),
@@ -326,9 +341,6 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
             oauth=_oauth_settings(args),
             byok=args.byok or args.byok_required,
             byok_required=args.byok_required,
-            drain_seconds=args.drain_seconds,
-            log_format=args.log_format,
-            log_level=args.log_level,
             request_state_keys=_request_state_keys(environ),
         )
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_interactions_mcp import cli
+from gemini_interactions_mcp.config import ServerSettings
 from tests.helpers.cache import ROOT
 
 MANIFESTS = ROOT / "manifests"
@@ -50,6 +51,12 @@ def parse_cli(args: list[str]) -> argparse.Namespace:
     if not raw or raw[0] not in cli.COMMANDS:
         raw = ["serve", *raw]
     return cli.build_parser().parse_args(raw)
+
+
+def serve_settings(args: list[str]) -> ServerSettings:
+    """The settings `serve` runs with for `args` and no environment (defaults included: they live in
+    ServerSettings, not in the parser)."""
+    return cli.settings_from_args(parse_cli(args), env={})
 
 
 def serve_flags() -> set[str]:

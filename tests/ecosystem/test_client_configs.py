@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from scripts import dev
 
-from tests.ecosystem.sources import MANIFESTS, parse_cli, server_env_vars
+from tests.ecosystem.sources import MANIFESTS, parse_cli, serve_settings, server_env_vars
 from tests.helpers.cache import ROOT
 
 SCRIPT = "gemini-interactions-mcp"
@@ -27,8 +27,8 @@ FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
 def default_url() -> str:
-    args = parse_cli([])
-    return f"http://{args.host}:{args.port}/mcp"
+    settings = serve_settings([])
+    return f"http://{settings.host}:{settings.port}/mcp"
 
 
 def check_launch(command: str, args: list[str], env_names: list[str]) -> None:

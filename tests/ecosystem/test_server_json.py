@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from tests.ecosystem.sources import MANIFESTS, load_json, parse_cli, server_env_vars
+from tests.ecosystem.sources import MANIFESTS, load_json, parse_cli, serve_settings, server_env_vars
 from tests.helpers.servers import free_port, wait_healthy
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -68,7 +68,8 @@ def test_stdio_and_streamable_http_packages_run_real_cli_arguments(server_json: 
         args = parse_cli(package_argv(package))
         assert args.command == "serve" and args.transport == ("http" if transport != "stdio" else "stdio")
         if transport == "streamable-http":
-            assert package["transport"]["url"] == f"http://{args.host}:{args.port}/mcp"
+            settings = serve_settings(package_argv(package))
+            assert package["transport"]["url"] == f"http://{settings.host}:{settings.port}/mcp"
 
 
 def start(*command: str | Path, cwd: Path) -> subprocess.Popen[bytes]:
@@ -82,7 +83,7 @@ async def test_the_streamable_http_package_serves_at_its_url(
     """The installed wheel, started with the package's arguments (on a free port), answers at the URL."""
     (package,) = [p for p in server_json["packages"] if p["transport"]["type"] == "streamable-http"]
     argv, port = package_argv(package), free_port()
-    default_port = str(parse_cli(argv).port)
+    default_port = str(serve_settings(argv).port)
     argv = [str(port) if a == default_port else a for a in argv]
     url = package["transport"]["url"].replace(f":{default_port}/", f":{port}/")
     script = wheel_venv / "gemini-interactions-mcp"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 import subprocess
@@ -151,3 +152,26 @@ def test_replicas_share_a_request_state_key_ring_from_the_environment() -> None:
     assert "a" * 32 not in repr(keys)
     with pytest.raises(SettingsError, match="GEMINI_MCP_REQUEST_STATE_KEYS: each key needs at least 32"):
         settings_for([], {"GEMINI_MCP_REQUEST_STATE_KEYS": "short"})
+
+
+PARSED_BEFORE_THE_SETTINGS = {"transport"}
+"""Read before the settings module loads: on stdio the wire is claimed first (start-up time)."""
+
+
+def test_a_default_has_one_home_the_settings() -> None:
+    """A `serve` flag whose setting has a default in ServerSettings carries no default of its own (a
+    second copy drifts), and a flag left out gives the setting's default."""
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    fields = ServerSettings.model_fields
+    doubled = [
+        action.dest
+        for action in subparsers.choices["serve"]._actions
+        if action.dest in fields
+        and action.dest not in PARSED_BEFORE_THE_SETTINGS
+        and not isinstance(action, argparse._StoreTrueAction)
+        and action.default not in (None, argparse.SUPPRESS)
+    ]
+    assert doubled == []
+    given = settings_from_args(build_parser().parse_args(["serve"]), env={})
+    for name in ("host", "port", "max_file_mb", "max_upload_mb", "max_tool_rounds", "drain_seconds"):
+        assert getattr(given, name) == fields[name].default, name
