@@ -20,14 +20,16 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.downstream.gitignore import compile_glob
 from gemini_interactions_mcp.downstream.paths import Confinement, Located, PathRefused
 from gemini_interactions_mcp.downstream.tree import Entry, is_binary_file, walk
 from gemini_interactions_mcp.gemini.files import MAX_FILE_BYTES as FILES_API_MAX_BYTES
 from gemini_interactions_mcp.gemini.units import MIB, cap_mb, size_mb
 
-DEFAULT_MAX_FILE_BYTES = 20 * MIB
-DEFAULT_MAX_TOTAL_BYTES = 50 * MIB
+DEFAULT_MAX_FILE_BYTES = int(ServerSettings.model_fields["max_file_mb"].default * MIB)
+DEFAULT_MAX_TOTAL_BYTES = int(ServerSettings.model_fields["max_total_mb"].default * MIB)
+"""The settings' caps (--max-file-mb, --max-total-mb), for a loader built without them (tests)."""
 DEFAULT_MAX_UPLOAD_BYTES = FILES_API_MAX_BYTES
 """The Files API's limit per file: with an upload hook, a file over the inline cap goes there instead."""
 DEFAULT_MAX_EXPANDED_FILES = 1_000
