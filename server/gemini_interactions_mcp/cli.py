@@ -298,17 +298,6 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
         except OSError as exc:
             raise SettingsError(f"--token-file {args.token_file}: {exc.strerror}") from None
         tokens = tokens + parse_tokens(text, source=f"--token-file {args.token_file}")
-    wait = args.wait_seconds if args.wait_seconds is not None else environ.get(VARIABLES["ask_wait_seconds"])
-    retention = (
-        args.job_retention_days
-        if args.job_retention_days is not None
-        else environ.get(VARIABLES["job_retention_days"])
-    )
-    lease = (
-        args.job_lease_seconds
-        if args.job_lease_seconds is not None
-        else environ.get(VARIABLES["job_lease_seconds"], "").strip() or None
-    )
     mcp_config = args.mcp_config or (
         Path(environ["GEMINI_MCP_CONFIG"]) if environ.get("GEMINI_MCP_CONFIG") else None
     )
@@ -321,7 +310,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
             raise SettingsError(str(exc)) from None
     try:
         return ServerSettings(
-            **_limit_settings(args, environ),
+            **_flag_or_variable_settings(args, environ),
             **{name: value for name, value in vars(args).items() if name in SETTING_DEFAULT_OPTIONS},
             transport=args.transport,
             # With --emulator only an explicit --state counts: GEMINI_MCP_STATE names the real store.
@@ -329,10 +318,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
             allow_dirs=tuple(d.resolve() for d in (args.allow_dir or [Path.cwd()])),
             output_dir=_output_dir(args.output_dir or environ.get("GEMINI_MCP_OUTPUT_DIR")),
             default_model=args.model or environ.get("GEMINI_MCP_MODEL") or ServerSettings().default_model,
-            ask_wait_seconds=wait if wait is not None else ServerSettings().ask_wait_seconds,
             emulator=args.emulator,
-            job_retention_days=retention if retention is not None else ServerSettings().job_retention_days,
-            job_lease_seconds=lease,
             mcp_config=mcp_config,
             tokens=tokens,
             allowed_hosts=tuple(args.allowed_host),
@@ -383,15 +369,16 @@ def _request_state_keys(environ: dict[str, str]) -> tuple[Any, ...]:
     return tuple(SecretStr(k) for k in keys)
 
 
-def _limit_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, Any]:
-    """The service tier and limits given (flags win over the environment), checked, naming the culprit."""
+def _flag_or_variable_settings(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, Any]:
+    """The settings that have an environment variable, where given (the flag wins; a blank variable is
+    unset), checked, naming the culprit; the rest keep ServerSettings' defaults."""
     from pydantic import ValidationError
 
     from gemini_interactions_mcp.config import ServerSettings, SettingsError
 
     values: dict[str, Any] = {}
-    for name, variable in LIMIT_OPTIONS.items():
-        flag = getattr(args, name)
+    for name, variable in VARIABLES.items():
+        flag = getattr(args, FLAGS.get(name, name).removeprefix("--").replace("-", "_"))
         value = flag if flag is not None else environ.get(variable, "").strip()
         if value not in (None, ""):
             values[name] = value
