@@ -85,9 +85,9 @@ class InteractionsClient:
                 headers["x-goog-api-key"] = self.config.api_key.get_secret_value()
             transport = self._transport
             if transport is None and not getproxies():  # behind a proxy, httpx2's own proxy transports
-                from gemini_interactions_mcp.gemini import transport as one_write  # imports httpcore2
+                from gemini_interactions_mcp.gemini import http11  # imports httpcore2
 
-                transport = one_write.OneWriteTransport()
+                transport = http11.Http11Transport()
             self._client = httpx2.AsyncClient(
                 headers=headers,
                 timeout=httpx2.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),

@@ -24,8 +24,10 @@ from gemini_interactions_mcp.gemini import loop_stream
 
 FLUSH_BYTES = 64 * 1024
 """Held bytes past this go out at once, so an upload is never gathered whole in memory."""
-POOL_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-"""httpx2's own defaults."""
+MAX_CONNECTIONS = 100
+MAX_KEEPALIVE_CONNECTIONS = 20
+KEEPALIVE_EXPIRY = 5.0
+"""httpx2's own default pool limits: open connections, idle ones kept, and seconds an idle one is kept."""
 
 
 class OneWriteStream(httpcore2.AsyncNetworkStream):
@@ -76,7 +78,7 @@ class OneWriteStream(httpcore2.AsyncNetworkStream):
         return self._stream.get_extra_info(info)
 
 
-def _on_asyncio_own_loop() -> bool:
+def on_asyncio_own_loop() -> bool:
     """Whether the running loop is asyncio's own: `loop_stream` is written and tested against its
     semantics. Another asyncio-compatible loop differs where it matters (uvloop, which uvicorn picks
     whenever it is installed, takes no `happy_eyeballs_delay` and handles TLS on a closed transport
@@ -103,7 +105,7 @@ class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        if not socket_options and _on_asyncio_own_loop():
+        if not socket_options and on_asyncio_own_loop():
             return OneWriteStream(await loop_stream.connect_tcp(host, port, timeout, local_address))
         stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return OneWriteStream(stream)
@@ -124,13 +126,13 @@ class OneWriteTransport(httpx2.AsyncHTTPTransport):
     """httpx2's default transport (TLS settings from the environment, its pool limits), over
     connections that send each request in one write."""
 
-    def __init__(self) -> None:
-        context = httpx2.create_ssl_context()
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
+        context = context or httpx2.create_ssl_context()
         super().__init__(verify=context)
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=context,
-            max_connections=POOL_LIMITS.max_connections,
-            max_keepalive_connections=POOL_LIMITS.max_keepalive_connections,
-            keepalive_expiry=POOL_LIMITS.keepalive_expiry,
+            max_connections=MAX_CONNECTIONS,
+            max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
             network_backend=_OneWriteBackend(),
         )
