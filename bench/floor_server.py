@@ -3,7 +3,7 @@ a turn costs (a streamed POST to the emulator's interactions endpoint, read to i
 number of bytes read. No parsing, no state, no rendering: what is left of `ask_gemini`'s server CPU per
 call above this server's is what the project's own code costs.
 
-It uses what our server uses to be cheap: the same HTTP client (httpx2 over our one-write transport), the
+It uses what our server uses to be cheap: the same HTTP client (httpx2 over our HTTP/1.1 transport), the
 same garbage collector settings, uvicorn with asyncio's loop and no access log, and httpx2's per-request
 INFO log off (the SDK's log handler would otherwise render a line per request: a third of the CPU). The
 emulator's URL comes from GEMINI_BASE_URL.
@@ -19,11 +19,11 @@ import httpx2
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 
-from gemini_interactions_mcp.gemini.transport import OneWriteTransport
+from gemini_interactions_mcp.gemini.http11 import Http11Transport
 from gemini_interactions_mcp.transport import collect_garbage_again
 
 server = MCPServer("floor")
-upstream = httpx2.AsyncClient(transport=OneWriteTransport(), base_url=os.environ["GEMINI_BASE_URL"])
+upstream = httpx2.AsyncClient(transport=Http11Transport(), base_url=os.environ["GEMINI_BASE_URL"])
 
 
 @server.tool()

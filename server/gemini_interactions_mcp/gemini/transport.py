@@ -1,5 +1,6 @@
-"""The connections under the client: httpx2's HTTP/1.1 pool, on asyncio's own transports
-(`loop_stream.py`), with each request sent in one write.
+"""The Gemini client's second transport: httpx2's HTTP/1.1 pool (httpcore2), on asyncio's own transports
+(`loop_stream.py`), with each request sent in one write. `http11.py` serves the client's requests and
+hands this one what it does not serve: streamed uploads, HEAD, and event loops other than asyncio's own.
 
 httpcore2 writes a request's head and its body separately: two system calls, two TCP segments (two TLS
 records against Google), and a receiver woken twice, on every turn. The streams here hold writes until
