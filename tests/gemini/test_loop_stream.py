@@ -9,8 +9,6 @@ import select
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -24,24 +22,12 @@ from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
 from gemini_interactions_mcp.gemini.loop_stream import READ_HIGH_WATER, LoopStream, connect_tcp
 from gemini_interactions_mcp.gemini.transport import OneWriteStream, OneWriteTransport
 from tests.helpers.loops import UVLOOP_BACKEND, needs_uvloop
+from tests.helpers.raw_server import Handler, serving
 from tests.helpers.servers import ServerThread
 from tests.helpers.tls import Certificate, localhost_certificate
 from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@asynccontextmanager
-async def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
-    """A TCP (or TLS) server on 127.0.0.1 running `handler` per connection; yields its port."""
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls)
-    try:
-        yield int(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 def answer_when(go: asyncio.Event, answer: bytes) -> Handler:

@@ -10,8 +10,8 @@ import httpx2
 import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
-from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient, NotFoundError
-from gemini_interactions_mcp.gemini import transport as transport_module
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient, NotFoundError, http11
+from gemini_interactions_mcp.gemini.http11 import Http11Transport
 from gemini_interactions_mcp.gemini.transport import FLUSH_BYTES, OneWriteStream, OneWriteTransport
 from tests.helpers.servers import ServerThread
 
@@ -74,15 +74,19 @@ async def test_large_bodies_are_not_held() -> None:
     assert inner.closed
 
 
-async def test_the_client_sends_through_one_write_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[OneWriteTransport] = []
+async def test_the_client_sends_through_http11_and_one_write_transport_through_one_write_streams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no proxy set, the Gemini client's transport is Http11Transport, serving the calls itself (no
+    fallback made); OneWriteTransport, its fallback, sends through OneWriteStream connections."""
+    made: list[Http11Transport] = []
 
-    class Counted(OneWriteTransport):
+    class Counted(Http11Transport):
         def __init__(self) -> None:
             super().__init__()
             made.append(self)
 
-    monkeypatch.setattr(transport_module, "OneWriteTransport", Counted)
+    monkeypatch.setattr(http11, "Http11Transport", Counted)
     for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(variable, raising=False)
     with ServerThread(create_app(EmulatorConfig(step_delay=0.0)), lifespan="off") as running:
@@ -90,7 +94,7 @@ async def test_the_client_sends_through_one_write_connections(monkeypatch: pytes
             interaction = await client.create({"model": "gemini-3.5-flash", "input": "hi"})
         async with httpx2.AsyncClient(transport=OneWriteTransport()) as plain:
             response = await plain.get(f"{running.url}/_emulator/config")
-    assert interaction.status == "completed" and len(made) == 1
+    assert interaction.status == "completed" and len(made) == 1 and made[0]._fallback is None
     assert isinstance(response.extensions["network_stream"], OneWriteStream)
 
 

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 import httptools
 import httpx2
 
+from gemini_interactions_mcp.gemini.loop_stream import socket_readable
 from gemini_interactions_mcp.gemini.transport import (
     KEEPALIVE_EXPIRY,
     MAX_CONNECTIONS,
@@ -194,7 +195,14 @@ class _Connection(asyncio.Protocol):
         return b"content-length" not in names and b"transfer-encoding" not in names
 
     def reusable(self, now: float, expiry: float) -> bool:
-        return not self.broken and now - self.idle_since < expiry
+        """Not broken, idle for less than `expiry`, and with nothing to read: a server's close still in
+        the kernel (the loop not having run since) counts."""
+        return (
+            not self.broken
+            and now - self.idle_since < expiry
+            and self.transport is not None
+            and not socket_readable(self.transport)
+        )
 
     def _wake(self) -> None:
         waiter = self.waiter
@@ -380,13 +388,13 @@ class Http11Transport(httpx2.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 await waiter
-        except TimeoutError as exc:
-            raise httpx2.PoolTimeout("no connection came free in time", request=request) from exc
-        except BaseException:
+        except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                self._give_slot()  # handed a slot as it was cancelled: pass it on
-            else:
+                self._give_slot()  # handed a slot as it was cancelled or timed out: pass it on
+            elif waiter in self._slot_waiters:  # `_give_slot` may have passed over it already
                 self._slot_waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise httpx2.PoolTimeout("no connection came free in time", request=request) from exc
             raise
 
     def _give_slot(self) -> None:

@@ -27,6 +27,17 @@ HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before trying a host's next address while the first still connects (anyio's default)."""
 
 
+def socket_readable(transport: asyncio.BaseTransport) -> bool:
+    """Whether the transport's socket is gone or has something the loop has not read yet (bytes or the
+    peer's close): an idle pooled connection that has something to say was ended by the server, though
+    the loop, busy elsewhere, may not have seen it."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.fileno() < 0:
+        return True
+    readable, _, _ = select.select([sock.fileno()], [], [], 0)
+    return bool(readable)
+
+
 class _Buffering(asyncio.Protocol):
     """Collects a connection's bytes, its end and its failure for `LoopStream`, and wakes its waiter."""
 
@@ -179,7 +190,12 @@ class LoopStream(httpcore2.AsyncNetworkStream):
         if info == "is_readable":
             # An idle pooled connection with something to say has been ended by the server. What the
             # loop has not read yet counts too (httpcore2's anyio streams poll the socket the same way).
-            return self._closed or bool(self._protocol.data) or self._protocol.ended or self._readable()
+            return (
+                self._closed
+                or bool(self._protocol.data)
+                or self._protocol.ended
+                or socket_readable(self._transport)
+            )
         if self._closed:  # asyncio drops a closed TLS transport's details
             return None
         if info in ("ssl_object", "socket"):
@@ -189,13 +205,6 @@ class LoopStream(httpcore2.AsyncNetworkStream):
         if info == "server_addr":
             return self._transport.get_extra_info("peername")
         return None
-
-    def _readable(self) -> bool:
-        sock = self._transport.get_extra_info("socket")
-        if sock is None or sock.fileno() < 0:
-            return True
-        readable, _, _ = select.select([sock.fileno()], [], [], 0)
-        return bool(readable)
 
 
 def _describe(error: BaseException | None) -> str:
