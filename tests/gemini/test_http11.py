@@ -17,7 +17,8 @@ import httpx2
 import pytest
 
 from gemini_interactions_mcp.gemini import http11
-from gemini_interactions_mcp.gemini.http11 import READ_HIGH_WATER, Http11Transport
+from gemini_interactions_mcp.gemini.http11 import Http11Transport
+from gemini_interactions_mcp.gemini.loop_stream import READ_HIGH_WATER
 from gemini_interactions_mcp.gemini.transport import OneWriteTransport
 from tests.helpers.loops import UVLOOP_BACKEND, needs_uvloop
 from tests.helpers.raw_server import (
@@ -25,6 +26,7 @@ from tests.helpers.raw_server import (
     hang_up,
     scripted_upstream,
     then_hang_up,
+    then_reset,
     then_stall,
 )
 from tests.helpers.tls import Certificate, localhost_certificate
@@ -135,6 +137,18 @@ def fallback_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 # -- keep-alive ----------------------------------------------------------------------------------
+
+
+async def test_a_response_nobody_asked_for_keeps_its_connection_from_reuse(
+    client: httpx2.AsyncClient,
+) -> None:
+    """A second response right behind the first, in the same bytes: this connection's framing can no
+    longer be trusted, so the next request opens a new one."""
+    double = OK + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra"
+    async with scripted_upstream(double, OK) as upstream:
+        first = await client.get(upstream.url)
+        second = await client.get(upstream.url)
+    assert first.text == second.text == "ok" and upstream.connections == 2
 
 
 async def test_sequential_requests_reuse_one_connection(client: httpx2.AsyncClient) -> None:
@@ -306,6 +320,12 @@ HALF = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"
         (then_stall(b""), httpx2.ReadTimeout, False),
         (then_stall(b"HTTP/1.1 200 OK\r\nContent-Len"), httpx2.ReadTimeout, False),
         (then_stall(HALF), httpx2.ReadTimeout, True),
+        (then_reset(HALF), httpx2.ReadError, True),
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            httpx2.RemoteProtocolError,
+            False,
+        ),
     ],
     ids=[
         "closed-without-an-answer",
@@ -316,6 +336,8 @@ HALF = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"
         "no-head-in-time",
         "half-a-head-in-time",
         "body-stalls",
+        "reset-mid-body",
+        "switching-protocols",
     ],
 )
 async def test_a_failure_is_httpx2s_error_and_the_pool_serves_the_next_request(

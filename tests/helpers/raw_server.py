@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -142,5 +144,18 @@ def then_stall(
         await (go_on or asyncio.Event()).wait()
         writer.write(rest)
         await writer.drain()
+
+    return answer
+
+
+def then_reset(data: bytes) -> Callable[[asyncio.StreamWriter], Awaitable[None]]:
+    """An answer: write `data`, then reset the connection (an RST, not a close)."""
+
+    async def answer(writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
 
     return answer

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 import httptools
 import httpx2
 
-from gemini_interactions_mcp.gemini.loop_stream import socket_readable
+from gemini_interactions_mcp.gemini.loop_stream import HAPPY_EYEBALLS_DELAY, READ_HIGH_WATER, socket_readable
 from gemini_interactions_mcp.gemini.transport import (
     KEEPALIVE_EXPIRY,
     MAX_CONNECTIONS,
@@ -35,10 +35,6 @@ from gemini_interactions_mcp.gemini.transport import (
     on_asyncio_own_loop,
 )
 
-READ_HIGH_WATER = 256 * 1024
-"""Unread body bytes past this pause the socket's reading until reads take them below a quarter of it."""
-HAPPY_EYEBALLS_DELAY = 0.25
-"""Seconds before trying a host's next address while the first still connects (anyio's default)."""
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _NO_BODY_METHODS = frozenset({"HEAD", "CONNECT"})
 """Methods whose responses the parser cannot frame without knowing the request (or that open tunnels)."""
@@ -84,7 +80,7 @@ class _Connection(asyncio.Protocol):
             return
         try:
             parser.feed_data(data)
-        except httptools.HttpParserError as exc:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:  # 101: no tunnels here
             self.error = httpx2.RemoteProtocolError(f"malformed response from the server ({exc})")
             self.broken = True
             self._abort()
@@ -112,6 +108,10 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     # -- httptools' side ---------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.message_done:  # a second response nobody asked for, right behind the first: stop here
+            raise httpx2.RemoteProtocolError("the server sent a response nobody asked for")
 
     def on_status(self, reason: bytes) -> None:
         self.reason += reason
@@ -175,6 +175,8 @@ class _Connection(asyncio.Protocol):
         """The error to raise for a connection that ended while `what` was still due."""
         if isinstance(self.error, httpx2.TransportError):
             return self.error
+        if isinstance(self.error, OSError):  # a reset, as httpcore2 reports it
+            return httpx2.ReadError(f"{what}: {self.error}", request=request)
         detail = f"{what}: {self.error}" if self.error is not None else what
         return httpx2.RemoteProtocolError(detail, request=request)
 

@@ -34,8 +34,12 @@ def socket_readable(transport: asyncio.BaseTransport) -> bool:
     sock = transport.get_extra_info("socket")
     if sock is None or sock.fileno() < 0:
         return True
-    readable, _, _ = select.select([sock.fileno()], [], [], 0)
-    return bool(readable)
+    if not hasattr(select, "poll"):  # Windows, where select.select has no limit on descriptor numbers
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+    poller = select.poll()  # not select.select, which refuses descriptors past 1023
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _Buffering(asyncio.Protocol):
