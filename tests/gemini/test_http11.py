@@ -518,14 +518,18 @@ async def test_https_works_and_reuses_its_connection(
     certificate: Certificate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The certificate checked, as against Google (trusted here through SSL_CERT_FILE)."""
+    """The certificate checked, as against Google (trusted here through SSL_CERT_FILE), and HTTP/1.1
+    offered by ALPN to a server that also speaks h2 (which would otherwise be free to pick either)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
-    async with scripted_upstream(OK, OK, tls=certificate.server_context()) as upstream:
+    server = certificate.server_context()
+    server.set_alpn_protocols(["h2", "http/1.1"])
+    async with scripted_upstream(OK, OK, tls=server) as upstream:
         first = await client.get(upstream.url)
         second = await client.get(upstream.url)
         [record] = opened
         assert record.connection.transport is not None
-        assert record.connection.transport.get_extra_info("ssl_object") is not None
+        tls = record.connection.transport.get_extra_info("ssl_object")
+        assert tls is not None and tls.selected_alpn_protocol() == "http/1.1"
     assert first.text == second.text == "ok" and upstream.connections == 1 and not fallback_requests
 
 

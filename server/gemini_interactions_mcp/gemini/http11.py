@@ -379,6 +379,7 @@ class Http11Transport(httpx2.AsyncBaseTransport):
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
             self._ssl_context = httpx2.create_ssl_context()
+            self._ssl_context.set_alpn_protocols(["http/1.1"])  # what both transports speak
         return self._ssl_context
 
     async def _take_slot(self, timeout: float | None, request: httpx2.Request) -> None:
