@@ -24,6 +24,7 @@ from tests.helpers.loops import UVLOOP_BACKEND, needs_uvloop
 from tests.helpers.raw_server import (
     Answer,
     hang_up,
+    read_request,
     scripted_upstream,
     then_hang_up,
     then_reset,
@@ -320,6 +321,11 @@ HALF = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"
         (then_stall(b""), httpx2.ReadTimeout, False),
         (then_stall(b"HTTP/1.1 200 OK\r\nContent-Len"), httpx2.ReadTimeout, False),
         (then_stall(HALF), httpx2.ReadTimeout, True),
+        (
+            then_stall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (2 * http11.MAX_HEAD_BYTES)),
+            httpx2.RemoteProtocolError,
+            False,
+        ),
         (then_reset(HALF), httpx2.ReadError, True),
         (
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
@@ -336,6 +342,7 @@ HALF = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"
         "no-head-in-time",
         "half-a-head-in-time",
         "body-stalls",
+        "head-past-the-limit",
         "reset-mid-body",
         "switching-protocols",
     ],
@@ -380,6 +387,18 @@ async def test_an_informational_response_before_the_real_one_is_skipped(client: 
         after = await client.get(upstream.url)
     assert (made.status_code, made.reason_phrase, made.text) == (201, "Created", "made")
     assert "x-interim" not in made.headers and after.text == "ok" and upstream.connections == 1
+
+
+async def test_a_head_just_under_the_limit_with_a_body_in_the_same_bytes_is_read(
+    client: httpx2.AsyncClient,
+) -> None:
+    """The limit counts the head, not the body bytes that arrive with it."""
+    names = (f"X-H{index}: {'v' * 1000}\r\n".encode() for index in range(http11.MAX_HEAD_BYTES // 1100))
+    payload = b"b" * (2 * http11.MAX_HEAD_BYTES)
+    head = b"HTTP/1.1 200 OK\r\n" + b"".join(names) + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+    async with scripted_upstream(head + payload) as upstream:
+        response = await client.get(upstream.url)
+    assert response.content == payload and response.headers["x-h0"] == "v" * 1000
 
 
 # -- the request ---------------------------------------------------------------------------------
@@ -557,3 +576,42 @@ async def test_closing_the_transport_closes_its_idle_connections(
         )
     with pytest.raises(httpx2.ConnectError):
         await transport.handle_async_request(httpx2.Request("GET", upstream.url))
+
+
+async def test_a_response_before_the_request_went_out_whole_keeps_its_connection_from_reuse(
+    client: httpx2.AsyncClient, opened: list[Opened]
+) -> None:
+    """A server may answer (503, 413) before reading a large body, and never read the rest: a next request
+    written behind that rest would reach it as part of the body. As with h11, a connection is reused only
+    once its request went out whole; the answer itself still comes back at once."""
+    answered, finished = asyncio.Event(), asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not answered.is_set():  # the first connection: answers after the head, reads nothing more
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            answered.set()
+            await finished.wait()
+        else:
+            await read_request(reader)
+            writer.write(OK)
+        writer.close()
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the body stays on the client
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(2)
+        server = await asyncio.start_server(handle, sock=listener)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        try:
+            async with client.stream("POST", url, content=b"u" * (8 * 1024 * 1024)) as early:
+                assert opened[0].connection.transport is not None
+                unsent = opened[0].connection.transport.get_write_buffer_size()
+                await early.aread()
+            after = await client.get(url)
+        finally:
+            finished.set()
+            server.close()
+            await server.wait_closed()
+    assert early.status_code == 503 and unsent > 0
+    assert after.text == "ok" and len(opened) == 2

@@ -39,6 +39,10 @@ _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _NO_BODY_METHODS = frozenset({"HEAD", "CONNECT"})
 """Methods whose responses the parser cannot frame without knowing the request (or that open tunnels)."""
 
+MAX_HEAD_BYTES = 100 * 1024
+"""A response head still unfinished past this many bytes is refused, as httpcore2 (h11) refuses it: the
+parser would keep an endless one in memory, and a server that sends it never times out."""
+
 Origin = tuple[bytes, bytes, int]
 
 
@@ -54,6 +58,8 @@ class _Connection(asyncio.Protocol):
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_done = False
+        self.head_bytes = 0
+        """Bytes fed while the head was unfinished (any 1xx heads before it included)."""
         self.message_done = False
         self.pieces: collections.deque[bytes] = collections.deque()
         self.buffered = 0
@@ -81,9 +87,13 @@ class _Connection(asyncio.Protocol):
         try:
             parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:  # 101: no tunnels here
-            self.error = httpx2.RemoteProtocolError(f"malformed response from the server ({exc})")
-            self.broken = True
-            self._abort()
+            self._fail(httpx2.RemoteProtocolError(f"malformed response from the server ({exc})"))
+        if not self.head_done and self.error is None:
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self._fail(
+                    httpx2.RemoteProtocolError(f"the response's head runs past {MAX_HEAD_BYTES} bytes")
+                )
         self._wake()
 
     def eof_received(self) -> bool:
@@ -152,6 +162,7 @@ class _Connection(asyncio.Protocol):
         self.reason = b""
         self.headers = []
         self.head_done = self.message_done = False
+        self.head_bytes = 0
         self.transport.write(data)
 
     async def wait(
@@ -196,6 +207,12 @@ class _Connection(asyncio.Protocol):
         names = {name.lower() for name, _ in self.headers}
         return b"content-length" not in names and b"transfer-encoding" not in names
 
+    def request_sent(self) -> bool:
+        """Whether asyncio holds none of the request any more. A server may answer before it has read a
+        large body and never read the rest: a next request written behind that rest would reach it as
+        part of the body (h11 too reuses a connection only once its request has gone out whole)."""
+        return self.transport is not None and not self.transport.get_write_buffer_size()
+
     def reusable(self, now: float, expiry: float) -> bool:
         """Not broken, idle for less than `expiry`, and with nothing to read: a server's close still in
         the kernel (the loop not having run since) counts."""
@@ -210,6 +227,11 @@ class _Connection(asyncio.Protocol):
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(False)
+
+    def _fail(self, error: httpx2.RemoteProtocolError) -> None:
+        self.error = error
+        self.broken = True
+        self._abort()
 
     def _abort(self) -> None:
         if self.transport is not None:
@@ -334,6 +356,7 @@ class Http11Transport(httpx2.AsyncBaseTransport):
         if (
             reuse
             and not connection.broken
+            and connection.request_sent()
             and not self._closed
             and self._idle_count < MAX_KEEPALIVE_CONNECTIONS
         ):
