@@ -379,6 +379,20 @@ async def test_a_refused_connection_is_a_connect_error_and_frees_its_slot(
 # -- the response's head -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("transport", [Http11Transport, OneWriteTransport], ids=["http11", "httpcore2"])
+async def test_whitespace_around_a_header_value_is_not_part_of_it(
+    transport: Callable[[], httpx2.AsyncBaseTransport],
+) -> None:
+    """RFC 9110 5.5, and h11 under httpcore2: `X-Goog-Upload-Status: final ` says "final"."""
+    answer = b"HTTP/1.1 200 OK\r\nX-Goog-Upload-Status: \t final \t\r\nContent-Length: 2\r\n\r\nok"
+    async with (
+        httpx2.AsyncClient(transport=transport(), timeout=TIMEOUT) as client,
+        scripted_upstream(answer) as upstream,
+    ):
+        response = await client.get(upstream.url)
+    assert response.headers["x-goog-upload-status"] == "final"
+
+
 async def test_an_informational_response_before_the_real_one_is_skipped(client: httpx2.AsyncClient) -> None:
     interim = b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
     final = b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\nmade"
