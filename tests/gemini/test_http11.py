@@ -592,12 +592,18 @@ async def test_closing_the_transport_closes_its_idle_connections(
         await transport.handle_async_request(httpx2.Request("GET", upstream.url))
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
 async def test_a_response_before_the_request_went_out_whole_keeps_its_connection_from_reuse(
-    client: httpx2.AsyncClient, opened: list[Opened]
+    client: httpx2.AsyncClient,
+    opened: list[Opened],
+    certificate: Certificate,
+    monkeypatch: pytest.MonkeyPatch,
+    tls: bool,
 ) -> None:
     """A server may answer (503, 413) before reading a large body, and never read the rest: a next request
     written behind that rest would reach it as part of the body. As with h11, a connection is reused only
     once its request went out whole; the answer itself still comes back at once."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
     answered, finished = asyncio.Event(), asyncio.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -615,17 +621,18 @@ async def test_a_response_before_the_request_went_out_whole_keeps_its_connection
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the body stays on the client
         listener.bind(("127.0.0.1", 0))
         listener.listen(2)
-        server = await asyncio.start_server(handle, sock=listener)
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        server = await asyncio.start_server(
+            handle, sock=listener, ssl=certificate.server_context() if tls else None
+        )
+        url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{listener.getsockname()[1]}/"
         try:
             async with client.stream("POST", url, content=b"u" * (8 * 1024 * 1024)) as early:
-                assert opened[0].connection.transport is not None
-                unsent = opened[0].connection.transport.get_write_buffer_size()
+                unsent = not opened[0].connection.request_sent()  # the server read none of the body
                 await early.aread()
             after = await client.get(url)
         finally:
             finished.set()
             server.close()
             await server.wait_closed()
-    assert early.status_code == 503 and unsent > 0
+    assert early.status_code == 503 and unsent
     assert after.text == "ok" and len(opened) == 2

@@ -212,7 +212,12 @@ class _Connection(asyncio.Protocol):
         """Whether asyncio holds none of the request any more. A server may answer before it has read a
         large body and never read the rest: a next request written behind that rest would reach it as
         part of the body (h11 too reuses a connection only once its request has gone out whole)."""
-        return self.transport is not None and not self.transport.get_write_buffer_size()
+        if self.transport is None or self.transport.get_write_buffer_size():
+            return False
+        # asyncio's TLS transport encrypts a write at once and hands it to the socket's transport below,
+        # which its own count leaves out (no public way down: these names are asyncio's since 3.7)
+        below = getattr(getattr(self.transport, "_ssl_protocol", None), "_transport", None)
+        return below is None or not below.get_write_buffer_size()
 
     def reusable(self, now: float, expiry: float) -> bool:
         """Not broken, idle for less than `expiry`, and with nothing to read: a server's close still in
