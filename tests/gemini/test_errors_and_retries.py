@@ -23,6 +23,7 @@ from gemini_interactions_mcp.gemini import (
     UpstreamTimeoutError,
 )
 from gemini_interactions_mcp.gemini.errors import retry_after
+from tests.helpers.raw_server import Answer, scripted_upstream, then_hang_up, then_stall
 
 from .conftest import SECRET, Clock, json_response, mock_client
 
@@ -377,3 +378,33 @@ async def test_connect_timeout_becomes_upstream_timeout(clock: Clock) -> None:
             await client.get("v1_x")
     assert len(script.requests) == 2
     assert isinstance(UpstreamTimeoutError("x"), TransportError)
+
+
+_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (then_hang_up(_HEAD + b'{"id": '), TransportError),
+        (then_stall(_HEAD + b'{"id": '), UpstreamTimeoutError),
+    ],
+    ids=["cut-mid-body", "stalled-mid-body"],
+)
+async def test_a_body_that_fails_after_its_head_is_the_projects_error_and_not_resent(
+    answer: Answer, error: type[Exception], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the head, the request may have taken effect (a create): the failure is not retried, and it
+    reaches the caller as the project's error, not as httpx2's."""
+    from gemini_interactions_mcp.gemini import InteractionsClient
+
+    from .conftest import config
+
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    async with scripted_upstream(answer) as upstream:
+        cfg = config(base_url=upstream.url.rstrip("/"), read_timeout=0.2, retry=RetryPolicy(jitter=0.0))
+        async with InteractionsClient(cfg) as client:
+            with pytest.raises(error, match="reading the answer"):
+                await client.get("v1_x")
+        assert len(upstream.requests) == 1

@@ -41,6 +41,13 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def _transport_failure(what: str, exc: httpx2.TransportError) -> errors.GeminiError:
+    """The project's error for an httpx2 failure on the way (never its message: it may quote a URL)."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return errors.UpstreamTimeoutError(f"{what}: timed out ({type(exc).__name__})")
+    return errors.TransportError(f"{what}: connection failed ({type(exc).__name__})")
+
+
 class InteractionsClient:
     """Async client for `/{version}/interactions` and `/{version}/agents` on httpx2.
 
@@ -157,19 +164,18 @@ class InteractionsClient:
             failure: errors.GeminiError
             try:
                 response = await self._http.send(request, stream=True)
-            except httpx2.TimeoutException as exc:
-                self._observe("timeout")
-                failure = errors.UpstreamTimeoutError(f"{method} {path}: timed out ({type(exc).__name__})")
-                requested = None
             except httpx2.TransportError as exc:
-                self._observe("connection_error")
-                failure = errors.TransportError(f"{method} {path}: connection failed ({type(exc).__name__})")
+                self._observe("timeout" if isinstance(exc, httpx2.TimeoutException) else "connection_error")
+                failure = _transport_failure(f"{method} {path}", exc)
                 requested = None
             else:
                 self._observe(str(response.status_code))
                 if response.status_code < 400:
                     if not stream:
-                        await response.aread()
+                        try:
+                            await response.aread()
+                        except httpx2.TransportError as exc:  # not resent: the request may have taken effect
+                            raise _transport_failure(f"{method} {path}: reading the answer", exc) from None
                     return response
                 failure = await self._failure(response, key)
                 if response.status_code not in policy.retry_statuses or not isinstance(
