@@ -501,18 +501,20 @@ class JobService:
         function calls), reading its full result when its stream ends; poll if streaming fails.
 
         Thought summaries become progress notes stored by position: a resumed watcher (after a restart)
-        replays the stream of the interaction it resumes from the start, and no note is repeated.
+        replays the stream of the interaction it resumes from the start, and stores its thoughts after
+        the notes that came before it (`upstream_notes_from`), none twice and none skipped.
         """
         owner, interaction_id = job.owner, job.interaction_id
         upstream: str | None = job.upstream_id or interaction_id
-        base, seen = 0, len(job.progress)
+        base = job.upstream_notes_from if job.upstream_id else 0
+        seen = len(job.progress) - base
         while upstream is not None:
             if not await self._stream_notes(owner, interaction_id, upstream, base, seen):
                 return
             upstream = await self._poll_until_done(owner, interaction_id, upstream, lease)
             if upstream is not None:  # its notes come after the ones the round of calls added
                 current = await self._store.get_job(owner, interaction_id)
-                base, seen = (len(current.progress) if current is not None else 0), 0
+                base, seen = (current.upstream_notes_from if current is not None else 0), 0
 
     async def _stream_notes(
         self, owner: str, interaction_id: str, upstream: str, base: int, seen: int
@@ -592,7 +594,17 @@ class JobService:
             await self._fail(job.owner, job.interaction_id, str(exc))
             return None
         if following is not None:
-            await self._record(job, upstream_id=following, tool_rounds=job.tool_rounds + 1)
+            current = await self._store.get_job(job.owner, job.interaction_id)
+            if current is not None:  # the round's notes are in: `following`'s own come after them
+                await self._store.update_job(
+                    current.model_copy(
+                        update={
+                            "upstream_id": following,
+                            "upstream_notes_from": len(current.progress),
+                            "tool_rounds": job.tool_rounds + 1,
+                        }
+                    )
+                )
         return following
 
     async def _record(self, job: JobRecord, **fields: Any) -> None:

@@ -289,6 +289,9 @@ class JobRecord(BaseModel):
     upstream_id: str | None = None
     """The interaction the job waits on now, once a function-calling loop went past `interaction_id`
     (which stays the handle its owner polls)."""
+    upstream_notes_from: int = 0
+    """How many progress notes came before `upstream_id`'s own: a watcher resumed after a restart
+    replays that interaction's stream and stores its thoughts from there, none twice and none lost."""
     tool_rounds: int = 0
     """Rounds of function calls the server answered in this job's turn: those its caller answered
     before the turn was handed on, then those its watcher sent."""
