@@ -636,3 +636,25 @@ async def test_a_response_before_the_request_went_out_whole_keeps_its_connection
             await server.wait_closed()
     assert early.status_code == 503 and unsent
     assert after.text == "ok" and len(opened) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("x-goog-api-key", "secret-key\r\nx-injected: 1"),
+        ("x-goog-api-key", "secret-key\x00"),
+        ("x key", "secret-key"),
+    ],
+    ids=["line-break-in-value", "nul-in-value", "space-in-name"],
+)
+async def test_a_malformed_request_header_is_refused_before_anything_is_sent(
+    client: httpx2.AsyncClient, name: str, value: str
+) -> None:
+    """A line break in a value would end the header and start another (a header, or a second request,
+    injected). Nothing goes out, and the message does not quote the header, which may be a key."""
+    async with scripted_upstream(OK, OK) as upstream:
+        with pytest.raises(httpx2.LocalProtocolError) as refused:
+            await client.get(upstream.url, headers={name: value})
+        after = await client.get(upstream.url)
+    assert "secret-key" not in str(refused.value) and after.text == "ok"
+    assert upstream.connections == 1 and len(upstream.requests) == 1

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -44,6 +45,11 @@ _NO_BODY_METHODS = frozenset({"HEAD", "CONNECT"})
 MAX_HEAD_BYTES = 100 * 1024
 """A response head still unfinished past this many bytes is refused, as httpcore2 (h11) refuses it: the
 parser would keep an endless one in memory, and a server that sends it never times out."""
+
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name is a token (RFC 9110 5.6.2)."""
+_NOT_IN_HEADER_VALUES = re.compile(rb"[\r\n\x00]")
+"""A line break would end the header early and start another one (h11 refuses them too)."""
 
 Origin = tuple[bytes, bytes, int]
 
@@ -331,6 +337,7 @@ class Http11Transport(httpx2.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         url = request.url
         origin: Origin = (url.raw_scheme, url.raw_host, url.port or _DEFAULT_PORTS[url.raw_scheme])
+        data = _request_bytes(request)
         await self._take_slot(timeouts.get("pool"), request)
         try:
             connection = self._idle_connection(origin) or await self._connect(
@@ -340,7 +347,7 @@ class Http11Transport(httpx2.AsyncBaseTransport):
             self._give_slot()
             raise
         try:
-            connection.start(_request_bytes(request))
+            connection.start(data)
             while not connection.head_done:
                 if connection.ended:
                     raise connection.failure(request, "the server closed the connection without a response")
@@ -456,6 +463,11 @@ def _request_bytes(request: httpx2.Request) -> bytes:
     url = request.url
     lines = [request.method.encode("ascii"), b" ", url.raw_path, b" HTTP/1.1\r\n"]
     for name, value in request.headers.raw:
+        if not _HEADER_NAME.fullmatch(name) or _NOT_IN_HEADER_VALUES.search(value):
+            raise httpx2.LocalProtocolError(  # not the header itself: it may hold a key
+                "a request header's name is not a token, or its value holds a line break or NUL",
+                request=request,
+            )
         lines += (name, b": ", value, b"\r\n")
     lines += (b"\r\n", request.content)
     return b"".join(lines)
