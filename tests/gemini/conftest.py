@@ -37,6 +37,16 @@ def clock() -> Clock:
     return Clock()
 
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy in the environment: the client then makes its own transport (behind one, httpx2's)."""
+    for variable in PROXY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
 def config(**overrides: Any) -> ClientConfig:
     values: dict[str, Any] = {
         "api_key": SECRET,

@@ -392,7 +392,7 @@ _HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4
     ids=["cut-mid-body", "stalled-mid-body"],
 )
 async def test_a_body_that_fails_after_its_head_is_the_projects_error_and_not_resent(
-    answer: Answer, error: type[Exception], monkeypatch: pytest.MonkeyPatch
+    answer: Answer, error: type[Exception], no_proxy: None
 ) -> None:
     """Past the head, the request may have taken effect (a create): the failure is not retried, and it
     reaches the caller as the project's error, not as httpx2's."""
@@ -400,8 +400,6 @@ async def test_a_body_that_fails_after_its_head_is_the_projects_error_and_not_re
 
     from .conftest import config
 
-    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(variable, raising=False)
     async with scripted_upstream(answer) as upstream:
         cfg = config(base_url=upstream.url.rstrip("/"), read_timeout=0.2, retry=RetryPolicy(jitter=0.0))
         async with InteractionsClient(cfg) as client:

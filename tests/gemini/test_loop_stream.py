@@ -175,12 +175,10 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
 
 
 async def test_the_client_talks_https_through_asyncio_connections(
-    certificate: Certificate, monkeypatch: pytest.MonkeyPatch
+    certificate: Certificate, monkeypatch: pytest.MonkeyPatch, no_proxy: None
 ) -> None:
     """As against Google: HTTPS, the certificate checked (here trusted through SSL_CERT_FILE)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
-    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(variable, raising=False)
     emulator = create_app(EmulatorConfig(step_delay=0.0))
     with ServerThread(emulator, lifespan="off", certificate=certificate) as tls:
         async with InteractionsClient(ClientConfig(base_url=tls.url)) as client:

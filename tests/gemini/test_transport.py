@@ -75,7 +75,7 @@ async def test_large_bodies_are_not_held() -> None:
 
 
 async def test_the_client_sends_through_http11_and_one_write_transport_through_one_write_streams(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, no_proxy: None
 ) -> None:
     """With no proxy set, the Gemini client's transport is Http11Transport, serving the calls itself (no
     fallback made); OneWriteTransport, its fallback, sends through OneWriteStream connections."""
@@ -87,8 +87,6 @@ async def test_the_client_sends_through_http11_and_one_write_transport_through_o
             made.append(self)
 
     monkeypatch.setattr(http11, "Http11Transport", Counted)
-    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(variable, raising=False)
     with ServerThread(create_app(EmulatorConfig(step_delay=0.0)), lifespan="off") as running:
         async with InteractionsClient(ClientConfig(base_url=running.url)) as client:
             interaction = await client.create({"model": "gemini-3.5-flash", "input": "hi"})

@@ -286,10 +286,8 @@ class _Body(httpx2.AsyncByteStream):
             elif connection.message_done:
                 self._finish(reuse=True)
             elif connection.ended:
-                if connection.error is None and connection.ends_at_close():
-                    self._finish(reuse=False)
-                else:
-                    self._finish(reuse=False)
+                self._finish(reuse=False)
+                if connection.error is not None or not connection.ends_at_close():
                     raise connection.failure(self._request, "the server closed the connection mid-body")
             else:
                 await connection.wait(self._timeout, httpx2.ReadTimeout, self._request)

@@ -582,7 +582,7 @@ class JobService:
         if self._carry_on is None or str(interaction.status) != "requires_action":
             return None
         rerun = job.calls_started == interaction.id
-        await self._record(job, calls_started=interaction.id)
+        await self._record(job, lambda _: {"calls_started": interaction.id})
 
         async def note(text: str) -> None:
             await self._store.append_progress(job.owner, job.interaction_id, [text])
@@ -593,24 +593,22 @@ class JobService:
         except ServiceError as exc:
             await self._fail(job.owner, job.interaction_id, str(exc))
             return None
-        if following is not None:
-            current = await self._store.get_job(job.owner, job.interaction_id)
-            if current is not None:  # the round's notes are in: `following`'s own come after them
-                await self._store.update_job(
-                    current.model_copy(
-                        update={
-                            "upstream_id": following,
-                            "upstream_notes_from": len(current.progress),
-                            "tool_rounds": job.tool_rounds + 1,
-                        }
-                    )
-                )
+        if following is not None:  # the round's notes are in: `following`'s own come after them
+            await self._record(
+                job,
+                lambda current: {
+                    "upstream_id": following,
+                    "upstream_notes_from": len(current.progress),
+                    "tool_rounds": job.tool_rounds + 1,
+                },
+            )
         return following
 
-    async def _record(self, job: JobRecord, **fields: Any) -> None:
+    async def _record(self, job: JobRecord, fields: Callable[[JobRecord], dict[str, Any]]) -> None:
+        """Write `fields` onto the job as stored now (they may depend on it: the notes so far)."""
         current = await self._store.get_job(job.owner, job.interaction_id)
         if current is not None:
-            await self._store.update_job(current.model_copy(update=fields))
+            await self._store.update_job(current.model_copy(update=fields(current)))
 
     async def _still_holds(self, lease: Lease) -> bool:
         """Whether this watcher still holds its lease, renewed now (the fence before a job's end)."""
