@@ -33,6 +33,7 @@ from gemini_interactions_mcp.gemini.models import (
     UrlCitation,
     UserInputStep,
 )
+from gemini_interactions_mcp.gemini.models.files import File
 
 STEPS: TypeAdapter[Any] = TypeAdapter(Step)
 EVENTS: TypeAdapter[Any] = TypeAdapter(InteractionEvent)
@@ -217,3 +218,30 @@ def test_given_is_wire_without_the_dump() -> None:
     assert set(given) == set(interaction.wire()) == {"id", "status", "novel", "usage"}
     assert given["novel"] is None and given["usage"] is interaction.usage
     assert Interaction.model_validate(given).wire() == interaction.wire()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "thought"},
+        {"type": "thought", "signature": "s", "later": None, "count": 3, "flag": True},
+        {"type": "model_output", "error": None},
+        {"type": "function_call", "id": "c1", "name": "f", "arguments": {"a": None}},
+        {"type": "model_output", "content": [{"type": "text", "text": "hi", "novel": None}]},
+        {"type": "code_execution_call", "id": "x", "weird": [1, None]},
+    ],
+)
+def test_wire_is_the_serialisers_output_in_its_order(payload: dict[str, Any]) -> None:
+    """`wire()` reads a model of plain values off directly: it must give what the serialiser gives,
+    key for key and in the same order (declared nulls dropped, unknown nulls kept)."""
+    step = STEPS.validate_python(payload)
+    dumped = step.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert list(step.wire().items()) == list(dumped.items())
+    constructed = type(step).model_validate(dumped)
+    assert list(constructed.wire().items()) == list(dumped.items())
+
+
+def test_wire_renames_aliased_fields() -> None:
+    """A model whose fields have other names on the wire (the Files API's camelCase) is always dumped."""
+    uploaded = File.model_validate({"name": "files/a", "mimeType": "text/plain", "sizeBytes": "3"})
+    assert uploaded.wire() == {"name": "files/a", "mimeType": "text/plain", "sizeBytes": 3}

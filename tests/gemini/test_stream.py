@@ -293,6 +293,9 @@ async def test_accumulator_rebuilds_the_interaction(clock: Clock) -> None:
         },
         {"type": "function_call", "id": "f1", "name": "go", "arguments": {"a": 1}},
     ]
+    # The cheap views a finished turn reads: the same steps as wire objects, the rest without them.
+    assert accumulator.steps == [step.wire() for step in interaction.steps or []]
+    assert accumulator.head.wire() == {k: v for k, v in interaction.wire().items() if k != "steps"}
 
 
 async def test_event_line_is_ignored_in_favour_of_the_json_event_type(clock: Clock) -> None:

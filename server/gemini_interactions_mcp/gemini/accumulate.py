@@ -29,6 +29,7 @@ from gemini_interactions_mcp.gemini.models import (
     StepStartEvent,
     TextDelta,
     ThoughtSignatureDelta,
+    ThoughtSummaryDelta,
     UnknownEvent,
 )
 from gemini_interactions_mcp.gemini.output import output_text
@@ -77,6 +78,10 @@ class InteractionAccumulator:
                 step = self._steps.setdefault(event.index, {"type": "model_output"})
                 given = "signature" in event.delta.model_fields_set
                 step["signature"] = event.delta.signature if given else None
+            elif isinstance(event.delta, ThoughtSummaryDelta):  # its block alone is kept: dump just that
+                content = event.delta.content
+                block = content.wire() if content is not None else None
+                self._apply(event.index, {"type": "thought_summary", "content": block})
             else:
                 self._apply(event.index, event.delta.wire())
         elif isinstance(event, ErrorEvent):
@@ -135,9 +140,20 @@ class InteractionAccumulator:
 
     @property
     def interaction(self) -> Interaction:
-        steps = [_step_adapter().validate_python(self._steps[i]) for i in sorted(self._steps)]
+        steps = [_step_adapter().validate_python(step) for step in self.steps]
         return Interaction.model_validate({**self._base, "steps": steps})
 
     @property
+    def head(self) -> Interaction:
+        """The interaction without its steps (id, status, usage, model...): what a finished turn needs
+        of it when it reads the answer from `steps` (building typed steps costs more than the rest)."""
+        return Interaction.model_validate(self._base)
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        """The steps so far as the wire gives them (JSON objects), in order."""
+        return [self._steps[i] for i in sorted(self._steps)]
+
+    @property
     def text(self) -> str | None:
-        return output_text([self._steps[i] for i in sorted(self._steps)])
+        return output_text(self.steps)

@@ -138,30 +138,32 @@ async def run_streamed_turn(
         await _cancel_upstream(client, stream.interaction_id or "")
         raise
     interaction_id = stream.interaction_id or ""
-    interaction = accumulator.interaction
     if deadline_scope.cancelled_caught:
         if not interaction_id:
             raise ServiceError(f"Gemini did not accept the request within {deadline:.0f} s. Try again.")
         return TurnOutcome(interaction_id=interaction_id, status="in_progress", text=accumulator.text or "")
-    if interaction.status in FAILED_STATUSES:
+    head = accumulator.head
+    if head.status in FAILED_STATUSES:
         # The stream's summary may lack the reason; the stored resource has every step's error.
+        failed = accumulator.interaction
         with contextlib.suppress(GeminiError):
-            interaction = await client.get(interaction_id)
-        raise ServiceError(failure_message(interaction))
+            failed = await client.get(interaction_id)
+        raise ServiceError(failure_message(failed))
     notes: list[str] = []
-    if interaction.status == "incomplete":
+    if head.status == "incomplete":
         notes.append("The answer was cut short (output token limit); ask to continue for the rest.")
-    elif interaction.status not in ("completed", "requires_action"):
-        notes.append(f"Gemini ended the turn with status {interaction.status}.")
-    blocks = answer_blocks(interaction.steps)
+    elif head.status not in ("completed", "requires_action"):
+        notes.append(f"Gemini ended the turn with status {head.status}.")
+    blocks = answer_blocks(accumulator.steps)
+    calls = function_calls(accumulator.interaction) if head.status == "requires_action" else []
     return TurnOutcome(
         interaction_id=interaction_id,
-        status=str(interaction.status),
+        status=str(head.status),
         text=answer_text(blocks),
-        usage=usage_totals(interaction, model=body.get("model") or body.get("agent")),
+        usage=usage_totals(head, model=body.get("model") or body.get("agent")),
         notes=notes,
         blocks=blocks,
-        function_calls=function_calls(interaction),
+        function_calls=calls,
     )
 
 
