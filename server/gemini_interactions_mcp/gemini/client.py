@@ -26,13 +26,13 @@ from gemini_interactions_mcp import __version__
 from gemini_interactions_mcp.gemini import errors
 from gemini_interactions_mcp.gemini.config import KEY_VARIABLES, ClientConfig
 from gemini_interactions_mcp.gemini.models import Agent, AgentPage, CreateInteraction, Interaction
+from gemini_interactions_mcp.gemini.outgoing import JSON_TYPE, RequestBuilder
 from gemini_interactions_mcp.gemini.stream import InteractionStream
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 USER_AGENT = f"gemini-interactions-mcp/{__version__}"
-JSON_TYPE = "application/json"
 NO_KEY = f"No Gemini API key: set {' or '.join(KEY_VARIABLES)} (or GEMINI_BASE_URL for another endpoint)."
 
 
@@ -78,9 +78,11 @@ class InteractionsClient:
         self._random = rng or random.Random()
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
+        self._requests: RequestBuilder | None = None
         self._api_root = f"{config.base_url.rstrip('/')}/{config.api_version}"
         """What a request path (`/interactions`) is relative to. The URL is joined here, not by httpx2's
-        `base_url`: merging a relative URL there took about 90 µs of every request."""
+        `base_url`: merging a relative URL there took about 90 µs of every request (and the request is
+        built whole by `RequestBuilder`, not `build_request`: another 35 µs)."""
 
     @property
     def _http(self) -> httpx2.AsyncClient:
@@ -101,6 +103,14 @@ class InteractionsClient:
                 transport=transport,
             )
         return self._client
+
+    @property
+    def _builder(self) -> RequestBuilder:
+        """Builds each request with the HTTP client's own default headers and timeouts (made with it)."""
+        if self._requests is None:
+            client = self._http
+            self._requests = RequestBuilder(client.headers, client.timeout)
+        return self._requests
 
     def __repr__(self) -> str:
         return (
@@ -158,8 +168,8 @@ class InteractionsClient:
         attempt = 0
         while True:
             attempt += 1
-            request = self._http.build_request(
-                method, url, json=json_body, content=content, params=params, headers=sent_headers
+            request = self._builder.build(
+                method, url, headers=sent_headers, params=params, json_body=json_body, content=content
             )
             failure: errors.GeminiError
             try:

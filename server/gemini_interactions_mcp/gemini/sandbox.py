@@ -8,8 +8,9 @@ from urllib.parse import quote
 import httpx2
 
 from gemini_interactions_mcp.gemini import errors
-from gemini_interactions_mcp.gemini.client import JSON_TYPE, InteractionsClient
+from gemini_interactions_mcp.gemini.client import InteractionsClient
 from gemini_interactions_mcp.gemini.models.files import EnvironmentFilePage
+from gemini_interactions_mcp.gemini.outgoing import JSON_TYPE
 
 CHUNK_BYTES = 64 * 1024
 """The most of a downloaded file held at once: a sandbox file can be any size, and its listed size is
