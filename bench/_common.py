@@ -15,13 +15,15 @@ from pathlib import Path
 import httpx2
 
 # The emulator as tests and benches use it: quiet (no access log), settings from argv as JSON, on asyncio's
-# own loop as our server runs (uvicorn would pick uvloop when it is installed, as the test extra does).
+# own loop under anyio.run as our server runs (uvicorn would pick uvloop when it is installed, as the test
+# extra does).
 _EMULATOR = """
-import json, sys, uvicorn
+import json, sys, anyio, uvicorn
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
 app = create_app(EmulatorConfig.model_validate(json.loads(sys.argv[2])))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="asyncio", log_level="warning",
-            access_log=False)
+config = uvicorn.Config(app, host="127.0.0.1", port=int(sys.argv[1]), loop="asyncio", log_level="warning",
+                        access_log=False)
+anyio.run(uvicorn.Server(config).serve, backend="asyncio")
 """
 
 
