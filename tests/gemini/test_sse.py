@@ -56,3 +56,26 @@ def test_bom_only_at_start() -> None:
         SSEMessage("a"),
         SSEMessage("\ufeffb"),
     ]
+
+
+@pytest.mark.parametrize("size", [1, 4, 7, 1000])
+def test_lf_only_streams_read_as_crlf_ones(size: int) -> None:
+    """A stream without CR is split on LF alone (the common case, no regex): the messages must be those
+    of the same stream with CRLF line ends, which takes the general path."""
+    lf = (
+        b": hello\n"
+        b'id: 1\nevent: step.delta\ndata: {"a":\ndata:1}\n\n'
+        b"event: empty\ndata\n\n"
+        b"event: skipped\n\n"
+        b"data: x: y\nretry: 5\n\n"
+        b"data: [DONE]\n\n"
+    )
+    crlf = lf.replace(b"\n", b"\r\n")
+    expected = [
+        SSEMessage('{"a":\n1}', "step.delta", "1"),
+        SSEMessage("", "empty"),
+        SSEMessage("x: y"),
+        SSEMessage("[DONE]"),
+    ]
+    for raw in (lf, crlf):
+        assert decode([raw[i : i + size] for i in range(0, len(raw), size)]) == expected
