@@ -156,6 +156,13 @@ def test_request_omits_unset_and_none_but_keeps_extras() -> None:
 
 def test_constructed_models_always_write_their_type() -> None:
     assert TextContent(text="a").wire() == {"type": "text", "text": "a"}
+    assert TextContent(text="a").given() == {"type": "text", "text": "a"}
+    nested = ModelOutputStep(content=[TextContent(text="a"), TextContent(text="b", annotations=None)])
+    assert nested.wire() == {
+        "type": "model_output",
+        "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+    }
+    assert STEPS.validate_python(nested.wire()).wire() == nested.wire()
     content: TypeAdapter[Any] = TypeAdapter(Content)
     assert content.validate_python({"type": "image", "uri": "gs://x"}).wire() == {
         "type": "image",
