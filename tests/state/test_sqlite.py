@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,15 @@ import pytest
 from gemini_interactions_mcp.state import (
     SCHEMA_VERSION,
     ConversationRecord,
+    DailyUsage,
     JobRecord,
     MemoryStore,
+    NameTakenError,
     SchemaVersionError,
     SQLiteStore,
     TranscriptTurn,
+    Usage,
+    UsageCounts,
     UsageEntry,
     default_state_path,
     new_conversation_id,
@@ -26,6 +31,7 @@ from gemini_interactions_mcp.state import (
     user_data_dir,
 )
 from gemini_interactions_mcp.state import sqlite as sqlite_store
+from gemini_interactions_mcp.state.records import USAGE_COUNTERS
 from gemini_interactions_mcp.state.sqlite_schema import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
@@ -265,3 +271,76 @@ async def test_a_turn_lands_when_the_release_in_its_transaction_fails(
     assert (day.interactions, day.usage.total_tokens) == (1, 7)
     assert not await store.acquire_lease("k", "b", 30), "not given back: it runs out by itself"
     await store.close()
+
+
+BEFORE_USAGE_COLUMNS = 5
+
+
+async def test_a_version_5_file_keeps_its_usage_leases_and_names_exactly(tmp_path: Path) -> None:
+    """Version 6 moves the daily usage from JSON rows into counter columns and rebuilds the lease table
+    and the name index: every total comes through to the last bit of its floats and goes on adding up
+    as before, a lease taken before the upgrade is still held, and names still clash."""
+    path = tmp_path / "state.sqlite3"
+    days = [
+        DailyUsage(
+            owner="alice",
+            day="2026-12-04",
+            model="gemini-3.5-flash",
+            interactions=3,
+            usage=Usage(input_tokens=12, total_tokens=40, cost_usd=0.1 + 0.2, unpriced=1),
+        ),
+        DailyUsage(
+            owner="alice",
+            day="2026-12-05",
+            model="deep-research-preview-04-2026",
+            interactions=1,
+            usage=Usage(search_queries=7, cached_tokens=5, tool_use_tokens=3, cost_usd=1 / 3),
+        ),
+        DailyUsage(owner="bob", day="2026-12-05", model="gemini-3.5-flash", interactions=2),
+    ]
+    named = conversation()
+    with sqlite3.connect(path) as db:
+        for step in MIGRATIONS[:BEFORE_USAGE_COLUMNS]:
+            for statement in step:
+                db.execute(statement)
+        for day in days:
+            db.execute(
+                "INSERT INTO usage (owner, day, model, data) VALUES (?, ?, ?, ?)",
+                (day.owner, day.day, day.model, day.model_dump_json()),
+            )
+        db.execute("INSERT INTO leases (key, holder, expires) VALUES ('k', 'a', ?)", (time.time() + 60,))
+        db.execute(
+            "INSERT INTO conversations (id, owner, name, head, updated, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                named.id,
+                named.owner,
+                named.name,
+                named.head,
+                named.updated,
+                sqlite_store._conversation_json(named),
+            ),
+        )
+        db.execute(f"PRAGMA user_version = {BEFORE_USAGE_COLUMNS}")
+    db.close()
+
+    store = SQLiteStore(path)
+    assert await store.daily_usage("alice", since="2026-12-01") == days[:2]
+    assert await store.daily_usage("bob", since="2026-12-01") == days[2:]
+    assert not await store.acquire_lease("k", "b", 30) and await store.renew_lease("k", "a", 30)
+    assert await store.get_conversation("alice", "kept") == named
+    with pytest.raises(NameTakenError):
+        await store.create_conversation(conversation())
+    added: list[UsageCounts] = [{"input_tokens": n, "cost_usd": n / 7, "unpriced": n % 2} for n in range(50)]
+    for counts in added:
+        await store.add_usage("alice", "2026-12-04", "gemini-3.5-flash", counts)
+    expected = days[0].usage
+    for counts in added:
+        expected = expected.plus(counts)
+    (today, _) = await store.daily_usage("alice", since="2026-12-04")
+    assert (today.interactions, today.usage) == (3 + len(added), expected)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(usage)")]
+    db.close()
+    assert columns == ["owner", "day", "model", "interactions", *USAGE_COUNTERS]

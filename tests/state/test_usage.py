@@ -6,8 +6,10 @@ import time
 
 import anyio
 import pytest
+from pydantic import ValidationError
 
-from gemini_interactions_mcp.state import ConversationRecord, Store, UsageEntry
+from gemini_interactions_mcp.state import ConversationRecord, Store, Usage, UsageCounts, UsageEntry
+from gemini_interactions_mcp.state.redis_store import RedisStore
 
 pytestmark = pytest.mark.anyio
 
@@ -68,3 +70,56 @@ async def test_a_new_conversation_and_its_first_turns_usage_are_stored_together(
     (row,) = await store.daily_usage("alice", since="2026-12-05")
     assert (row.interactions, row.usage.total_tokens) == (1, 7)
     assert await store.get_conversation("alice", "conv_n") == first
+
+
+async def test_totals_stay_exact_over_many_turns(store: Store) -> None:
+    """Turns counted with their conversation's writes add up to what `Usage.plus` sums, float for float
+    (Redis adds floats in its own precision, so there only to within rounding)."""
+    now = time.time()
+    counts: list[UsageCounts] = [
+        {
+            "input_tokens": 100 + n,
+            "output_tokens": n,
+            "total_tokens": 100 + 2 * n,
+            "cost_usd": round(n / 7e4, 6),
+        }
+        for n in range(60)
+    ]
+    day, model = "2026-12-05", "gemini-3.5-flash"
+    for n, turn in enumerate(counts[:30]):
+        record = ConversationRecord(id=f"conv_{n}", owner="alice", head="v1_a", created=now, updated=now)
+        await store.create_conversation(record, usage=UsageEntry(day=day, model=model, usage=turn))
+    moved = ConversationRecord(id="conv_0", owner="alice", head="v1_a", created=now, updated=now)
+    for n, turn in enumerate(counts[30:]):
+        head = moved.head
+        moved = moved.model_copy(update={"head": f"v1_{n}"})
+        entry = UsageEntry(day=day, model=model, usage=turn)
+        assert await store.advance_conversation("alice", "conv_0", head, moved, usage=entry)
+    expected = Usage()
+    for turn in counts:
+        expected = expected.plus(turn)
+    (row,) = await store.daily_usage("alice", since=day)
+    assert row.interactions == len(counts)
+    if isinstance(store, RedisStore):
+        assert row.usage.cost_usd == pytest.approx(expected.cost_usd)
+        row.usage.cost_usd = expected.cost_usd
+    assert row.usage == expected
+
+
+async def test_a_count_that_is_not_a_whole_number_fails_the_turn_with_nothing_written(store: Store) -> None:
+    """A turn's usage is validated before anything is stored: neither the conversation nor the day
+    changes. (Redis counts after the conversation's write, in a call of its own, so not there.)"""
+    if isinstance(store, RedisStore):
+        pytest.skip("the Redis store counts usage in a second call, after the conversation's write")
+    now = time.time()
+    record = ConversationRecord(id="conv_bad", owner="alice", head="v1_a", created=now, updated=now)
+    entry = UsageEntry(day="2026-12-05", model="gemini-3.5-flash", usage={"input_tokens": 2.5})
+    with pytest.raises(ValidationError):
+        await store.create_conversation(record, usage=entry)
+    assert await store.get_conversation("alice", "conv_bad") is None
+    await store.create_conversation(record)
+    moved = record.model_copy(update={"head": "v1_b"})
+    with pytest.raises(ValidationError):
+        await store.advance_conversation("alice", "conv_bad", "v1_a", moved, usage=entry)
+    assert await store.get_conversation("alice", "conv_bad") == record
+    assert await store.daily_usage("alice", since="2026-12-05") == []

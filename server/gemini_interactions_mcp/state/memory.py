@@ -17,12 +17,14 @@ from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError
 from gemini_interactions_mcp.state.packing import FAST, pack, pack_json, unpack, unpack_json
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
+    Counted,
     DailyUsage,
     JobRecord,
     ResourceKind,
     ResourceRecord,
     UsageCounts,
     UsageEntry,
+    counted,
 )
 
 
@@ -68,7 +70,9 @@ class MemoryStore(Store):
         self._running: set[str] = set()
         self._agents: dict[str, str] = {}
         self._resources: dict[tuple[str, str, str], ResourceRecord] = {}
-        self._usage: dict[tuple[str, str, str], DailyUsage] = {}
+        self._usage: dict[tuple[str, str, str], list[int | float]] = {}
+        """Per owner, day and model: the interactions, then the counters in `USAGE_COUNTERS` order
+        (added in place: a pydantic copy of the row per turn cost several times as much)."""
         self._leases: dict[str, tuple[str, float]] = {}
 
     # -- conversations -----------------------------------------------------------------------------
@@ -90,6 +94,7 @@ class MemoryStore(Store):
     async def create_conversation(
         self, record: ConversationRecord, *, usage: UsageEntry | None = None
     ) -> None:
+        adding = None if usage is None else counted(usage.day, usage.model, usage.usage)
         if record.id in self._conversations:
             raise ValueError(f"conversation id {record.id!r} already exists")
         if record.name is not None:
@@ -97,8 +102,8 @@ class MemoryStore(Store):
                 raise NameTakenError(record.owner, record.name)
             self._names[(record.owner, record.name)] = record.id
         self._put_conversation(record)
-        if usage is not None:
-            self._count_usage(record.owner, usage.day, usage.model, usage.usage)
+        if adding is not None:
+            self._count_usage(record.owner, adding)
 
     async def get_conversation(self, owner: str, key: str) -> ConversationRecord | None:
         entry = self._owned(owner, key)
@@ -126,14 +131,15 @@ class MemoryStore(Store):
         *,
         usage: UsageEntry | None = None,
     ) -> bool:
+        adding = None if usage is None else counted(usage.day, usage.model, usage.usage)
         current = self._owned(owner, conversation_id)
         if current is None or current.head != expected_head:
             return False
         self._put_conversation(
             updated.model_copy(update={"id": conversation_id, "owner": owner, "name": current.name})
         )
-        if usage is not None:
-            self._count_usage(owner, usage.day, usage.model, usage.usage)
+        if adding is not None:
+            self._count_usage(owner, adding)
         return True
 
     async def rename_conversation(
@@ -255,17 +261,19 @@ class MemoryStore(Store):
     # -- usage -------------------------------------------------------------------------------------
 
     async def add_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
-        self._count_usage(owner, day, model, usage)
+        self._count_usage(owner, counted(day, model, usage))
 
-    def _count_usage(self, owner: str, day: str, model: str, usage: UsageCounts) -> None:
-        current = self._usage.get((owner, day, model)) or DailyUsage(owner=owner, day=day, model=model)
-        self._usage[(owner, day, model)] = current.model_copy(
-            update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}
-        )
+    def _count_usage(self, owner: str, usage: Counted) -> None:
+        day, model, counters = usage
+        row = self._usage.setdefault((owner, day, model), [0] * (1 + len(counters)))
+        row[0] += 1
+        for index, value in enumerate(counters, 1):
+            row[index] += value
 
     async def daily_usage(self, owner: str, *, since: str) -> list[DailyUsage]:
-        mine = [u for (who, day, _), u in self._usage.items() if who == owner and day >= since]
-        return [u.model_copy(deep=True) for u in sorted(mine, key=lambda u: (u.day, u.model))]
+        rows = self._usage.items()
+        mine = sorted((day, model, row) for (who, day, model), row in rows if who == owner and day >= since)
+        return [DailyUsage.of_counters(owner, day, model, int(row[0]), row[1:]) for day, model, row in mine]
 
     # -- leases ------------------------------------------------------------------------------------
 

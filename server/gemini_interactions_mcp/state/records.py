@@ -66,6 +66,20 @@ class Usage(BaseModel):
     def as_dict(self) -> UsageCounts:
         return self.model_dump()
 
+    @classmethod
+    def of(cls, counts: Mapping[str, int | float]) -> Usage:
+        """`counts` (any subset of the counters; the others count as 0) validated as `plus` validates
+        a sum, for a store that adds them up itself."""
+        return cls.model_validate({key: value or 0 for key, value in counts.items()})
+
+    def counters(self) -> tuple[int | float, ...]:
+        """The counters' values in `USAGE_COUNTERS` order."""
+        return tuple(getattr(self, name) for name in USAGE_COUNTERS)
+
+
+USAGE_COUNTERS = tuple(Usage.model_fields)
+"""Usage's counters in one fixed order (the SQLite usage table's columns, after `interactions`)."""
+
 
 class DailyUsage(BaseModel):
     """One principal's use of one model (or agent) on one UTC day (`day` is YYYY-MM-DD)."""
@@ -77,6 +91,23 @@ class DailyUsage(BaseModel):
     model: str
     interactions: int = 0
     usage: Usage = Field(default_factory=Usage)
+
+    @classmethod
+    def of_counters(
+        cls, owner: str, day: str, model: str, interactions: int, counters: Iterable[int | float]
+    ) -> DailyUsage:
+        """The row a store kept as its interactions and counters (`USAGE_COUNTERS` order)."""
+        usage = Usage.model_validate(dict(zip(USAGE_COUNTERS, counters, strict=True)))
+        return cls(owner=owner, day=day, model=model, interactions=interactions, usage=usage)
+
+
+Counted = tuple[str, str, tuple[int | float, ...]]
+"""One interaction's usage as a store adds it to its daily row: its day, its model, its counters."""
+
+
+def counted(day: str, model: str, usage: UsageCounts) -> Counted:
+    """Validated before a store changes anything, so a bad count fails the call with nothing written."""
+    return day, model, Usage.of(usage).counters()
 
 
 class UsageEntry(BaseModel):
