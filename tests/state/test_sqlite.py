@@ -341,6 +341,57 @@ async def test_a_version_5_file_keeps_its_usage_leases_and_names_exactly(tmp_pat
     await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-        columns = [row[1] for row in db.execute("PRAGMA table_info(usage)")]
+        columns = [row[1] for row in db.execute("PRAGMA table_info(usage_counts)")]
     db.close()
     assert columns == ["owner", "day", "model", "interactions", *USAGE_COUNTERS]
+
+
+def _count_as_version_5_did(
+    db: sqlite3.Connection, owner: str, day: str, model: str, usage: UsageCounts
+) -> None:
+    """A turn's usage counted by a server of the release before version 6, statement for statement."""
+    db.execute("BEGIN IMMEDIATE")
+    row = db.execute(
+        "SELECT data FROM usage WHERE owner = ? AND day = ? AND model = ?", (owner, day, model)
+    ).fetchone()
+    current = (
+        DailyUsage(owner=owner, day=day, model=model)
+        if row is None
+        else DailyUsage.model_validate_json(row[0])
+    )
+    added = current.model_copy(
+        update={"interactions": current.interactions + 1, "usage": current.usage.plus(usage)}
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO usage (owner, day, model, data) VALUES (?, ?, ?, ?)",
+        (owner, day, model, added.model_dump_json()),
+    )
+    db.execute("COMMIT")
+
+
+async def test_a_server_of_the_previous_release_still_running_on_the_file_goes_on_counting(
+    tmp_path: Path,
+) -> None:
+    """Two IDEs share the default file; one restarts on this release (which migrates the file) while the
+    other still runs the release before version 6. That one's turns read and write `usage` as JSON
+    rows: they must go on working, and both servers' counts must add up in one total."""
+    path = tmp_path / "state.sqlite3"
+    store = SQLiteStore(path)
+    old = sqlite3.connect(path, isolation_level=None)
+    turn: UsageCounts = {"input_tokens": 3, "total_tokens": 10, "cost_usd": 0.25, "unpriced": 1}
+    for n in range(3):
+        _count_as_version_5_did(old, "alice", "2026-12-06", "gemini-3.5-flash", turn)
+        await store.add_usage("alice", "2026-12-06", "gemini-3.5-flash", {**turn, "search_queries": n})
+    _count_as_version_5_did(old, "alice", "2026-12-07", "gemini-3.1-pro-preview", turn)
+    seen_by_old = [
+        DailyUsage.model_validate_json(data)
+        for (data,) in old.execute(
+            "SELECT data FROM usage WHERE owner = ? AND day >= ? ORDER BY day, model", ("alice", "2026-12-01")
+        )
+    ]
+    old.close()
+    assert await store.daily_usage("alice", since="2026-12-01") == seen_by_old
+    first, second = seen_by_old
+    assert (first.interactions, second.interactions) == (6, 1)
+    assert first.usage == Usage(input_tokens=18, total_tokens=60, search_queries=3, cost_usd=1.5, unpriced=6)
+    await store.close()

@@ -119,7 +119,7 @@ def _name_clash(exc: sqlite3.IntegrityError) -> bool:
 
 
 _COUNT_USAGE = (
-    f"INSERT INTO usage (owner, day, model, interactions, {', '.join(USAGE_COUNTERS)}) "
+    f"INSERT INTO usage_counts (owner, day, model, interactions, {', '.join(USAGE_COUNTERS)}) "
     f"VALUES (?, ?, ?, 1{', ?' * len(USAGE_COUNTERS)}) "
     "ON CONFLICT (owner, day, model) DO UPDATE SET interactions = interactions + 1, "
     + ", ".join(f"{name} = {name} + excluded.{name}" for name in USAGE_COUNTERS)
@@ -531,7 +531,7 @@ class SQLiteStore(Store):
     async def daily_usage(self, owner: str, *, since: str) -> list[DailyUsage]:
         def work(db: sqlite3.Connection) -> list[Row]:
             return db.execute(
-                f"SELECT {_USAGE_COLUMNS} FROM usage WHERE owner = ? AND day >= ? ORDER BY day, model",
+                f"SELECT {_USAGE_COLUMNS} FROM usage_counts WHERE owner = ? AND day >= ? ORDER BY day, model",
                 (owner, since),
             ).fetchall()
 

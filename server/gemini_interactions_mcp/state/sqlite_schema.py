@@ -14,6 +14,12 @@ usage and lease tables are WITHOUT ROWID (their primary key is the table: one pa
 the index of conversation names leaves out the unnamed ones, so creating one no longer touches it. The
 old usage rows are converted by `stored_usage` (Python parses their JSON, so a float comes back exactly
 as it was written, which SQLite's own number parsing does not promise).
+
+Version 7 keeps a server of an earlier release that is still running on the same file working (two IDEs
+share the default file, and one is restarted on the new release before the other): the counters move to
+`usage_counts`, and `usage` becomes a view that shows each row as version 5's JSON, whose trigger takes
+such a row written back (version 5 reads the row, adds its turn, and writes the whole row) into the
+counters. Versions 2 to 5 only added to the schema, so running servers never noticed them.
 """
 
 from __future__ import annotations
@@ -81,6 +87,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE leases_keyed RENAME TO leases",
         "DROP INDEX conversations_owner_name",
         "CREATE UNIQUE INDEX conversations_owner_name ON conversations (owner, name) WHERE name IS NOT NULL",
+    ),
+    (
+        "ALTER TABLE usage RENAME TO usage_counts",
+        """CREATE VIEW usage AS SELECT owner, day, model, json_object(
+            'owner', owner, 'day', day, 'model', model, 'interactions', interactions, 'usage', json_object(
+                'input_tokens', input_tokens, 'output_tokens', output_tokens,
+                'thought_tokens', thought_tokens, 'total_tokens', total_tokens,
+                'cached_tokens', cached_tokens, 'tool_use_tokens', tool_use_tokens,
+                'search_queries', search_queries, 'cost_usd', cost_usd, 'unpriced', unpriced)) AS data
+            FROM usage_counts""",
+        """CREATE TRIGGER usage_written_as_json INSTEAD OF INSERT ON usage BEGIN
+            INSERT INTO usage_counts (owner, day, model, interactions, input_tokens, output_tokens,
+                thought_tokens, total_tokens, cached_tokens, tool_use_tokens, search_queries, cost_usd,
+                unpriced)
+            VALUES (NEW.owner, NEW.day, NEW.model,
+                coalesce(json_extract(NEW.data, '$.interactions'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.input_tokens'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.output_tokens'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.thought_tokens'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.total_tokens'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.cached_tokens'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.tool_use_tokens'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.search_queries'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.cost_usd'), 0),
+                coalesce(json_extract(NEW.data, '$.usage.unpriced'), 0))
+            ON CONFLICT (owner, day, model) DO UPDATE SET interactions = excluded.interactions,
+                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+                thought_tokens = excluded.thought_tokens, total_tokens = excluded.total_tokens,
+                cached_tokens = excluded.cached_tokens, tool_use_tokens = excluded.tool_use_tokens,
+                search_queries = excluded.search_queries, cost_usd = excluded.cost_usd,
+                unpriced = excluded.unpriced;
+        END""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
