@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx2
@@ -22,6 +22,7 @@ from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
 from gemini_interactions_mcp.tool_names import ToolName
+from gemini_interactions_mcp.tools._wiring import AppState, Wiring
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +133,16 @@ def leaves(error: BaseException) -> list[BaseException]:
     if isinstance(error, BaseExceptionGroup):
         return [leaf for inner in error.exceptions for leaf in leaves(inner)]
     return [error]
+
+
+async def test_wired_services_are_handed_over_without_a_checkpoint() -> None:
+    """Once the services are there, a request passes the gate without a pass of the event loop (a set
+    event's wait is a checkpoint: one loop pass per call, for nothing); a cancelled scope shows it."""
+    wiring = Wiring()
+    services = cast(AppState, object())
+    wiring.publish(services)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        handed = await wiring.wired()
+    assert not scope.cancelled_caught
+    assert handed is services

@@ -119,7 +119,11 @@ class Wiring:
         self._done.set()
 
     async def wired(self) -> AppState:
-        """The services, starting the wiring if it has not started, and waiting for it."""
+        """The services, starting the wiring if it has not started, and waiting for it. Once they are
+        there, at once: no checkpoint (an awaited set event still yields to the event loop, a pass of
+        it per call for nothing)."""
+        if self._state is not None:
+            return self._state
         self.begin()
         await self._done.wait()
         if self._state is None:
