@@ -16,6 +16,7 @@ Where each number comes from:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -64,6 +65,8 @@ HTTP_REQUESTS = Counter(
     ["method", "status"],
     registry=REGISTRY,
 )
+HTTP_SERIES_KEPT = 256
+"""HTTP_REQUESTS series whose lookup is kept (methods the clients name, by status: a few dozen)."""
 OPEN_STREAMS = Gauge("gemini_mcp_open_streams", "Event streams open to clients.", registry=REGISTRY)
 
 
@@ -106,6 +109,13 @@ UNKNOWN_TOOL = "_other"
 TOOL_LIST_REFRESH_SECONDS = 60.0
 
 
+@functools.lru_cache(maxsize=HTTP_SERIES_KEPT)
+def http_requests(method: str, status: int) -> Counter:
+    """The HTTP_REQUESTS series of this method and status (looked up once: `labels` validates and locks
+    on every lookup)."""
+    return HTTP_REQUESTS.labels(method, status)
+
+
 def latest() -> bytes:
     """The Prometheus text exposition of every metric."""
     return generate_latest(REGISTRY)
@@ -140,24 +150,39 @@ def client_options() -> dict[str, Any]:
 
 class ToolCallMetrics:
     """MCP middleware: every `tools/call`, by tool (names the server has; others are `_other`, so a
-    caller cannot mint label values) and outcome, with its latency."""
+    caller cannot mint label values) and outcome, with its latency.
+
+    Each tool's series are looked up once and kept (`labels` validates and locks on every lookup)."""
 
     def __init__(self, server: MCPServer[Any]) -> None:
         self._server = server
         self._names: set[str] = set()
         self._listed_at = -TOOL_LIST_REFRESH_SECONDS
+        self._calls: dict[tuple[str, str], Counter] = {}
+        self._seconds: dict[str, Histogram] = {}
 
     async def _label(self, name: str) -> str:
         now = time.monotonic()
-        if name not in self._names and now - self._listed_at >= TOOL_LIST_REFRESH_SECONDS:
+        if now - self._listed_at >= TOOL_LIST_REFRESH_SECONDS:
             self._names = {tool.name for tool in await self._server.list_tools()}
             self._listed_at = now
         return name if name in self._names else UNKNOWN_TOOL
 
+    def _count(self, tool: str, outcome: str, seconds: float) -> None:
+        calls = self._calls.get((tool, outcome))
+        if calls is None:
+            calls = self._calls[tool, outcome] = TOOL_CALLS.labels(tool, outcome)
+        timed = self._seconds.get(tool)
+        if timed is None:
+            timed = self._seconds[tool] = TOOL_SECONDS.labels(tool)
+        calls.inc()
+        timed.observe(seconds)
+
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call":
             return await call_next(ctx)
-        tool = await self._label(str((ctx.params or {}).get("name", "")))
+        name = str((ctx.params or {}).get("name", ""))
+        tool = name if name in self._names else await self._label(name)
         started, outcome = time.perf_counter(), "error"
         try:
             result = await call_next(ctx)
@@ -168,5 +193,4 @@ class ToolCallMetrics:
             outcome = "cancelled"
             raise
         finally:
-            TOOL_CALLS.labels(tool, outcome).inc()
-            TOOL_SECONDS.labels(tool).observe(time.perf_counter() - started)
+            self._count(tool, outcome, time.perf_counter() - started)

@@ -14,8 +14,9 @@ load balancer stops sending new calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Any
 
 import anyio
@@ -37,6 +38,7 @@ class Operations:
         self._on_drain: list[Callable[[], None]] = []
         self._calls_open = 0
         self._all_answered: anyio.Event | None = None
+        self._call = _OpenCall(self)
 
     def bind(
         self, store: Store, *, jobs: Callable[[], JobCounts], on_drain: list[Callable[[], None]]
@@ -78,16 +80,17 @@ class Operations:
             self.draining = True
             self._stop_waiting()
 
-    @contextmanager
-    def call(self) -> Iterator[None]:
+    def call(self) -> AbstractContextManager[None]:
         """A call to the MCP endpoint, from its request until its answer is written."""
+        return self._call
+
+    def _opened(self) -> None:
         self._calls_open += 1
-        try:
-            yield
-        finally:
-            self._calls_open -= 1
-            if not self._calls_open and self._all_answered is not None:
-                self._all_answered.set()
+
+    def _answered(self) -> None:
+        self._calls_open -= 1
+        if not self._calls_open and self._all_answered is not None:
+            self._all_answered.set()
 
     def calls_open(self) -> int:
         """Calls to the MCP endpoint not yet answered."""
@@ -103,3 +106,21 @@ class Operations:
     def _stop_waiting(self) -> None:
         for stop in self._on_drain:
             stop()
+
+
+class _OpenCall(AbstractContextManager[None]):
+    """`Operations.call`: one per Operations, as it holds nothing of a call (a generator-based context
+    manager cost a generator and its frame per call)."""
+
+    __slots__ = ("_operations",)
+
+    def __init__(self, operations: Operations) -> None:
+        self._operations = operations
+
+    def __enter__(self) -> None:
+        self._operations._opened()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._operations._answered()

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
+from starlette.types import Message, Receive, Scope, Send
 
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
@@ -26,6 +28,7 @@ from gemini_interactions_mcp.operations import Operations
 from gemini_interactions_mcp.services.jobs import NO_JOBS
 from gemini_interactions_mcp.state import MemoryStore, StoreError
 from gemini_interactions_mcp.transport.http import http_app
+from gemini_interactions_mcp.transport.observability import Observability
 from tests.helpers.metrics import metric, scrape
 from tests.helpers.principals import ALICE, TOKENS
 from tests.helpers.results import data
@@ -229,3 +232,36 @@ async def test_sigterm_drains_polls_and_answers_hand_back_then_the_process_exits
             process.wait()
         assert process.stderr is not None
         process.stderr.close()
+
+
+async def test_every_response_echoes_a_request_id_and_an_open_call_counts_until_answered() -> None:
+    """The caller's sane X-Request-Id comes back; without one, a fresh one (32 hex digits, never the
+    same twice); a POST to /mcp counts as an open call until its answer is written."""
+    operations = Operations()
+    open_while_answering: list[int] = []
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        open_while_answering.append(operations.calls_open())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = Observability(answer, operations, mcp_path="/mcp")
+
+    async def request_id(headers: list[tuple[bytes, bytes]]) -> str:
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        async def receive() -> Message:
+            return {"type": "http.disconnect"}
+
+        scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": headers}
+        await app(scope, receive, send)
+        echoed: dict[bytes, bytes] = dict(sent[0]["headers"])
+        return echoed[b"x-request-id"].decode()
+
+    assert await request_id([(b"x-request-id", b"req-42")]) == "req-42"
+    fresh = {await request_id([]), await request_id([(b"x-request-id", b"not sane!")])}
+    assert len(fresh) == 2 and all(re.fullmatch("[0-9a-f]{32}", given) for given in fresh)
+    assert open_while_answering == [1, 1, 1] and operations.calls_open() == 0

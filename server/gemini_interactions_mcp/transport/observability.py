@@ -15,8 +15,8 @@ response may be a stream that lasts hours.
 from __future__ import annotations
 
 import json
+import os
 import re
-import uuid
 from contextlib import nullcontext
 from typing import Any
 
@@ -49,7 +49,7 @@ class Observability:
             return
         headers = dict(scope["headers"])
         given = headers.get(REQUEST_ID_HEADER, b"")
-        request_id = given.decode() if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given.decode() if SANE_REQUEST_ID.fullmatch(given) else fresh_request_id()
         reset = REQUEST_ID.set(request_id)
         counted = scope["path"].rstrip("/") == self._mcp_path
         method = headers.get(b"mcp-method", b"").decode("latin-1")[:64] or LEGACY_METHOD
@@ -63,9 +63,7 @@ class Observability:
                     "headers": [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())],
                 }
                 if counted:
-                    metrics.HTTP_REQUESTS.labels(
-                        method if method.isascii() else "other", message["status"]
-                    ).inc()
+                    metrics.http_requests(method if method.isascii() else "other", message["status"]).inc()
                 if _is_event_stream(message):
                     stream_open = True
                     metrics.OPEN_STREAMS.inc()
@@ -96,11 +94,16 @@ class Observability:
         await _respond_bytes(send, 200, metrics.latest(), METRICS_TYPE)
 
 
+def fresh_request_id() -> str:
+    """32 random hex digits, as `uuid.uuid4().hex` has them, without building a UUID (3 µs a request)."""
+    return os.urandom(16).hex()
+
+
 def _is_event_stream(start: Message) -> bool:
-    return any(
-        name.lower() == b"content-type" and value.startswith(b"text/event-stream")
-        for name, value in start["headers"]
-    )
+    for name, value in start["headers"]:
+        if value.startswith(b"text/event-stream") and name.lower() == b"content-type":
+            return True
+    return False
 
 
 async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:
