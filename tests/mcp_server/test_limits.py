@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
-from gemini_interactions_mcp.services.limits import Refusal
+from gemini_interactions_mcp.services.limits import LimitExceeded, Limits, Refusal
+from gemini_interactions_mcp.state import StoreUnavailableError
+from gemini_interactions_mcp.tools.limits import refusal
 from tests.helpers.principals import ALICE, BOB, connect, http_server
 from tests.helpers.results import data, text_of
 
@@ -197,3 +199,19 @@ async def test_usage_and_limits_are_per_principal_over_http(emulator_url: str, t
             data(await bob.call_tool("ask_gemini", {"prompt": "Bob's own question"}))  # his own allowance
             mine = await usage_report(alice)
             assert mine["principal"] == "alice" and mine["today"]["interactions"] == 1
+
+
+def test_a_refused_or_unchecked_call_is_a_tool_error_and_anything_else_is_not_the_gates_to_explain() -> None:
+    refused = refusal(
+        LimitExceeded("Rate limit reached.", Refusal(limit="rate", tool="ask_gemini", retry_after=1.2))
+    )
+    assert refused is not None and refused.is_error
+    assert refused.structured_content == {
+        "error": "limit_exceeded",
+        "limit": "rate",
+        "retry_after_seconds": 2,
+    }
+    unchecked = refusal(StoreUnavailableError("the disk is full"))
+    assert unchecked is not None and unchecked.is_error and "the disk is full" in text_of(unchecked)
+    assert refusal(RuntimeError("a bug")) is None
+    assert Limits.meters("ask_gemini") and not Limits.meters("list_conversations") and not Limits.meters(None)

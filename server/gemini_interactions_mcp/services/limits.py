@@ -129,6 +129,11 @@ class Limits:
         self._holder = new_holder_id()
         self._listeners: list[RefusalListener] = []
 
+    @staticmethod
+    def meters(tool: object) -> bool:
+        """Whether calls of this tool count against the limits (`METERED_TOOLS`)."""
+        return tool in METERED_TOOLS
+
     def on_refusal(self, listener: RefusalListener) -> None:
         """Call `listener` (synchronously, keep it cheap) for every refused call from now on."""
         self._listeners.append(listener)

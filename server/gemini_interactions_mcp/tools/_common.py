@@ -56,12 +56,16 @@ async def read_resource(call: Awaitable[T]) -> T:
 
 async def run_service(call: Awaitable[Any]) -> Any:
     """Await a service call, turning its actionable failures into errors the model can read."""
-    from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
-
     try:
         return await call
-    except EXPLAINED as exc:
-        raise ToolError(failure_message(exc)) from None
+    except Exception as exc:
+        # Imported here, off the path of every call that succeeds (an import statement costs a
+        # microsecond each time it runs).
+        from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+
+        if isinstance(exc, EXPLAINED):
+            raise ToolError(failure_message(exc)) from None
+        raise
 
 
 class ProgressReporter:

@@ -108,7 +108,11 @@ def register(server: MCPServer[Any]) -> None:
         state = app_state(ctx)
         owner = principal()
         wait = wait_seconds if wait_seconds is not None else state.settings.ask_wait_seconds
-        stores = await run_service(state.file_stores.usable(owner, file_search_stores or []))
+        stores = (
+            await run_service(state.file_stores.usable(owner, file_search_stores))
+            if file_search_stores
+            else []
+        )
         request = AskRequest(
             prompt=prompt,
             conversation=conversation,

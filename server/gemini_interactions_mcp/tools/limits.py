@@ -25,33 +25,45 @@ def tool_error(message: str, structured: dict[str, Any] | None = None) -> CallTo
     )
 
 
+def refusal(exc: Exception) -> CallToolResult | None:
+    """The tool error for a call the limits refused, or could not check; None for anything else."""
+    # Past the wiring gate: the services' modules are loaded (imported here, off the path of every call
+    # the limits let through: an import statement costs a microsecond each time it runs).
+    from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
+    from gemini_interactions_mcp.services.limits import LimitExceeded
+
+    if isinstance(exc, LimitExceeded):
+        wait = exc.refusal.retry_after
+        return tool_error(
+            str(exc),
+            {
+                "error": "limit_exceeded",
+                "limit": exc.refusal.limit,
+                "retry_after_seconds": None if wait is None else math.ceil(wait),
+            },
+        )
+    if isinstance(exc, EXPLAINED):
+        return tool_error(failure_message(exc))
+    return None
+
+
 class LimitGate:
     """The middleware (see the module docstring)."""
 
     async def __call__(self, ctx: ServerRequestContext[Wiring, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call":
             return await call_next(ctx)
-        # Past the wiring gate: the services' modules are loaded.
-        from gemini_interactions_mcp.services.errors import EXPLAINED, failure_message
-        from gemini_interactions_mcp.services.limits import METERED_TOOLS, LimitExceeded
-
         name = (ctx.params or {}).get("name")
-        if name not in METERED_TOOLS:
+        limits = ctx.lifespan_context.state.limits
+        if not limits.meters(name):
             return await call_next(ctx)
         try:
-            await ctx.lifespan_context.state.limits.admit(principal(), str(name))
-        except LimitExceeded as exc:
-            wait = exc.refusal.retry_after
-            return tool_error(
-                str(exc),
-                {
-                    "error": "limit_exceeded",
-                    "limit": exc.refusal.limit,
-                    "retry_after_seconds": None if wait is None else math.ceil(wait),
-                },
-            )
-        except EXPLAINED as exc:
-            return tool_error(failure_message(exc))
+            await limits.admit(principal(), str(name))
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused is None:
+                raise
+            return refused
         return await call_next(ctx)
 
 
