@@ -27,7 +27,7 @@ ESTIMATE_NOTE = (
 
 def utc_day(at: float) -> str:
     """The UTC calendar day of a timestamp, as YYYY-MM-DD (days roll over at 00:00 UTC)."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(at, UTC).date().isoformat()  # a third of strftime's cost (every turn)
 
 
 def seconds_to_next_day(at: float) -> float:
