@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from gemini_interactions_mcp.services.caller_keys import caller_key, principal_with_key
 from gemini_interactions_mcp.services.principals import LOCAL_PRINCIPAL
+from gemini_interactions_mcp.tools._context import request_of
 from gemini_interactions_mcp.tools._wiring import AppState, Wiring
 
 FILES = "Local paths (files or folders) or http(s) URLs."
@@ -31,7 +32,7 @@ AppContext: TypeAlias = Context[Wiring, Any]
 
 
 def app_state(ctx: AppContext) -> AppState:
-    return ctx.request_context.lifespan_context.state
+    return request_of(ctx).lifespan_context.state
 
 
 def principal() -> str:

@@ -15,6 +15,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, ValidationError
 
 from gemini_interactions_mcp.services.results import Approval, CallRecord, PausedLoop
+from gemini_interactions_mcp.tools._context import input_responses, request_state
 from gemini_interactions_mcp.tools._wiring import LatestWiring
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class Confirmer:
 
     def __init__(self, ctx: Context[Any, Any]) -> None:
         self._ctx = ctx
-        self._answers = ctx.input_responses or {}
+        self._answers = input_responses(ctx) or {}
         self.asked: dict[str, str] = {}
         """This round's questions by key, for the `input_required` result."""
 
@@ -149,7 +150,7 @@ def _allowed(answer: object) -> bool:
 def paused_loop(ctx: Context[Any, Any]) -> PausedLoop | None:
     """Where a turn paused for the user goes on: the state sealed into its `input_required` result,
     which the client's retry brings back (None on a first call)."""
-    state = ctx.request_state
+    state = request_state(ctx)
     if not state:
         return None
     try:
