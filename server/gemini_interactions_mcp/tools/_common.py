@@ -77,7 +77,7 @@ class ProgressReporter:
     """
 
     def __init__(self, ctx: AppContext, *, min_interval: float = 0.5) -> None:
-        self._ctx = ctx
+        self._session = request_of(ctx).session  # ctx.report_progress reads it anew each time (_context.py)
         self._min_interval = min_interval
         self._count = 0
         self._last = 0.0
@@ -88,4 +88,4 @@ class ProgressReporter:
             return
         self._last = now
         self._count += 1
-        await self._ctx.report_progress(self._count, None, message)
+        await self._session.report_progress(self._count, None, message)
