@@ -10,6 +10,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolRequestParams
 
+from gemini_interactions_mcp.tools import _context
 from gemini_interactions_mcp.tools._context import input_responses, request_of, request_state
 
 
@@ -26,9 +27,18 @@ from gemini_interactions_mcp.tools._context import input_responses, request_of, 
         ),
     ],
 )
-def test_the_values_are_the_sdks(params: CallToolRequestParams | None) -> None:
+@pytest.mark.parametrize("renamed", [False, True])
+def test_the_values_are_the_sdks(
+    params: CallToolRequestParams | None, renamed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read where the SDK keeps them, or (were they renamed in a later SDK) through its properties."""
     request = cast(ServerRequestContext[Any, Any], object())
     ctx: Context[Any, Any] = Context(request_context=request, input_params=params)
+    if renamed:
+        monkeypatch.setattr(_context, "REQUEST_CONTEXT", "_renamed_request")
+        monkeypatch.setattr(_context, "INPUT_PARAMS", "_renamed_params")
+    else:  # this SDK keeps them where the fast path looks: a release that moves them shows up here
+        assert {_context.REQUEST_CONTEXT, _context.INPUT_PARAMS} <= set(ctx.__pydantic_private__ or {})
     assert request_of(ctx) is ctx.request_context is request
     assert request_state(ctx) == ctx.request_state
     assert input_responses(ctx) == ctx.input_responses
