@@ -88,6 +88,15 @@ async def test_names_are_unique_per_owner_only(store: Store) -> None:
     assert len(await store.list_conversations("alice")) == 3
 
 
+async def test_a_record_that_fails_its_check_takes_no_name(store: Store) -> None:
+    """A conversation refused as invalid leaves its name free for the next one."""
+    bad = conversation(name="kept").model_copy(update={"turns": "many"})
+    with pytest.raises(ValidationError):
+        await store.create_conversation(bad)
+    await store.create_conversation(conversation(name="kept"))
+    assert await store.get_conversation("alice", "kept") is not None
+
+
 async def test_an_id_wins_over_a_name_that_looks_like_it(store: Store) -> None:
     first = conversation()
     await store.create_conversation(first)

@@ -27,6 +27,8 @@ from gemini_interactions_mcp.state import (
     new_conversation_id,
     open_store,
 )
+from gemini_interactions_mcp.state.records import DailyUsage, Usage
+from gemini_interactions_mcp.state.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from tests.helpers.unwritable import immutable, unwritable
 
 pytestmark = pytest.mark.anyio
@@ -183,6 +185,36 @@ async def test_a_replaced_file_is_reopened(tmp_path: Path) -> None:
     assert await store.get_conversation("alice", "restored") is not None
     assert await store.get_conversation("alice", "old") is None
     await store.close()
+
+
+async def test_a_file_of_an_older_release_put_in_place_is_brought_forward(tmp_path: Path) -> None:
+    """A backup restored while the server runs may be of an older schema: the store migrates the file it
+    follows, as it does the one it starts with, and goes on counting usage in it."""
+    path = tmp_path / "state.sqlite3"
+    store = SQLiteStore(path)
+    restored = tmp_path / "restored.sqlite3"
+    with sqlite3.connect(restored) as db:
+        for step in MIGRATIONS[:5]:
+            for statement in step:
+                db.execute(statement)
+        old_day = DailyUsage(
+            owner="alice", day="2026-12-06", model="m", interactions=2, usage=Usage(total_tokens=9)
+        )
+        db.execute(
+            "INSERT INTO usage (owner, day, model, data) VALUES (?, ?, ?, ?)",
+            (old_day.owner, old_day.day, old_day.model, old_day.model_dump_json()),
+        )
+        db.execute("PRAGMA user_version = 5")
+    db.close()
+    os.replace(restored, path)
+
+    await store.add_usage("alice", "2026-12-06", "m", {"total_tokens": 1})
+    (day,) = await store.daily_usage("alice", since="2026-12-06")
+    assert (day.interactions, day.usage.total_tokens) == (3, 10)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    db.close()
 
 
 IMMUTABLE_WHILE_RUNNING = textwrap.dedent(

@@ -97,11 +97,11 @@ class MemoryStore(Store):
         adding = None if usage is None else counted(usage.day, usage.model, usage.usage)
         if record.id in self._conversations:
             raise ValueError(f"conversation id {record.id!r} already exists")
+        if record.name is not None and (record.owner, record.name) in self._names:
+            raise NameTakenError(record.owner, record.name)
+        self._put_conversation(record)  # checks the record: one that fails it leaves no name taken
         if record.name is not None:
-            if (record.owner, record.name) in self._names:
-                raise NameTakenError(record.owner, record.name)
             self._names[(record.owner, record.name)] = record.id
-        self._put_conversation(record)
         if adding is not None:
             self._count_usage(record.owner, adding)
 

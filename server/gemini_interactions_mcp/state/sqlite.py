@@ -160,15 +160,7 @@ class SQLiteStore(Store):
     ) -> None:
         super().__init__(max_output_chars=max_output_chars, show_location=show_location)
         self.path = path
-        self._file = StateFile(path)
-        try:
-            migrate(self._file.db, path)
-        except sqlite3.Error as exc:
-            self._file.close()
-            raise self._file.explain(exc) from None
-        except BaseException:
-            self._file.close()
-            raise
+        self._file = StateFile(path, prepare=migrate)
         self._worker = SerialWorker(f"state-{path.name}")
 
     def _guarded(self, work: Callable[[sqlite3.Connection], T]) -> T:

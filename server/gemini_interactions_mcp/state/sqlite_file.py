@@ -20,7 +20,7 @@ import ctypes
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,8 +56,11 @@ class StateFile:
     Not thread-safe: its owner calls it from one thread at a time (the store's worker thread).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, prepare: Callable[[sqlite3.Connection, Path], None]) -> None:
         self.path = path
+        self._prepare = prepare
+        """Brings a file just opened to the schema the store uses: at start, and whenever the store
+        follows another file put at its path (a restored backup may be of an older release)."""
         self._started = False
         self.db = self._open()
         self._started = True
@@ -87,6 +90,7 @@ class StateFile:
             problems = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise self._corrupt(problems[0])
+            self._prepare(db, self.path)
         except sqlite3.Error as exc:
             db.close()
             raise self.explain(exc) from None
