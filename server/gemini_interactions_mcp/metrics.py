@@ -65,8 +65,9 @@ HTTP_REQUESTS = Counter(
     ["method", "status"],
     registry=REGISTRY,
 )
-HTTP_SERIES_KEPT = 256
-"""HTTP_REQUESTS series whose lookup is kept (methods the clients name, by status: a few dozen)."""
+SERIES_KEPT = 256
+"""Series of one labelled metric whose lookup is kept (tools by outcome, MCP methods by status: a few
+dozen each): `labels` validates and locks on every lookup, and every call looks up three."""
 OPEN_STREAMS = Gauge("gemini_mcp_open_streams", "Event streams open to clients.", registry=REGISTRY)
 
 
@@ -109,11 +110,22 @@ UNKNOWN_TOOL = "_other"
 TOOL_LIST_REFRESH_SECONDS = 60.0
 
 
-@functools.lru_cache(maxsize=HTTP_SERIES_KEPT)
+@functools.lru_cache(maxsize=SERIES_KEPT)
 def http_requests(method: str, status: int) -> Counter:
-    """The HTTP_REQUESTS series of this method and status (looked up once: `labels` validates and locks
-    on every lookup)."""
+    """The HTTP_REQUESTS series of this method and status."""
     return HTTP_REQUESTS.labels(method, status)
+
+
+@functools.lru_cache(maxsize=SERIES_KEPT)
+def tool_calls(tool: str, outcome: str) -> Counter:
+    """The TOOL_CALLS series of this tool and outcome."""
+    return TOOL_CALLS.labels(tool, outcome)
+
+
+@functools.lru_cache(maxsize=SERIES_KEPT)
+def tool_seconds(tool: str) -> Histogram:
+    """The TOOL_SECONDS series of this tool."""
+    return TOOL_SECONDS.labels(tool)
 
 
 def latest() -> bytes:
@@ -150,16 +162,12 @@ def client_options() -> dict[str, Any]:
 
 class ToolCallMetrics:
     """MCP middleware: every `tools/call`, by tool (names the server has; others are `_other`, so a
-    caller cannot mint label values) and outcome, with its latency.
-
-    Each tool's series are looked up once and kept (`labels` validates and locks on every lookup)."""
+    caller cannot mint label values) and outcome, with its latency."""
 
     def __init__(self, server: MCPServer[Any]) -> None:
         self._server = server
         self._names: set[str] = set()
         self._listed_at = -TOOL_LIST_REFRESH_SECONDS
-        self._calls: dict[tuple[str, str], Counter] = {}
-        self._seconds: dict[str, Histogram] = {}
 
     async def _label(self, name: str) -> str:
         now = time.monotonic()
@@ -167,16 +175,6 @@ class ToolCallMetrics:
             self._names = {tool.name for tool in await self._server.list_tools()}
             self._listed_at = now
         return name if name in self._names else UNKNOWN_TOOL
-
-    def _count(self, tool: str, outcome: str, seconds: float) -> None:
-        calls = self._calls.get((tool, outcome))
-        if calls is None:
-            calls = self._calls[tool, outcome] = TOOL_CALLS.labels(tool, outcome)
-        timed = self._seconds.get(tool)
-        if timed is None:
-            timed = self._seconds[tool] = TOOL_SECONDS.labels(tool)
-        calls.inc()
-        timed.observe(seconds)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call":
@@ -193,4 +191,5 @@ class ToolCallMetrics:
             outcome = "cancelled"
             raise
         finally:
-            self._count(tool, outcome, time.perf_counter() - started)
+            tool_calls(tool, outcome).inc()
+            tool_seconds(tool).observe(time.perf_counter() - started)
