@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver import server as sdk_server
 from mcp.server.request_state import RequestStateSecurity
 
-from gemini_interactions_mcp import __version__
+from gemini_interactions_mcp import __version__, lean_sdk
 from gemini_interactions_mcp.config import ServerSettings, SettingsError
 from gemini_interactions_mcp.identity import INSTRUCTIONS, SERVER_NAME
 from gemini_interactions_mcp.protocol import ProtocolDetails, close_listen_streams
@@ -173,6 +173,7 @@ def build_server(
             **server_options,
         )
     reuse_tool_registrations(server)
+    lean_sdk.lighten(server)
     server.middleware.append(WiringGate())  # first of ours: what follows may use the services
     ask.register(server)
     conversations.register(server)
