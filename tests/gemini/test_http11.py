@@ -250,6 +250,24 @@ async def byte_by_byte(writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(0)  # a turn of the loop, not a wait for time
 
 
+async def test_a_body_says_when_all_of_it_has_arrived(transport: Http11Transport) -> None:
+    """`arrived` (what the SSE reader's drain asks, to skip its time limit) turns true with the body's
+    last byte in, before anyone reads it, and never while the rest is still to come."""
+    go_on = asyncio.Event()
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+    async with scripted_upstream(then_stall(head, go_on, b"0\r\n\r\n")) as upstream:
+        request = httpx2.Request("GET", upstream.url, extensions={"timeout": TIMEOUT.as_dict()})
+        response = await transport.handle_async_request(request)
+        body = response.stream
+        assert isinstance(body, http11._Body)
+        await async_wait_until(holds(lambda: body._connection.pieces), within=WITHIN, what="the first chunk")
+        assert not body.arrived
+        go_on.set()
+        await async_wait_until(holds(lambda: body.arrived), within=WITHIN, what="the body's end")
+        assert await response.aread() == b"hello" and body.arrived
+        await response.aclose()
+
+
 async def test_a_chunked_body_arriving_byte_by_byte_is_read_whole_and_the_connection_reused(
     client: httpx2.AsyncClient,
 ) -> None:

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from gemini_interactions_mcp.gemini import InteractionAccumulator, StreamError
+from gemini_interactions_mcp.gemini import stream as stream_module
 from gemini_interactions_mcp.gemini.models import (
     InteractionCompletedEvent,
     InteractionCreatedEvent,
@@ -431,8 +432,10 @@ async def test_a_known_event_that_does_not_parse_is_kept_and_logged(
 class RecordingBody(httpx2.AsyncByteStream):
     """A response body that notes how many of its chunks were read before it was closed."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], *, arrived: bool = False) -> None:
         self.chunks = chunks
+        self.arrived = arrived
+        """What our HTTP/1.1 transport's bodies say once the whole body is in (gemini.stream.body_arrived)."""
         self.read = 0
         self.read_when_closed: int | None = None
 
@@ -454,3 +457,26 @@ async def test_the_body_is_read_to_its_end_after_done(clock: Clock) -> None:
         events, _ = await collect(client)
     assert len(events) == len(frames)
     assert body.read_when_closed == len(body.chunks)
+
+
+@pytest.mark.parametrize("arrived", [True, False], ids=["arrived", "still-coming"])
+async def test_the_drain_sets_a_time_limit_only_on_a_body_still_to_come(
+    clock: Clock, arrived: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body whose end is in already is read without the time limit's cancel scope; either way it is
+    read to its end."""
+    limits: list[float] = []
+    move_on_after = stream_module.anyio.move_on_after
+
+    def recorded(seconds: float) -> Any:
+        limits.append(seconds)
+        return move_on_after(seconds)
+
+    monkeypatch.setattr(stream_module.anyio, "move_on_after", recorded)
+    frames = [sse_body([event], done=False) for event in run_events()]
+    chunks = [*frames, b"event: done\ndata: [DONE]\n\n", b": the end of the body\n\n"]
+    body = RecordingBody(chunks, arrived=arrived)
+    async with mock_client(lambda request: httpx2.Response(200, stream=body), clock) as client:
+        await collect(client)
+    assert body.read_when_closed == len(chunks)
+    assert limits == ([] if arrived else [stream_module.DRAIN_MAX_SECONDS])

@@ -292,6 +292,11 @@ class _Body(httpx2.AsyncByteStream):
             else:
                 await connection.wait(self._timeout, httpx2.ReadTimeout, self._request)
 
+    @property
+    def arrived(self) -> bool:
+        """Whether the whole body is in already: reading the rest of it waits on nothing."""
+        return self._done or self._connection.message_done
+
     async def aclose(self) -> None:
         if not self._done:  # left before its end: the rest of the body would arrive on this connection
             self._finish(reuse=False)
