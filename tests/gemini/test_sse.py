@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import anyio
 import pytest
 
-from gemini_interactions_mcp.gemini.sse import SSEDecoder, SSEMessage, decode
+from gemini_interactions_mcp.gemini.sse import SSEDecoder, SSEMessage, decode, message_batches
 
 BODY = (
     "\ufeff: keep-alive comment\r\n"
@@ -79,3 +82,16 @@ def test_lf_only_streams_read_as_crlf_ones(size: int) -> None:
     ]
     for raw in (lf, crlf):
         assert decode([raw[i : i + size] for i in range(0, len(raw), size)]) == expected
+
+
+def test_batches_are_the_messages_each_chunk_completes_then_the_rest_at_the_end() -> None:
+    chunks = [b"data: a\n\ndata: b\n\ndata: c", b"\n\n: a comment only\n", b"data: cut short"]
+
+    async def arriving() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    async def batches() -> list[list[str]]:
+        return [[message.data for message in batch] async for batch in message_batches(arriving())]
+
+    assert anyio.run(batches) == [["a", "b"], ["c"], ["cut short"]]

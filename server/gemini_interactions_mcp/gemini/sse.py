@@ -112,11 +112,13 @@ def decode(chunks: Iterable[bytes | str]) -> list[SSEMessage]:
     return [*messages, *decoder.flush()]
 
 
-async def aiter_messages(chunks: AsyncIterator[bytes]) -> AsyncGenerator[SSEMessage]:
-    """Messages as their chunks arrive; a body cut mid-message yields what was complete."""
+async def message_batches(chunks: AsyncIterator[bytes]) -> AsyncGenerator[list[SSEMessage]]:
+    """The messages each chunk completes, as the chunks arrive (then those pending at the end: a body
+    cut mid-message yields what was complete). In lists, not one by one: a turn's events mostly arrive
+    in one chunk, and each step through an async generator costs its reader some microseconds."""
     decoder = SSEDecoder()
     async for chunk in chunks:
-        for message in decoder.feed(chunk):
-            yield message
-    for message in decoder.flush():
-        yield message
+        if messages := decoder.feed(chunk):
+            yield messages
+    if messages := decoder.flush():
+        yield messages

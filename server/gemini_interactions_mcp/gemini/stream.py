@@ -33,7 +33,7 @@ from gemini_interactions_mcp.gemini.models import (
     InteractionStatusUpdateEvent,
     UnknownEvent,
 )
-from gemini_interactions_mcp.gemini.sse import aiter_messages
+from gemini_interactions_mcp.gemini.sse import message_batches
 
 log = logging.getLogger(__name__)
 
@@ -172,35 +172,36 @@ class InteractionStream:
             progressed = finished = False
             skip = self._seen_count if self.reconnects and self.last_event_id is None else 0
             chunks = response.aiter_bytes()
-            messages = aiter_messages(chunks)
+            batches = message_batches(chunks)
             try:
-                async for message in messages:
-                    if message.is_done:
-                        await _drain(chunks, arrived=body_arrived(response))
-                        return
-                    event = parse_event(message.data)
-                    if event is None:
-                        continue
-                    if skip:
-                        skip -= 1
-                        continue
-                    if event.event_id is not None:
-                        if event.event_id in self._seen_ids:
+                async for batch in batches:
+                    for message in batch:
+                        if message.is_done:
+                            await _drain(chunks, arrived=body_arrived(response))
+                            return
+                        event = parse_event(message.data)
+                        if event is None:
                             continue
-                        self._seen_ids.add(event.event_id)
-                        self.last_event_id = event.event_id
-                    self._seen_count += 1
-                    self._note(event)
-                    progressed = True
-                    yield event
-                    finished = finished or isinstance(event, InteractionCompletedEvent)
+                        if skip:
+                            skip -= 1
+                            continue
+                        if event.event_id is not None:
+                            if event.event_id in self._seen_ids:
+                                continue
+                            self._seen_ids.add(event.event_id)
+                            self.last_event_id = event.event_id
+                        self._seen_count += 1
+                        self._note(event)
+                        progressed = True
+                        yield event
+                        finished = finished or isinstance(event, InteractionCompletedEvent)
                 reason = "the stream ended before the interaction finished"
             except httpx2.TimeoutException as exc:
                 reason = f"reading the stream timed out ({type(exc).__name__})"
             except httpx2.TransportError as exc:
                 reason = f"the connection failed ({type(exc).__name__})"
             finally:
-                await messages.aclose()  # closes the chain now, not at garbage collection
+                await batches.aclose()  # closes the chain now, not at garbage collection
                 await response.aclose()
             if finished:
                 return
