@@ -252,3 +252,32 @@ def test_wire_renames_aliased_fields() -> None:
     """A model whose fields have other names on the wire (the Files API's camelCase) is always dumped."""
     uploaded = File.model_validate({"name": "files/a", "mimeType": "text/plain", "sizeBytes": "3"})
     assert uploaded.wire() == {"name": "files/a", "mimeType": "text/plain", "sizeBytes": 3}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "model": "gemini-3.5-flash",
+            "input": [
+                {"type": "text", "text": "hi", "novel": None},
+                {"type": "image", "uri": "https://x/a.png"},
+            ],
+            "previous_interaction_id": "v1_a",
+            "generation_config": {"temperature": 0.25, "thinking_summaries": "auto", "stop": ["x", None]},
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}],
+            "system_instruction": None,
+            "store": True,
+        },
+        {"model": "m", "input": "plain text", "generation_config": {"temperature": float("nan")}},
+        {"agent": "deep-research-preview-04-2026", "input": [], "agent_config": {"type": "deep-research"}},
+    ],
+    ids=["nested", "nan", "agent"],
+)
+def test_a_nested_wire_is_the_serialisers_output_in_its_order(body: dict[str, Any]) -> None:
+    """Read off directly, a body with nested models, lists and dicts must still be exactly what the
+    serialiser gives, nested keys in the same order too; a value only the serialiser can write (NaN:
+    null) leaves the whole body to it."""
+    model = CreateInteraction.model_validate(body)
+    dumped = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert json.dumps(model.wire()) == json.dumps(dumped)
