@@ -3,6 +3,7 @@ processes sharing one SQLite file (what keeps two servers from both creating a b
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -219,6 +220,23 @@ async def _counted(count: int, times: int) -> bool:
 
 def test_holder_ids_differ() -> None:
     assert len({new_holder_id() for _ in range(100)}) == 100
+
+
+def test_a_forked_child_draws_holder_ids_of_its_own() -> None:
+    """The ids' random tag is drawn once per process: a fork (a worker process) must not go on from
+    its parent's tag and count, or both would hand out the same ids."""
+    parent = new_holder_id()
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and leaves at once
+        os.write(writing, new_holder_id().encode())
+        os._exit(0)
+    os.close(writing)
+    os.waitpid(child, 0)
+    with os.fdopen(reading) as pipe:
+        from_child = pipe.read()
+    assert from_child.rsplit(":", 1)[0] != parent.rsplit(":", 1)[0]
+    assert from_child != new_holder_id()
 
 
 CONTENDER = textwrap.dedent(

@@ -1,14 +1,15 @@
 """Store leases as services hold them: one turn per conversation, one watcher per job, across processes.
 
-`hold_lease` keeps the lease renewed from a task group, which wraps whatever the leased work raises in an
-exception group; `leased` unwraps it, so the work's own error (a ServiceError the model should read)
-reaches its caller as itself.
+Work that must stop when its lease is lost runs under a task group that cancels it then, and the group
+wraps whatever the work raises in an exception group; `leased` unwraps it, so the work's own error (a
+ServiceError the model should read) reaches its caller as itself. Other work (a turn) holds the lease
+as `hold_lease` gives it, with no group and no wrapper around it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 
 import anyio
 
@@ -35,8 +36,7 @@ def _unwrapped_errors() -> Iterator[None]:
         raise
 
 
-@asynccontextmanager
-async def leased(
+def leased(
     store: Store,
     key: str,
     *,
@@ -44,7 +44,7 @@ async def leased(
     ttl: float | None = None,
     stop_when_lost: bool = False,
     acquire: Acquire | None = None,
-) -> AsyncIterator[Lease]:
+) -> AbstractAsyncContextManager[Lease]:
     """Hold the lease `key` for a new holder while the body runs (LeaseBusyError after `wait` s); its
     time to live is the store's default unless `ttl` is given; `acquire` as for `hold_lease`.
 
@@ -52,17 +52,17 @@ async def leased(
     set when the block ends): work that must run in one process only stops rather than run twice.
     """
     lease_options = {} if ttl is None else {"ttl": ttl}
+    held = hold_lease(store, key, new_holder_id(), wait=wait, acquire=acquire, **lease_options)
+    return _stopped_when_lost(held) if stop_when_lost else held
+
+
+@asynccontextmanager
+async def _stopped_when_lost(held: hold_lease) -> AsyncIterator[Lease]:
     with _unwrapped_errors():
-        async with hold_lease(
-            store, key, new_holder_id(), wait=wait, acquire=acquire, **lease_options
-        ) as lease:
-            if not stop_when_lost:
-                yield lease
-                return
-            async with anyio.create_task_group() as guard:
-                guard.start_soon(_cancel_when_lost, lease, guard.cancel_scope)
-                yield lease
-                guard.cancel_scope.cancel()
+        async with held as lease, anyio.create_task_group() as guard:
+            guard.start_soon(_cancel_when_lost, lease, guard.cancel_scope)
+            yield lease
+            guard.cancel_scope.cancel()
 
 
 async def _cancel_when_lost(lease: Lease, scope: anyio.CancelScope) -> None:
