@@ -49,3 +49,22 @@ async def test_an_error_inside_releases_the_entry() -> None:
         async with locks.hold("conv"):
             raise RuntimeError("turn failed")
     assert len(locks) == 0
+
+
+async def test_a_waiter_cancelled_before_its_turn_leaves_nothing_behind() -> None:
+    locks = KeyedLocks()
+    entered = anyio.Event()
+    async with locks.hold("conv"):
+        async with anyio.create_task_group() as tg:
+
+            async def waiter() -> None:
+                entered.set()
+                async with locks.hold("conv"):
+                    raise AssertionError("never its turn: cancelled while waiting")
+
+            tg.start_soon(waiter)
+            await entered.wait()
+            await anyio.wait_all_tasks_blocked()
+            tg.cancel_scope.cancel()
+        assert len(locks) == 1
+    assert len(locks) == 0
