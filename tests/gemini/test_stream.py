@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from pydantic import ValidationError
 
 from gemini_interactions_mcp.gemini import InteractionAccumulator, StreamError
 from gemini_interactions_mcp.gemini import stream as stream_module
@@ -480,3 +481,25 @@ async def test_the_drain_sets_a_time_limit_only_on_a_body_still_to_come(
         await collect(client)
     assert body.read_when_closed == len(chunks)
     assert limits == ([] if arrived else [stream_module.DRAIN_MAX_SECONDS])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        *run_events(),
+        {"event_type": "step.delta", "index": 0, "delta": {"type": "novel_delta", "x": 1}},
+        {"event_type": "interaction.novel", "interaction_id": "v1_n"},
+        {"event_type": "step.start", "index": "not a number", "step": {"type": "thought"}},
+    ],
+)
+def test_an_event_reads_as_the_open_union_reads_it(payload: dict[str, Any]) -> None:
+    """Known types go through pydantic's own tag lookup first (`known_only`); whatever comes out must
+    be what the open union gives, unknown inner types, unknown events and misfits included."""
+    data = json.dumps(payload)
+    parsed = stream_module.parse_event(data)
+    assert parsed is not None
+    try:
+        expected = stream_module.event_adapter().validate_json(data)
+    except ValidationError:
+        expected = UnknownEvent.model_validate_json(data)
+    assert type(parsed) is type(expected) and parsed.wire() == expected.wire()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar, Union, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Discriminator, SerializerFunctionWrapHandler, model_serializer
 
 UNKNOWN = "unknown"
 _DISCRIMINATORS = ("type", "event_type")
@@ -132,6 +132,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, OpenModel):
         return value._plain_wire()
     return _NOT_PLAIN
+
+
+def known_only(union: Any, field: str) -> Any:
+    """An open union (`Annotated[<members tagged with Tag>, Discriminator(tag_by(...))]`) without its
+    Unknown member, its tag read by pydantic itself from `field`: a payload of a known type validates
+    against it a quarter faster (a callable discriminator makes pydantic build Python objects of the
+    whole payload to call it with, before it validates the payload again). Any other tag, and an
+    aliased one, fails: the open union is then the fallback that keeps today's reading of it."""
+    members, _ = get_args(union)
+    known = tuple(member for member in get_args(members) if get_args(member)[1].tag != UNKNOWN)
+    return Annotated[Union[known], Discriminator(field)]  # noqa: UP007 (a union built at run time)
 
 
 def tag_by(field: str, known: Iterable[str], aliases: dict[str, str] | None = None) -> Callable[[Any], str]:
