@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, get_args
 
 import httpx2
 import pytest
 from pydantic import ValidationError
 
 from gemini_interactions_mcp.gemini import InteractionAccumulator, StreamError
+from gemini_interactions_mcp.gemini import accumulate as accumulate_module
 from gemini_interactions_mcp.gemini import stream as stream_module
 from gemini_interactions_mcp.gemini.models import (
     InteractionCompletedEvent,
@@ -503,3 +504,11 @@ def test_an_event_reads_as_the_open_union_reads_it(payload: dict[str, Any]) -> N
     except ValidationError:
         expected = UnknownEvent.model_validate_json(data)
     assert type(parsed) is type(expected) and parsed.wire() == expected.wire()
+
+
+def test_the_accumulator_takes_every_kind_of_event() -> None:
+    """`feed` finds what to do by the event's class: every member of the event union needs an entry
+    (a new one missing would fail the turn that first meets it)."""
+    members, _ = get_args(InteractionEvent)
+    kinds = {get_args(member)[0] for member in get_args(members)}
+    assert kinds == set(accumulate_module._FEEDERS)

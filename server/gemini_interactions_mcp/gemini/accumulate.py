@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -27,6 +28,7 @@ from gemini_interactions_mcp.gemini.models import (
     Step,
     StepDeltaEvent,
     StepStartEvent,
+    StepStopEvent,
     TextDelta,
     ThoughtSignatureDelta,
     ThoughtSummaryDelta,
@@ -57,39 +59,50 @@ class InteractionAccumulator:
         self._ignored: set[str | None] = set()
 
     def feed(self, event: InteractionEvent) -> None:
-        """Apply one event, in stream order."""
-        if isinstance(event, InteractionCreatedEvent | InteractionCompletedEvent):
-            self._base.update({k: v for k, v in event.interaction.given().items() if k != "steps"})
-        elif isinstance(event, InteractionStatusUpdateEvent):
-            if event.status:
-                self._base["status"] = event.status
-            if event.interaction_id and "id" not in self._base:
-                self._base["id"] = event.interaction_id
-            if event.usage is not None:
-                self._base["usage"] = event.usage
-        elif isinstance(event, StepStartEvent):
-            self._steps[event.index] = event.step.wire()
-            for block in self._steps[event.index].get("summary") or []:
-                self._note_summary(block)
-        elif isinstance(event, StepDeltaEvent):
-            if isinstance(event.delta, TextDelta):  # most events: skip dumping the model
-                self._add_text(event.index, event.delta.text)
-            elif isinstance(event.delta, ThoughtSignatureDelta):  # one per thought: no dump either
-                step = self._steps.setdefault(event.index, {"type": "model_output"})
-                given = "signature" in event.delta.model_fields_set
-                step["signature"] = event.delta.signature if given else None
-            elif isinstance(event.delta, ThoughtSummaryDelta):  # its block alone is kept: dump just that
-                content = event.delta.content
-                block = content.wire() if content is not None else None
-                self._apply(event.index, {"type": "thought_summary", "content": block})
-            else:
-                self._apply(event.index, event.delta.wire())
-        elif isinstance(event, ErrorEvent):
-            self.error = event
-        elif isinstance(event, UnknownEvent) and event.event_type not in self._ignored:
+        """Apply one event, in stream order (each kind to its own method, found by the event's class)."""
+        _FEEDERS[type(event)](self, event)
+
+    def _on_interaction(self, event: InteractionCreatedEvent | InteractionCompletedEvent) -> None:
+        self._base.update({k: v for k, v in event.interaction.given().items() if k != "steps"})
+
+    def _on_status(self, event: InteractionStatusUpdateEvent) -> None:
+        if event.status:
+            self._base["status"] = event.status
+        if event.interaction_id and "id" not in self._base:
+            self._base["id"] = event.interaction_id
+        if event.usage is not None:
+            self._base["usage"] = event.usage
+
+    def _on_step_start(self, event: StepStartEvent) -> None:
+        self._steps[event.index] = event.step.wire()
+        for block in self._steps[event.index].get("summary") or []:
+            self._note_summary(block)
+
+    def _on_step_delta(self, event: StepDeltaEvent) -> None:
+        if isinstance(event.delta, TextDelta):  # most events: skip dumping the model
+            self._add_text(event.index, event.delta.text)
+        elif isinstance(event.delta, ThoughtSignatureDelta):  # one per thought: no dump either
+            step = self._steps.setdefault(event.index, {"type": "model_output"})
+            given = "signature" in event.delta.model_fields_set
+            step["signature"] = event.delta.signature if given else None
+        elif isinstance(event.delta, ThoughtSummaryDelta):  # its block alone is kept: dump just that
+            content = event.delta.content
+            block = content.wire() if content is not None else None
+            self._apply(event.index, {"type": "thought_summary", "content": block})
+        else:
+            self._apply(event.index, event.delta.wire())
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        self.error = event
+
+    def _on_unknown(self, event: UnknownEvent) -> None:
+        if event.event_type not in self._ignored:
             self._ignored.add(event.event_type)
             if event.event_type not in EVENT_TYPES:  # a known type that failed to parse was logged
                 log.warning("ignoring stream events of unknown type %r", event.event_type)
+
+    def _skip(self, event: InteractionEvent) -> None:
+        """A step's end: nothing to apply (the step is whole as its deltas left it)."""
 
     def _note_summary(self, block: Any) -> None:
         if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
@@ -157,3 +170,16 @@ class InteractionAccumulator:
     @property
     def text(self) -> str | None:
         return output_text(self.steps)
+
+
+_FEEDERS: dict[type[Any], Callable[[InteractionAccumulator, Any], None]] = {
+    InteractionCreatedEvent: InteractionAccumulator._on_interaction,
+    InteractionCompletedEvent: InteractionAccumulator._on_interaction,
+    InteractionStatusUpdateEvent: InteractionAccumulator._on_status,
+    StepStartEvent: InteractionAccumulator._on_step_start,
+    StepDeltaEvent: InteractionAccumulator._on_step_delta,
+    StepStopEvent: InteractionAccumulator._skip,
+    ErrorEvent: InteractionAccumulator._on_error,
+    UnknownEvent: InteractionAccumulator._on_unknown,
+}
+"""What `feed` does with each kind of event: every member of the InteractionEvent union."""
