@@ -62,7 +62,6 @@ from gemini_interactions_mcp.state import (
     UsageCounts,
     UsageEntry,
 )
-from gemini_interactions_mcp.state.leases import Acquire
 from gemini_interactions_mcp.tool_names import ToolName
 
 log = logging.getLogger(__name__)
@@ -208,17 +207,23 @@ class ConversationChain:
             read[:] = [record]
             return taken
 
-        async with (
-            self._locks.hold(conversation_id),
-            self._across_processes(conversation_id, wait_seconds, take_and_read) as lease,
-        ):
-            if not read or read[0] is None:
-                raise unknown_conversation(conversation_id)
-            self._leases[conversation_id] = lease
-            try:
-                yield read[0]
-            finally:
-                del self._leases[conversation_id]
+        wait = max(wait_seconds, MIN_LEASE_WAIT_SECONDS)
+        try:
+            async with (
+                self._locks.hold(conversation_id),
+                leased(
+                    self._store, CONVERSATION_PREFIX + conversation_id, wait=wait, acquire=take_and_read
+                ) as lease,
+            ):
+                if not read or read[0] is None:
+                    raise unknown_conversation(conversation_id)
+                self._leases[conversation_id] = lease
+                try:
+                    yield read[0]
+                finally:
+                    del self._leases[conversation_id]
+        except LeaseBusyError:
+            raise contended() from None
 
     async def _advance(
         self,
@@ -261,20 +266,6 @@ class ConversationChain:
         )
         lease.released = moved
         return moved
-
-    @asynccontextmanager
-    async def _across_processes(
-        self, conversation_id: str, wait_seconds: float, acquire: Acquire | None = None
-    ) -> AsyncIterator[Lease]:
-        """Hold the conversation's lease in the store (renewed while the turn runs)."""
-        wait = max(wait_seconds, MIN_LEASE_WAIT_SECONDS)
-        try:
-            async with leased(
-                self._store, CONVERSATION_PREFIX + conversation_id, wait=wait, acquire=acquire
-            ) as lease:
-                yield lease
-        except LeaseBusyError:
-            raise contended() from None
 
     async def _current(self, owner: str, conversation_id: str) -> ConversationRecord:
         current = await self._store.get_conversation(owner, conversation_id)
