@@ -9,6 +9,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from mcp.shared.inbound import validate_mcp_param_headers
 from opentelemetry import trace
 from pydantic import Field
@@ -101,3 +102,98 @@ def test_a_tool_registered_again_is_looked_at_afresh() -> None:
     assert lookup("t") is None
     schemas["t"] = {"type": "object", "properties": {"a": {"type": "string", "x-mcp-header": "A"}}}
     assert lookup("t") is schemas["t"]
+
+
+TEXTS = [
+    "conv_abc",
+    "notes",
+    "null",
+    " \n null",
+    "[1, 2]",
+    '  {"a": 1}',
+    "[",
+    "{oops",
+    "true",
+    "false",
+    "12",
+    "1.5",
+    "NaN",
+    '"quoted"',
+    "",
+    "\ufeff[1]",
+    "\u00a0[1]",
+    "[" * 100_000,
+]
+"""Strings a client may send: ones that parse to what the SDK keeps, to what it leaves, and to nothing."""
+
+
+def test_every_tool_has_the_lean_metadata(settings: ServerSettings, emulator: Starlette) -> None:
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    tools = server._tool_manager.list_tools()
+    assert tools and all(isinstance(tool.fn_metadata, lean_sdk.LeanToolMetadata) for tool in tools)
+
+
+def test_arguments_are_pre_parsed_and_validated_as_the_sdk_does(
+    settings: ServerSettings, emulator: Starlette
+) -> None:
+    """Every string, given for every parameter of every tool (plus one with an alias), comes out as the
+    SDK's own FuncMetadata makes it."""
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+
+    @server.tool()
+    def aliased(json: Annotated[list[str] | None, Field(description="shadows BaseModel.json")] = None) -> str:
+        return str(json)
+
+    for tool in server._tool_manager.list_tools():
+        lean = tool.fn_metadata
+        sdk = FuncMetadata(**{name: getattr(lean, name) for name in FuncMetadata.model_fields})
+        keys = {
+            key for name, info in lean.arg_model.model_fields.items() for key in (name, info.alias) if key
+        }
+        for key in keys:
+            for text in TEXTS:
+                data = {key: text, "not_a_parameter": text}
+                assert lean.pre_parse_json(data) == sdk.pre_parse_json(data), (tool.name, key, text[:10])
+    aliased_meta = server._tool_manager.get_tool("aliased")
+    assert aliased_meta is not None
+    assert any(info.alias == "json" for info in aliased_meta.fn_metadata.arg_model.model_fields.values())
+    sdk = FuncMetadata(
+        **{name: getattr(aliased_meta.fn_metadata, name) for name in FuncMetadata.model_fields}
+    )
+    for given in ({"json": '["a", "b"]'}, {"json": None}, {}):
+        assert aliased_meta.fn_metadata.validate_arguments(given) == sdk.validate_arguments(given)
+    assert aliased_meta.fn_metadata.validate_arguments({"json": '["a"]'}) == {"json": ["a"]}
+
+
+async def test_a_call_gets_the_arguments_the_sdk_would_give(
+    settings: ServerSettings, emulator: Starlette
+) -> None:
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+
+    @server.tool()
+    def echo(items: list[str] | None = None, name: str | None = None, text: str = "") -> str:
+        return repr((items, name, text))
+
+    async with Client(server) as client:
+        for arguments, seen in [
+            ({"items": '["a", "b"]', "name": "null", "text": "null"}, (["a", "b"], None, "null")),
+            ({"name": "conv_x", "text": "[1]"}, (None, "conv_x", "[1]")),
+            ({"name": "nothing"}, (None, "nothing", "")),
+        ]:
+            result = await client.call_tool("echo", arguments)
+            assert not result.is_error
+            assert result.content[0].text == repr(seen)  # type: ignore[union-attr]
+
+
+async def test_the_output_validator_is_the_sdks_own(settings: ServerSettings, emulator: Starlette) -> None:
+    """Read where the SDK keeps it (fails if it stops keeping it there: the lookup would be slow again)."""
+    server = build_server(settings, transport=httpx2.ASGITransport(app=emulator))
+    async with Client(server) as client:
+        assert not (await client.call_tool("ask_gemini", {"prompt": "hi"})).is_error
+    tool = server._tool_manager.get_tool("ask_gemini")
+    assert tool is not None
+    meta = tool.fn_metadata
+    kept = (meta.__pydantic_private__ or {})[lean_sdk.OUTPUT_ADAPTER]
+    assert kept[0] is meta.output_model
+    assert meta._output_adapter(meta.output_model) is kept[1]
+    assert FuncMetadata._output_adapter(meta, meta.output_model) is kept[1]

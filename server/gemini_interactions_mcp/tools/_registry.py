@@ -23,6 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.types import Icon, ToolAnnotations
 
+from gemini_interactions_mcp.lean_sdk import LeanToolMetadata
 from gemini_interactions_mcp.tools._schema import compact_tool
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def _evaluated(fn: FunctionType, annotations: dict[str, Any]) -> FunctionType:
 def _built(fn: Callable[..., Any], options: dict[str, Any]) -> Tool:
     tool = Tool.from_function(fn, **options)
     compact_tool(tool)
+    tool.fn_metadata = LeanToolMetadata.of(tool.fn_metadata)
     return tool
 
 
