@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -23,7 +22,7 @@ from typing import Any, Literal, Protocol, get_args
 from gemini_interactions_mcp.downstream.hub import Toolbox, is_downstream_entry
 from gemini_interactions_mcp.gemini import GeminiError, Interaction, InteractionsClient
 from gemini_interactions_mcp.services.catalog import Catalog
-from gemini_interactions_mcp.services.chain import ConversationChain, Created, TurnRequest
+from gemini_interactions_mcp.services.chain import Advanced, ConversationChain, Created, TurnRequest
 from gemini_interactions_mcp.services.conversations import ID_PREFIX, ConversationDirectory, NewConversation
 from gemini_interactions_mcp.services.errors import ServiceError, explain_upstream
 from gemini_interactions_mcp.services.heartbeats import Heartbeats, Progress
@@ -244,6 +243,22 @@ class _ModelTurn:
             await self.jobs.cancel(self.owner, created.interaction_id)
 
 
+@dataclass
+class _TurnCall:
+    """What one `ask` call brings to its turn (see `AskService.ask`)."""
+
+    request: AskRequest
+    progress: Progress
+    deadline: float
+    wait_seconds: float
+    roots: list[Path] | None
+    confirm: Confirm
+    workspace_roots: RootsSource | None
+    after: PausedLoop | None
+    notes: list[str]
+    """The caller's notes so far; the turn adds its own."""
+
+
 class AskService:
     """Runs `ask_gemini` turns: the model and settings to use, the turn itself, the result."""
 
@@ -298,57 +313,25 @@ class AskService:
         """
         deadline = time.monotonic() + wait_seconds
         notes: list[str] = []
-        async with self._conversation(owner, request, after, wait_seconds) as (conversation, held, new):
-            if after is None:
-                settings = merged_settings(conversation.settings, request)
-                turn_input = await self._inputs.build(
-                    request.prompt, request.files, roots, owner=owner, progress=progress, notes=notes
-                )
-            else:
-                settings, turn_input = conversation.settings, []
-            resolution = self._catalog.resolve_model(
-                request.model or conversation.model or self._default_model
-            )
-            if resolution.note:
-                notes.append(resolution.note)
-            search = file_search(request.file_search_stores, settings)
-            loop = await self._loop_turn(settings, confirm, progress, workspace_roots, after, deadline)
-            if loop is not None:
-                notes += loop.toolbox.notes
-            turn = _ModelTurn(
-                owner=owner,
-                conversation_id=conversation.id,
-                model=resolution.id,
-                settings=settings,
-                response_schema=request.response_schema,
-                progress=progress,
-                deadline=deadline,
-                client=self._client,
-                jobs=self._jobs,
-                heartbeats=self._heartbeats,
-                actions=loop or self._actions,
-                response_format=request.response_format,
-                ledger=self._ledger,
-                extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
-                paused_at=after.interaction_id if after is not None else None,
-                new=new,
-                loop=loop,
-            )
-            advanced = await self._chain.advance(
-                owner,
-                conversation,
-                TurnRequest(
-                    prompt=request.prompt,
-                    files=request.files,
-                    turn_input=turn_input,
-                    goes_on=after is not None,
-                ),
-                turn,
-                wait_seconds=wait_seconds,
-                progress=progress,
-                held=held,
-                new=new,
-            )
+        call = _TurnCall(
+            request, progress, deadline, wait_seconds, roots, confirm, workspace_roots, after, notes
+        )
+        # A conversation named by its id is held first and read once, under the hold: the turn is
+        # serialised with others on it from here on, its settings included. One named by name (or a
+        # new one) is opened first, and the chain holds it and reads it again for the turn itself.
+        key = (after.conversation if after is not None else request.conversation or "").strip()
+        if key.startswith(ID_PREFIX):
+            async with self._chain.holding(owner, key, wait_seconds) as conversation:
+                advanced, model, loop = await self._take_turn(owner, call, conversation, held=True)
+        elif after is not None:
+            conversation = await self._directory.find(owner, after.conversation)
+            advanced, model, loop = await self._take_turn(owner, call, conversation)
+        elif request.conversation is None:
+            new = self._directory.new(owner)  # stored with the turn (`NewConversation`)
+            advanced, model, loop = await self._take_turn(owner, call, new.record, new=new)
+        else:
+            conversation = await self._directory.open(owner, request.conversation)
+            advanced, model, loop = await self._take_turn(owner, call, conversation)
         outcome = advanced.created.result
         data: Any = None
         notes += advanced.notes
@@ -364,7 +347,7 @@ class AskService:
             conversation=record.id,
             name=record.name,
             interaction_id=outcome.interaction_id,
-            model=resolution.id,
+            model=model,
             status=outcome.status,
             turn=record.turns,
             usage=advanced.created.usage,
@@ -378,28 +361,66 @@ class AskService:
             parts=parts,
         )
 
-    @asynccontextmanager
-    async def _conversation(
-        self, owner: str, request: AskRequest, after: PausedLoop | None, wait_seconds: float
-    ) -> AsyncIterator[tuple[ConversationRecord, bool, NewConversation | None]]:
-        """The conversation of this turn, whether it is held for the turn (lock and lease) already, and
-        whether the turn starts it (then it is stored with the turn: `NewConversation`).
-
-        A conversation named by its id is held first and read once, under the hold: the turn is
-        serialised with others on it from here on, its settings included. One named by name (or a new
-        one) is opened first, and the chain holds it and reads it again for the turn itself.
-        """
-        key = (after.conversation if after is not None else request.conversation or "").strip()
-        if key.startswith(ID_PREFIX):
-            async with self._chain.holding(owner, key, wait_seconds) as conversation:
-                yield conversation, True, None
-        elif after is not None:
-            yield await self._directory.find(owner, after.conversation), False, None
-        elif request.conversation is None:
-            new = self._directory.new(owner)
-            yield new.record, False, new
+    async def _take_turn(
+        self,
+        owner: str,
+        call: _TurnCall,
+        conversation: ConversationRecord,
+        *,
+        held: bool = False,
+        new: NewConversation | None = None,
+    ) -> tuple[Advanced[TurnOutcome], str, LoopTurn | None]:
+        """The turn on `conversation` (held for it already, or to be stored with it when `new`): what it
+        advanced to, the model that answered, and the tool loop that ran its calls, if any."""
+        request, after, progress, notes = call.request, call.after, call.progress, call.notes
+        if after is None:
+            settings = merged_settings(conversation.settings, request)
+            turn_input = await self._inputs.build(
+                request.prompt, request.files, call.roots, owner=owner, progress=progress, notes=notes
+            )
         else:
-            yield await self._directory.open(owner, request.conversation), False, None
+            settings, turn_input = conversation.settings, []
+        resolution = self._catalog.resolve_model(request.model or conversation.model or self._default_model)
+        if resolution.note:
+            notes.append(resolution.note)
+        search = file_search(request.file_search_stores, settings)
+        loop = await self._loop_turn(
+            settings, call.confirm, progress, call.workspace_roots, after, call.deadline
+        )
+        if loop is not None:
+            notes += loop.toolbox.notes
+        turn = _ModelTurn(
+            owner=owner,
+            conversation_id=conversation.id,
+            model=resolution.id,
+            settings=settings,
+            response_schema=request.response_schema,
+            progress=progress,
+            deadline=call.deadline,
+            client=self._client,
+            jobs=self._jobs,
+            heartbeats=self._heartbeats,
+            actions=loop or self._actions,
+            response_format=request.response_format,
+            ledger=self._ledger,
+            extra_tools=[*(search or []), *(loop.toolbox.declarations() if loop is not None else [])],
+            paused_at=after.interaction_id if after is not None else None,
+            new=new,
+            loop=loop,
+        )
+        advanced = await self._chain.advance(
+            owner,
+            conversation,
+            TurnRequest(
+                prompt=request.prompt, files=request.files, turn_input=turn_input, goes_on=after is not None
+            ),
+            turn,
+            wait_seconds=call.wait_seconds,
+            progress=progress,
+            held=held,
+            new=new,
+        )
+        return advanced, resolution.id, loop
 
     @staticmethod
     def _paused(conversation: str, outcome: TurnOutcome, loop: LoopTurn | None) -> PausedLoop | None:
