@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 import anyio
 
@@ -22,15 +21,27 @@ Progress = Callable[[str], Awaitable[None]]
 
 
 class Watch:
-    """One waiting turn: where its notes go, what it waits for, and when it last sent one."""
+    """One waiting turn: where its notes go, what it waits for, and when it last sent one. Registered
+    with its `Heartbeats` while the `with` block runs (a plain class, not a generator-based context
+    manager: every turn enters one)."""
 
-    def __init__(self, progress: Progress, waiting_for: str, on_drain: Callable[[], None]) -> None:
+    def __init__(
+        self, heartbeats: Heartbeats, progress: Progress, waiting_for: str, on_drain: Callable[[], None]
+    ) -> None:
+        self._heartbeats = heartbeats
         self.progress = progress
         self.waiting_for = waiting_for
         self.on_drain = on_drain
         self.drained = False
         """The process began draining while this turn waited (see `drain`)."""
         self.started = self.last_note = time.monotonic()
+
+    def __enter__(self) -> Watch:
+        self._heartbeats._register(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._heartbeats._unregister(self)
 
     def drain(self) -> None:
         self.drained = True
@@ -60,20 +71,21 @@ class Heartbeats:
         self._added = anyio.Event()
         self._draining = False
 
-    @contextmanager
     def watch(
         self, progress: Progress, waiting_for: str, *, on_drain: Callable[[], None] = lambda: None
-    ) -> Iterator[Watch]:
-        """Register a turn while it streams; `on_drain` hands it back (ends its wait) on a drain."""
-        watch = Watch(progress, waiting_for, on_drain)
+    ) -> Watch:
+        """A turn to register while it streams (`with`); `on_drain` hands it back (ends its wait) on a
+        drain."""
+        return Watch(self, progress, waiting_for, on_drain)
+
+    def _register(self, watch: Watch) -> None:
         if self._draining:
             watch.drain()
         self._watches.add(watch)
         self._added.set()
-        try:
-            yield watch
-        finally:
-            self._watches.discard(watch)
+
+    def _unregister(self, watch: Watch) -> None:
+        self._watches.discard(watch)
 
     def drain(self) -> None:
         """The process is stopping: every turn in flight, and every later one, is handed back now."""

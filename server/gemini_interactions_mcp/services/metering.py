@@ -44,23 +44,23 @@ def usage_totals(
     usage = interaction.usage
     if usage is None:
         return {}
-    counts: UsageCounts = {
-        key: int(value)
-        for key, value in {
-            "input_tokens": usage.total_input_tokens,
-            "output_tokens": usage.total_output_tokens,
-            "thought_tokens": usage.total_thought_tokens,
-            "total_tokens": usage.total_tokens,
-        }.items()
-        if value is not None
-    }
+    counts: UsageCounts = {}
+    for key, value in (
+        ("input_tokens", usage.total_input_tokens),
+        ("output_tokens", usage.total_output_tokens),
+        ("thought_tokens", usage.total_thought_tokens),
+        ("total_tokens", usage.total_tokens),
+    ):
+        if value is not None:
+            counts[key] = int(value)
     searches = _searches(usage.grounding_tool_count)
-    extra = {
-        "cached_tokens": usage.total_cached_tokens or 0,
-        "tool_use_tokens": usage.total_tool_use_tokens or 0,
-        "search_queries": searches,
-    }
-    counts.update({key: value for key, value in extra.items() if value})
+    for key, value in (
+        ("cached_tokens", usage.total_cached_tokens),
+        ("tool_use_tokens", usage.total_tool_use_tokens),
+        ("search_queries", searches),
+    ):
+        if value:
+            counts[key] = value
     catalog = catalog or Catalog.load()
     pricing = catalog.data.pricing
     ran = interaction.model or interaction.agent or model
