@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx2
 import pytest
 
 from gemini_interactions_mcp.emulator import EmulatorConfig, create_app
-from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient
+from gemini_interactions_mcp.gemini import ClientConfig, InteractionsClient, InteractionStream
 from gemini_interactions_mcp.services.heartbeats import Heartbeats
-from gemini_interactions_mcp.services.turns import run_streamed_turn
+from gemini_interactions_mcp.services.turns import TurnOutcome, run_streamed_turn
 from tests.helpers.servers import ServerThread
+from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
 BODY: dict[str, Any] = {"model": "gemini-3.5-flash", "input": "my pet is Tom"}
@@ -80,6 +81,75 @@ async def test_a_drain_before_the_interaction_is_named_hands_the_turn_back_once_
             assert outcome.interaction_id
             await client.cancel(outcome.interaction_id)  # ends its stream: the server stops without waiting
     assert outcome.status == "in_progress"
+
+
+async def test_a_drain_while_a_named_turn_waits_hands_it_back_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The drain ends the wait of a turn already named (the Heartbeats' call, not the turn's own loop,
+    which waits for an event that does not come while Gemini thinks)."""
+    app = create_app(EmulatorConfig(step_delay=0.0))
+    heartbeats = Heartbeats()
+    outcomes: list[TurnOutcome] = []
+    streams: list[InteractionStream] = []
+
+    async def turn(client: InteractionsClient) -> None:
+        body = {**BODY, "input": "[[think 120]] slow"}
+        outcomes.append(
+            await run_streamed_turn(client, body, quiet, label="test", deadline=300, heartbeats=heartbeats)
+        )
+
+    async def named() -> bool:
+        return bool(streams and streams[0].interaction_id)
+
+    with ServerThread(app, lifespan="off") as running:
+        async with InteractionsClient(ClientConfig(base_url=running.url)) as client:
+            create = client.stream_create
+
+            def recorded(body: dict[str, Any]) -> InteractionStream:
+                streams.append(create(body))
+                return streams[-1]
+
+            monkeypatch.setattr(client, "stream_create", recorded)
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(turn, client)
+                    await async_wait_until(named, what="the turn's stream to name its interaction")
+                    heartbeats.drain()
+            (outcome,) = outcomes
+            assert outcome.status == "in_progress" and outcome.interaction_id == streams[0].interaction_id
+            await client.cancel(outcome.interaction_id)
+
+
+class _TimingOutStream:
+    """A turn's stream whose read fails with a TimeoutError of its own."""
+
+    interaction_id = "v1_named"
+
+    async def __aenter__(self) -> _TimingOutStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def __aiter__(self) -> _TimingOutStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        raise TimeoutError("the stream's own")
+
+
+class _TimingOutClient:
+    def stream_create(self, body: dict[str, Any]) -> _TimingOutStream:
+        return _TimingOutStream()
+
+
+async def test_a_timeout_of_the_turn_itself_is_not_taken_for_the_deadline() -> None:
+    """Only the deadline's own expiry becomes a handle: a TimeoutError raised inside the turn stays an
+    error."""
+    client = cast(InteractionsClient, _TimingOutClient())
+    with pytest.raises(TimeoutError, match="the stream's own"):
+        await run_streamed_turn(client, BODY, quiet, label="test", deadline=10, heartbeats=Heartbeats())
 
 
 async def test_a_turn_that_thinks_in_silence_sends_heartbeats() -> None:

@@ -7,6 +7,7 @@ and a heartbeat goes out at least every `HEARTBEAT_SECONDS` while Gemini is sile
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Any
@@ -83,11 +84,11 @@ def failure_message(interaction: Interaction) -> str:
     return f"Gemini could not complete the answer ({interaction.status}: {reason}). Try again."
 
 
-def _hand_back(stream: InteractionStream, deadline: anyio.CancelScope) -> None:
+def _hand_back(stream: InteractionStream, limit: asyncio.Timeout) -> None:
     """On a drain, end the wait as its deadline would, once the interaction is named (a handle to
     return); a turn not yet named by Gemini is handed back as soon as its first event names it."""
-    if stream.interaction_id:
-        deadline.cancel()
+    if stream.interaction_id and not limit.expired():
+        limit.reschedule(asyncio.get_running_loop().time())
 
 
 async def run_streamed_turn(
@@ -115,30 +116,32 @@ async def run_streamed_turn(
     shown_thoughts = 0
     shown_chars = 0
     stream = client.stream_create({**body, "background": True})
+    limit = asyncio.timeout(deadline)
     try:
-        with (
-            anyio.move_on_after(deadline) as deadline_scope,
-            heartbeats.watch(progress, label, on_drain=lambda: _hand_back(stream, deadline_scope)) as watch,
-        ):
-            async with stream:
-                async for event in stream:
-                    accumulator.feed(event)
-                    if watch.drained:
-                        _hand_back(stream, deadline_scope)
-                    if time.monotonic() - watch.started < QUIET_SECONDS:
-                        continue
-                    thoughts = accumulator.thought_summaries
-                    if len(thoughts) > shown_thoughts:
-                        shown_thoughts = len(thoughts)
-                        await watch.note(f"Thinking: {headline(thoughts[-1])}")
-                    elif accumulator.text_received > shown_chars:
-                        shown_chars = accumulator.text_received
-                        await watch.note(f"Answering… {shown_chars} characters so far")
+        async with limit:
+            with heartbeats.watch(progress, label, on_drain=lambda: _hand_back(stream, limit)) as watch:
+                async with stream:
+                    async for event in stream:
+                        accumulator.feed(event)
+                        if watch.drained:
+                            _hand_back(stream, limit)
+                        if time.monotonic() - watch.started < QUIET_SECONDS:
+                            continue
+                        thoughts = accumulator.thought_summaries
+                        if len(thoughts) > shown_thoughts:
+                            shown_thoughts = len(thoughts)
+                            await watch.note(f"Thinking: {headline(thoughts[-1])}")
+                        elif accumulator.text_received > shown_chars:
+                            shown_chars = accumulator.text_received
+                            await watch.note(f"Answering… {shown_chars} characters so far")
+    except TimeoutError:
+        if not limit.expired():  # not the deadline's
+            raise
     except anyio.get_cancelled_exc_class():
         await _cancel_upstream(client, stream.interaction_id or "")
         raise
     interaction_id = stream.interaction_id or ""
-    if deadline_scope.cancelled_caught:
+    if limit.expired():
         if not interaction_id:
             raise ServiceError(f"Gemini did not accept the request within {deadline:.0f} s. Try again.")
         return TurnOutcome(interaction_id=interaction_id, status="in_progress", text=accumulator.text or "")
