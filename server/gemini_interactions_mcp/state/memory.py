@@ -3,7 +3,10 @@
 Every method runs without awaiting in between, so each one is atomic on the event loop. Records are
 kept packed (compact JSON bytes, see `packing.py`) next to the few fields the store looks things up
 by: that is what keeps a long-running server small, and every read returns a fresh copy, so a caller
-mutating a record it holds cannot change the store behind its back.
+mutating a record it holds cannot change the store behind its back. The conversations written last are
+kept as their JSON text until they fall out of a small bounded set (`RecentlyWritten`): a continued
+conversation is read and written back on every turn, and packing and unpacking a full local copy each
+time took more than its reading and writing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import AgentTakenError, JobExistsError, NameTakenError
 from gemini_interactions_mcp.state.packing import FAST, pack, pack_json, unpack, unpack_json
+from gemini_interactions_mcp.state.recent import RecentlyWritten
 from gemini_interactions_mcp.state.records import (
     ConversationRecord,
     Counted,
@@ -41,10 +45,24 @@ class _Conversation:
     name: str | None
     head: str | None
     updated: float
-    packed: bytes
+    stored: str | bytes
+    """The record's `stored_json` while it is among the conversations written last, packed after."""
 
     def record(self) -> ConversationRecord:
-        return ConversationRecord.from_stored(unpack_json(self.packed))
+        stored = self.stored
+        return ConversationRecord.from_stored(stored if isinstance(stored, str) else unpack_json(stored))
+
+    def pack(self) -> None:
+        if isinstance(self.stored, str):
+            self.stored = pack_json(self.stored, FAST)
+
+
+UNPACKED_CONVERSATIONS = 32
+"""How many of the conversations written last are kept unpacked: more than the conversations a busy
+server continues at once (bench/http_load.py runs 10 clients)."""
+UNPACKED_BYTES = 512 * 1024
+"""The most their unpacked JSON takes together (32 conversations with a full local copy, 12 KB each,
+take about 400 KB)."""
 
 
 @dataclass(slots=True)
@@ -65,6 +83,7 @@ class MemoryStore(Store):
     def __init__(self, *, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
         super().__init__(max_output_chars=max_output_chars)
         self._conversations: dict[str, _Conversation] = {}
+        self._unpacked = RecentlyWritten(records=UNPACKED_CONVERSATIONS, size=UNPACKED_BYTES)
         self._names: dict[tuple[str, str], str] = {}
         self._jobs: dict[str, _Job] = {}
         self._running: set[str] = set()
@@ -83,13 +102,16 @@ class MemoryStore(Store):
 
     def _put_conversation(self, record: ConversationRecord) -> None:
         checked = record.checked()
-        self._conversations[sys.intern(record.id)] = _Conversation(
+        conversation_id, stored = sys.intern(record.id), checked.stored_json()
+        self._conversations[conversation_id] = _Conversation(
             owner=sys.intern(checked.owner),
             name=checked.name,
             head=_shared(checked.head),
             updated=checked.updated,
-            packed=pack_json(checked.stored_json(), FAST),
+            stored=stored,
         )
+        for fallen_out in self._unpacked.add(conversation_id, sys.getsizeof(stored)):
+            self._conversations[fallen_out].pack()
 
     async def create_conversation(
         self, record: ConversationRecord, *, usage: UsageEntry | None = None
@@ -165,6 +187,7 @@ class MemoryStore(Store):
         if entry.name is not None:
             del self._names[(owner, entry.name)]
         del self._conversations[conversation_id]
+        self._unpacked.discard(conversation_id)
         return True
 
     # -- jobs --------------------------------------------------------------------------------------
