@@ -176,6 +176,23 @@ async def test_no_limits_configured_admits_everything_without_reading_the_store(
         pass
 
 
+@pytest.mark.parametrize(
+    ("settings", "checked"),
+    [
+        ({}, False),
+        ({"max_running_jobs": 2}, False),  # checked where a job starts, not by admit
+        ({"requests_per_minute": 10}, True),
+        ({"daily_token_budget": 1000}, True),
+        ({"daily_usd_budget": 1.0}, True),
+    ],
+)
+def test_admit_checks_calls_only_while_a_rate_or_a_daily_budget_is_set(
+    settings: dict[str, float], checked: bool
+) -> None:
+    limits, _ = limits_with(MemoryStore(), Clock(), **settings)
+    assert limits.checks_calls is checked
+
+
 async def test_ledger_report_covers_today_and_thirty_days_by_model() -> None:
     store, clock = MemoryStore(), Clock()
     ledger = UsageLedger(store, clock=clock)
@@ -196,6 +213,16 @@ async def test_ledger_report_covers_today_and_thirty_days_by_model() -> None:
     assert report.last_30_days.by_model["gemini-3.5-flash"].total_tokens == 30
     assert list(report.by_day) == ["2026-11-06", "2026-12-05"]
     assert (await ledger.report("bob")).last_30_days.interactions == 0
+
+
+@pytest.mark.parametrize("day", [-3, 0, 1, 20_457, 47_482])
+def test_the_day_of_a_timestamp_is_datetimes_also_around_midnight(day: int) -> None:
+    """utc_day counts days instead of asking datetime, which rounds to the microsecond first: the two
+    agree through the last microsecond before midnight and the first after it."""
+    midnight = day * 86_400
+    for offset in (-1.0, -1e-6, -6e-7, -5e-7, -4e-7, -1e-9, 0.0, 1e-9, 5e-7, 0.5, 43_200.0):
+        at = midnight + offset
+        assert utc_day(at) == datetime.fromtimestamp(at, UTC).date().isoformat(), at
 
 
 def test_days_roll_over_at_midnight_utc_and_waits_read_as_words() -> None:

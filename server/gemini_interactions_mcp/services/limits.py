@@ -134,6 +134,17 @@ class Limits:
         """Whether calls of this tool count against the limits (`METERED_TOOLS`)."""
         return tool in METERED_TOOLS
 
+    @property
+    def checks_calls(self) -> bool:
+        """Whether `admit` checks anything: a rate or a daily budget is set (without one, callers may
+        leave it out)."""
+        settings = self.settings
+        return (
+            settings.requests_per_minute is not None
+            or settings.daily_token_budget is not None
+            or settings.daily_usd_budget is not None
+        )
+
     def on_refusal(self, listener: RefusalListener) -> None:
         """Call `listener` (synchronously, keep it cheap) for every refused call from now on."""
         self._listeners.append(listener)

@@ -7,9 +7,10 @@ atomic increment per interaction), so every server process sharing the store see
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +18,11 @@ from gemini_interactions_mcp.services.jobs import JobFinished
 from gemini_interactions_mcp.state import DailyUsage, Store, Usage, UsageCounts, UsageEntry
 
 REPORT_DAYS = 30
+SECONDS_PER_DAY = 86_400
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+LAST_MICROSECOND = 1e-6
+DAYS_KEPT = 64
+"""Days whose text `utc_day` keeps: today and the days a report spans."""
 ESTIMATE_NOTE = (
     "Costs are estimates in USD from the server's price table (Gemini API paid tier, standard prices "
     "scaled by service tier), not a bill: free-tier use, the monthly free search allowance, cached-token "
@@ -26,8 +32,20 @@ ESTIMATE_NOTE = (
 
 
 def utc_day(at: float) -> str:
-    """The UTC calendar day of a timestamp, as YYYY-MM-DD (days roll over at 00:00 UTC)."""
-    return datetime.fromtimestamp(at, UTC).date().isoformat()  # a third of strftime's cost (every turn)
+    """The UTC calendar day of a timestamp, as YYYY-MM-DD (days roll over at 00:00 UTC).
+
+    A POSIX timestamp counts every day as 86,400 s, so the day is its number since the epoch: a
+    division, and the text of the few days in use kept (every turn asks: 0.95 -> 0.35 µs). In the last
+    microsecond of a day `datetime` decides, as it rounds a timestamp to the microsecond first."""
+    days, into = divmod(at, SECONDS_PER_DAY)
+    if into >= SECONDS_PER_DAY - LAST_MICROSECOND:
+        return datetime.fromtimestamp(at, UTC).date().isoformat()
+    return _iso_day(int(days))
+
+
+@functools.lru_cache(maxsize=DAYS_KEPT)
+def _iso_day(days_since_epoch: int) -> str:
+    return date.fromordinal(EPOCH_ORDINAL + days_since_epoch).isoformat()
 
 
 def seconds_to_next_day(at: float) -> float:
@@ -100,7 +118,7 @@ class UsageLedger:
     async def report(self, owner: str) -> UsageReport:
         now = self._clock()
         today = utc_day(now)
-        first = utc_day(now - (REPORT_DAYS - 1) * 86_400)
+        first = utc_day(now - (REPORT_DAYS - 1) * SECONDS_PER_DAY)
         rows = await self._store.daily_usage(owner, since=first)
         by_day: dict[str, Usage] = {}
         for row in rows:

@@ -55,7 +55,7 @@ class LimitGate:
             return await call_next(ctx)
         name = (ctx.params or {}).get("name")
         limits = ctx.lifespan_context.state.limits
-        if not limits.meters(name):
+        if not limits.meters(name) or not limits.checks_calls:
             return await call_next(ctx)
         try:
             await limits.admit(principal(), str(name))
