@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
@@ -189,7 +189,7 @@ class _ModelTurn:
                 follow = await self.actions(self.owner, outcome)
             except HandedOn as handed:  # its calls go on: the job collects them (AskService.carry_on)
                 handed_on = handed
-                outcome = outcome.model_copy(update={"status": "in_progress", "blocks": []})
+                outcome = replace(outcome, status="in_progress", blocks=[])
                 break
             if follow is None:
                 break
