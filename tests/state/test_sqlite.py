@@ -218,17 +218,18 @@ async def test_a_conversation_of_an_older_release_reads_and_goes_on(tmp_path: Pa
 async def test_a_turn_begins_and_ends_with_one_hop_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each call to the store's thread costs a hand-off each way (about 80 µs of CPU under load): the
-    lease and the read a turn begins with go together, and so do its head's move and the release."""
+    """Each store call costs a round of the file's locks, and a hand-off each way when it goes to the
+    store's thread (about 80 µs of CPU under load): the lease and the read a turn begins with go
+    together, and so do its head's move and the release."""
     store = SQLiteStore(tmp_path / "state.sqlite3")
     record = conversation()
     await store.create_conversation(record)
     hops: list[object] = []
     run = store._worker.run
 
-    async def counted(work: Any) -> Any:
+    async def counted(work: Any, **where: Any) -> Any:
         hops.append(work)
-        return await run(work)
+        return await run(work, **where)
 
     monkeypatch.setattr(store._worker, "run", counted)
     assert await store.acquire_lease_and_read("k", "a", 30, owner="alice", conversation_id=record.id) == (

@@ -1,7 +1,9 @@
 """The default store: one SQLite file, safe to share between server processes.
 
-Blocking sqlite3 calls run on the store's own worker thread (see `worker.py` for why not a thread
-pool), on one connection, so operations of one process run in order. WAL lets readers proceed while a
+Operations of one process run in order on one connection: on the event loop's thread when they need
+not wait (no lock another connection holds, no damaged or replaced file to deal with, no checkpoint's
+sync of the disk), else on the store's own worker thread (see `worker.py` for why both, and why not a
+thread pool). WAL lets readers proceed while a
 writer commits; read-modify-write operations take the write lock up front (`BEGIN IMMEDIATE`) and the
 turn compare-and-set is a single conditional UPDATE, so both stay atomic when several processes share
 the file. Conversations keep the columns that concurrent writers change independently (name, head,
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from gemini_interactions_mcp.state.base import DEFAULT_MAX_OUTPUT_CHARS, JobChange, Store, prunable
 from gemini_interactions_mcp.state.errors import (
@@ -39,9 +41,9 @@ from gemini_interactions_mcp.state.records import (
     UsageEntry,
     counted,
 )
-from gemini_interactions_mcp.state.sqlite_file import StateFile
+from gemini_interactions_mcp.state.sqlite_file import StateFile, locked
 from gemini_interactions_mcp.state.sqlite_schema import migrate
-from gemini_interactions_mcp.state.worker import SerialWorker
+from gemini_interactions_mcp.state.worker import HandOver, SerialWorker
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -163,19 +165,45 @@ class SQLiteStore(Store):
         self._file = StateFile(path, prepare=migrate)
         self._worker = SerialWorker(f"state-{path.name}")
 
-    def _guarded(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, here: bool = True) -> T:
+        """`work` on the store's connection: on this thread if it can be done without waiting (`_here`),
+        else on the worker thread. `here=False` keeps a call that may be long (a prune) off the loop."""
+        return await self._worker.run(
+            lambda: self._guarded(lambda: work(self._file.usable())),
+            here=(lambda: self._guarded(lambda: self._here(work))) if here else None,
+        )
+
+    def _here(self, work: Callable[[sqlite3.Connection], T]) -> T | Literal[HandOver.TO_THREAD]:
+        """`work` on this thread with a connection that does not wait for locks: a lock held by another
+        connection (another server process) makes SQLite answer SQLITE_BUSY at once, and the call, having
+        written nothing, goes to the worker thread, which waits for it."""
+        db = self._file.ready()
+        if db is None:
+            return HandOver.TO_THREAD
+        changes = db.total_changes
+        try:
+            return work(db)
+        except sqlite3.OperationalError as exc:
+            if not locked(exc) or db.total_changes != changes:
+                raise
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            return HandOver.TO_THREAD
+
+    def _guarded(self, work: Callable[[], T]) -> T:
+        """`work()` with its SQLite failures told as store errors; a checkpoint queued when one is due."""
         try:
             try:
-                return work(self._file.usable())
+                result = work()
             except sqlite3.IntegrityError:
                 raise  # a constraint the caller translates (a taken name, a known id)
             except sqlite3.Error as exc:
                 raise self._file.explain(exc) from None
         except StoreUnavailableError as exc:
             raise self._told(exc) from None
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._worker.run(lambda: self._guarded(work))
+        if self._file.checkpoint_due():
+            self._worker.post(self._file.checkpoint)
+        return result
 
     # -- conversations -----------------------------------------------------------------------------
 
@@ -383,7 +411,7 @@ class SQLiteStore(Store):
                 db.executemany("DELETE FROM jobs WHERE interaction_id = ?", [(d,) for d in doomed])
                 return len(doomed)
 
-        return await self._run(work)
+        return await self._run(work, here=False)
 
     async def _change_job(self, owner: str, interaction_id: str, change: JobChange) -> JobRecord | None:
         def work(db: sqlite3.Connection) -> JobRecord | None:
@@ -512,7 +540,7 @@ class SQLiteStore(Store):
                 db.execute("DELETE FROM resources WHERE kind = ? AND created < ?", (kind, created_before))
                 return [_resource(row) for row in rows]
 
-        return await self._run(work)
+        return await self._run(work, here=False)
 
     # -- usage -------------------------------------------------------------------------------------
 
@@ -542,9 +570,11 @@ class SQLiteStore(Store):
         self, key: str, holder: str, ttl: float, *, owner: str, conversation_id: str
     ) -> tuple[bool, ConversationRecord | None]:
         def work(db: sqlite3.Connection) -> tuple[bool, Row | None]:
-            if not _take_lease(db, key, holder, ttl):
-                return False, None
-            return True, _conversation_row(db, owner, conversation_id)
+            """One transaction: one round of the file's locks, where a write and then a read took two."""
+            with _transaction(db):
+                if not _take_lease(db, key, holder, ttl):
+                    return False, None
+                return True, _conversation_row(db, owner, conversation_id)
 
         taken, row = await self._run(work)
         return taken, None if row is None else _conversation(row)

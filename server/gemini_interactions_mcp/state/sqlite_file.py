@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_SECONDS = 30.0
 SIDE_FILES = ("-wal", "-shm")
+CHECKPOINT_AFTER_CHANGES = 500
+"""Rows changed between two checkpoints: about as often as SQLite's own (every 1,000 pages of log), a
+turn changing 4 rows over about 6 pages."""
 
 # Primary SQLite result codes (the low byte of `sqlite_errorcode`).
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
@@ -50,10 +53,20 @@ def side_file(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
+def locked(exc: sqlite3.Error) -> bool:
+    """Whether SQLite gave up waiting for a lock (SQLITE_BUSY or SQLITE_LOCKED, any extended code)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (_BUSY, _LOCKED)
+
+
 class StateFile:
     """One SQLite connection to the state file, kept pointing at the file that is really at `path`.
 
-    Not thread-safe: its owner calls it from one thread at a time (the store's worker thread).
+    Not thread-safe: its owner calls it from one thread at a time (the store's worker thread, or the
+    event loop's while that thread is idle).
+
+    The connection never checkpoints on its own (SQLite would do it within the commit that fills the
+    log, syncing the disk, on whichever thread commits): `checkpoint_due` says when to, and the owner
+    runs `checkpoint` on its worker thread.
     """
 
     def __init__(self, path: Path, prepare: Callable[[sqlite3.Connection, Path], None]) -> None:
@@ -65,6 +78,11 @@ class StateFile:
         self.db = self._open()
         self._started = True
         self._identity, self._sidecars = self._identities()
+        self._patient = True
+        """Whether `db` waits up to BUSY_TIMEOUT_SECONDS for a lock (as `usable` wants) or not at all
+        (as `ready` wants); switched only when the other one is asked for."""
+        self._changes_checkpointed = 0
+        """`db.total_changes` when a checkpoint was last found due."""
         self._path_name = str(path)
         self._shm_name = str(side_file(path, "-shm"))
         """The paths `usable` checks before every call, as strings: os.stat and os.access take them as
@@ -84,6 +102,7 @@ class StateFile:
             db.execute("PRAGMA mmap_size=0")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA wal_autocheckpoint=0")  # see the class docstring
             # 512 KiB of page cache (SQLite's default is 2 MiB): reads are point lookups by key, and a
             # server serving many conversations should not grow by a page cache it barely reuses.
             db.execute("PRAGMA cache_size=-512")
@@ -120,22 +139,70 @@ class StateFile:
     # -- while running -----------------------------------------------------------------------------
 
     def usable(self) -> sqlite3.Connection:
-        """The connection, after making sure it still is the file at `path` and is safe to touch."""
+        """The connection, waiting for locks, after making sure it still is the file at `path` and is
+        safe to touch (following, rebuilding or refusing it when it is not)."""
         try:
             st = os.stat(self._path_name)
         except FileNotFoundError:
             self._rebuild()
-            return self.db
-        if (st.st_dev, st.st_ino) != self._identity:
-            self._follow_replacement()
-            return self.db
-        if not os.access(self._shm_name, os.W_OK):
-            shm = side_file(self.path, "-shm")
-            if not shm.exists():
+        else:
+            if (st.st_dev, st.st_ino) != self._identity:
+                self._follow_replacement()
+            elif not os.access(self._shm_name, os.W_OK):
+                shm = side_file(self.path, "-shm")
+                if shm.exists():
+                    raise self._read_only(shm)
                 self._switch_to_current("lost its -shm file")
-                return self.db
-            raise self._read_only(shm)
+        if not self._patient:
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            self._patient = True
         return self.db
+
+    def ready(self) -> sqlite3.Connection | None:
+        """The connection, set to answer SQLITE_BUSY at once rather than wait for a lock, if the file is
+        as `usable` would leave it; None when `usable` has something to do (or to refuse)."""
+        try:
+            st = os.stat(self._path_name)
+        except OSError:
+            return None
+        if (st.st_dev, st.st_ino) != self._identity or not os.access(self._shm_name, os.W_OK):
+            return None
+        if self._patient:
+            self.db.execute("PRAGMA busy_timeout = 0")
+            self._patient = False
+        return self.db
+
+    def checkpoint_due(self) -> bool:
+        """True once per CHECKPOINT_AFTER_CHANGES rows the connection changed."""
+        changes = self.db.total_changes
+        if 0 <= changes - self._changes_checkpointed < CHECKPOINT_AFTER_CHANGES:
+            return False
+        self._changes_checkpointed = changes
+        return True
+
+    def checkpoint(self) -> None:
+        """Copy the log into the file (syncing both), without waiting for anyone: a checkpoint another
+        process runs, or a reader still on the log, just leaves the rest to the next one.
+
+        Once the log is all copied, the next write starts it over, and syncs its new header: that write
+        is made here (the header page, rewritten as it is), not left to the next caller, who may be
+        on the event loop. Failures are logged; the next checkpoint due tries again.
+        """
+        db = self.ready()
+        if db is None:  # the next call with `usable` sees to the file
+            return
+        try:
+            _, logged, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if logged > 0 and copied == logged:
+                db.execute("BEGIN IMMEDIATE")
+                (version,) = db.execute("PRAGMA user_version").fetchone()
+                db.execute(f"PRAGMA user_version = {int(version)}")
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if not locked(exc):
+                log.warning("Checkpointing the state file %s failed: %s", self.path, exc)
 
     def _rebuild(self) -> None:
         """Recreate the deleted file at its path from what the open connection still sees."""
@@ -197,6 +264,8 @@ class StateFile:
         _abandon(self.db)
         self.db = fresh
         self._identity, self._sidecars = self._identities()
+        self._patient = True
+        self._changes_checkpointed = 0
 
     @contextmanager
     def _folder_lock(self) -> Iterator[None]:
@@ -226,7 +295,7 @@ class StateFile:
             )
         if code in (_CORRUPT, _NOTADB):
             return self._corrupt(str(exc))
-        if code in (_BUSY, _LOCKED):
+        if locked(exc):
             return StoreUnavailableError(
                 f"The state file {self.path} stayed locked by another process for "
                 f"{BUSY_TIMEOUT_SECONDS:g} s: try again."
