@@ -21,6 +21,7 @@ from gemini_interactions_mcp.state import (
     NameTakenError,
     SchemaVersionError,
     SQLiteStore,
+    Transcript,
     TranscriptTurn,
     Usage,
     UsageCounts,
@@ -241,6 +242,49 @@ async def test_a_turn_begins_and_ends_with_one_hop_each(
     assert await store.advance_conversation_and_release("alice", record.id, None, moved, lease=("k", "a"))
     assert len(hops) == 2
     assert await store.acquire_lease("k", "b", 30)
+    await store.close()
+
+
+async def test_a_long_conversation_keeps_the_size_of_its_row_from_turn_to_turn(tmp_path: Path) -> None:
+    """A row in overflow pages that changes size is written to new pages at each turn, the old ones
+    freed; one that keeps its size is overwritten in place. So a long conversation's JSON and head are
+    padded to a multiple of a fixed size, in bytes (the prompts here are not all ASCII), and read back
+    exactly as they were; a short one, which fits its page, is stored as it is."""
+    path = tmp_path / "state.sqlite3"
+    store = SQLiteStore(path)
+    long_turns = [
+        TranscriptTurn(prompt=f"question {n}, à propos", answer="An answer. " * 40) for n in range(15)
+    ]
+    record = conversation().model_copy(update={"head": "int_0000", "transcript": Transcript.of(long_turns)})
+    short = ConversationRecord(
+        id=new_conversation_id(), owner="alice", head="int_1", created=1.0, updated=1.0
+    )
+    await store.create_conversation(record)
+    await store.create_conversation(short)
+    sizes: list[int] = []
+    current = record
+    for n in range(1, 4):
+        moved = current.model_copy(
+            update={
+                "head": f"int_{n:04d}",
+                "turns": n,
+                "transcript": current.transcript.plus(
+                    TranscriptTurn(prompt="more?", answer="ok"), budget=10**6
+                ),
+            }
+        )
+        assert await store.advance_conversation("alice", record.id, current.head, moved)
+        assert await store.get_conversation("alice", record.id) == moved
+        with sqlite3.connect(path) as db:
+            (size,) = db.execute(
+                "SELECT length(CAST(data AS BLOB)) + length(head) FROM conversations WHERE id = ?",
+                (record.id,),
+            ).fetchone()
+            (stored,) = db.execute("SELECT data FROM conversations WHERE id = ?", (short.id,)).fetchone()
+        sizes.append(size)
+        current = moved
+    assert all(size % sqlite_store._PAD_STEP == 0 for size in sizes), sizes
+    assert not stored.endswith(" ") and await store.get_conversation("alice", short.id) == short
     await store.close()
 
 

@@ -55,12 +55,35 @@ _CONVERSATION_OUTSIDE_JSON = frozenset({"id", "owner", "name", "head", "updated"
 def _conversation(row: Row) -> ConversationRecord:
     conversation_id, owner, name, head, updated, data = row
     return ConversationRecord.from_stored(
-        data, id=conversation_id, owner=owner, name=name, head=head, updated=updated
+        data.rstrip(" "), id=conversation_id, owner=owner, name=name, head=head, updated=updated
     )
 
 
 def _conversation_json(record: ConversationRecord) -> str:
-    return record.checked().stored_json(exclude=_CONVERSATION_OUTSIDE_JSON)
+    return _padded(record.checked().stored_json(exclude=_CONVERSATION_OUTSIDE_JSON), record.head)
+
+
+_PADDED_FROM = 4_096
+"""Bytes of a conversation's JSON and head from which its row no longer fits in its b-tree page: the rest
+goes to overflow pages (4 KiB pages, SQLite's default)."""
+_PAD_STEP = 2_048
+
+
+def _padded(data: str, head: str | None) -> str:
+    """A long conversation's JSON with spaces after it (JSON ignores them), so that its JSON and head come
+    to a multiple of _PAD_STEP bytes: the size of its row then rarely changes from one turn to the next.
+
+    A row that spills into overflow pages and changes size is rewritten into new pages, its old ones
+    freed: each turn of a conversation with a full local copy (12,000 characters) wrote 12 pages to
+    the log instead of 8, about 25 µs more CPU. A row of the same size is overwritten in place (SQLite
+    3.23 and later). The other columns a turn changes keep their size (`updated` is a float), but for
+    the head, which is counted in. Earlier releases read the padded JSON as before (`json.loads` and
+    pydantic skip the spaces).
+    """
+    size = (len(data) if data.isascii() else len(data.encode())) + (0 if head is None else len(head))
+    if size < _PADDED_FROM:
+        return data
+    return data + " " * (-size % _PAD_STEP)
 
 
 def _job(row: Row) -> JobRecord:
