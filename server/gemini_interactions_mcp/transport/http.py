@@ -20,6 +20,7 @@ from gemini_interactions_mcp.transport import collect_garbage_again
 from gemini_interactions_mcp.transport.auth import auth_options, serve_metadata_at_the_root
 from gemini_interactions_mcp.transport.byok import CallerKeys
 from gemini_interactions_mcp.transport.http_parser import BoundedHttpToolsProtocol
+from gemini_interactions_mcp.transport.lean_exchange import answer_leanly
 from gemini_interactions_mcp.transport.observability import Observability
 from gemini_interactions_mcp.transport.resumability import RETRY_MILLISECONDS, EventBuffer, resume_per_session
 
@@ -77,6 +78,7 @@ def http_app(
         retry_interval=RETRY_MILLISECONDS,
     )
     resume_per_session(server.session_manager, EventBuffer())
+    answer_leanly(server.session_manager)
     if settings.byok:
         authenticated = bool(settings.tokens or settings.oauth)
         app = CallerKeys(app, mcp_path=MCP_PATH, required=settings.byok_required, authenticated=authenticated)
