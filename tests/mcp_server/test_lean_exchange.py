@@ -142,3 +142,24 @@ async def test_a_long_call_becomes_a_kept_alive_event_stream_with_its_answer_las
     assert event == "event: message"
     answer = json.loads(data_line.removeprefix("data: "))
     assert answer["id"] == 7 and answer["result"]["structuredContent"]["status"] == "completed"
+
+
+async def test_what_is_not_an_http_post_goes_to_the_sdk_untouched() -> None:
+    """A websocket scope (the body limit passes any non-HTTP scope on) and a GET reach the SDK's
+    handler as they came."""
+    reached: list[str] = []
+
+    async def sdk(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    server = MCPServer("t")
+    server.streamable_http_app()
+    front = lean_exchange._LeanFront(server.session_manager, sdk)
+
+    async def nothing() -> Any:
+        raise AssertionError("the lean path read the request")
+
+    await front({"type": "websocket", "path": "/mcp", "headers": []}, nothing, nothing)
+    get = [(b"mcp-protocol-version", b"2026-07-28")]
+    await front({"type": "http", "method": "GET", "path": "/mcp", "headers": get}, nothing, nothing)
+    assert reached == ["websocket", "http"]

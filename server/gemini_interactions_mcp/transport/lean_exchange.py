@@ -59,7 +59,7 @@ class _LeanFront:
         self._sdk = sdk
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST" or not _lean_candidate(scope["headers"]):
+        if scope["type"] != "http" or scope["method"] != "POST" or not _lean_candidate(scope["headers"]):
             await self._sdk(scope, receive, send)
             return
         first = await receive()  # the whole body, read already by the body limit in front of this
