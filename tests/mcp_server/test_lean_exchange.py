@@ -18,9 +18,9 @@ from mcp.server.transport_security import RequestBodyLimitMiddleware
 
 from gemini_interactions_mcp.transport import lean_exchange
 from tests.helpers import principals
+from tests.helpers.live_emulator import upstream_cancels
 from tests.helpers.results import data
 from tests.helpers.servers import ServerThread
-from tests.helpers.waiting import async_wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -85,13 +85,7 @@ async def test_a_client_that_hangs_up_cancels_its_call_and_the_upstream_interact
         with anyio.move_on_after(1.0):
             await client.call_tool("ask_gemini", {"prompt": "Take your time [[think 6]]", "wait_seconds": 30})
 
-    async with httpx2.AsyncClient() as raw:
-
-        async def cancels() -> list[dict[str, Any]]:
-            log = (await raw.get(f"{emulator_url}/_emulator/requests")).json()["requests"]
-            return [r for r in log if r["method"] == "POST" and r["path"].endswith("/cancel")]
-
-        assert len(await async_wait_until(cancels, within=5, what="the upstream cancel")) == 1
+    assert len(await upstream_cancels(emulator_url)) == 1
 
 
 @pytest.fixture

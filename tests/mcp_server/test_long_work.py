@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from gemini_interactions_mcp.app import build_server
 from gemini_interactions_mcp.config import ServerSettings
 from gemini_interactions_mcp.gemini import ClientConfig
+from tests.helpers.live_emulator import upstream_cancels
 from tests.helpers.processes import SHORT_LEASE, ServerProcess
 from tests.helpers.results import data, text_of
 from tests.helpers.servers import ServerThread, free_port
@@ -117,23 +118,12 @@ async def test_cancelled_ask_closes_the_upstream_stream(
             await c.call_tool("ask_gemini", {"prompt": "Take your time [[think 6]]", "wait_seconds": 30})
         with anyio.fail_after(3):  # the turn would take 6 s: the stream was closed, not run out
             await transport.closed_event.wait()
-        cancels = await upstream_cancels(live_emulator)
+        cancels = await upstream_cancels(live_emulator.url)
     assert len(cancels) == 1
     interaction_id = cancels[0]["path"].split("/")[-2]
     async with httpx2.AsyncClient() as raw:
         status = (await raw.get(f"{live_emulator.url}/v1beta/interactions/{interaction_id}")).json()["status"]
     assert status == "cancelled"
-
-
-async def upstream_cancels(running: ServerThread) -> list[dict[str, Any]]:
-    """The cancel requests the emulator received, once the first has arrived."""
-    async with httpx2.AsyncClient() as raw:
-
-        async def cancels() -> list[dict[str, Any]]:
-            log = (await raw.get(f"{running.url}/_emulator/requests")).json()["requests"]
-            return [r for r in log if r["method"] == "POST" and r["path"].endswith("/cancel")]
-
-        return await async_wait_until(cancels, within=5, what="the upstream cancel")
 
 
 @pytest.fixture
